@@ -1,0 +1,41 @@
+"""openqpu: an open, self-hostable quantum computing cloud.
+
+The package is layered; a module imports only from its own layer or the layers
+listed before it (checked by ``tests/test_layers.py``):
+
+1. ``openqpu.errors``: the exception hierarchy.
+2. ``openqpu.formats``: circuit source formats (OpenQASM 2 and 3).
+3. ``openqpu.sim``: the simulation engine.
+4. ``openqpu.cli``: the command line, a front end.
+"""
+
+from __future__ import annotations
+
+from openqpu.errors import (
+    CircuitSyntaxError,
+    CircuitTooLarge,
+    OpenQPUError,
+    UnsupportedInstruction,
+)
+
+__version__ = "0.1.0"
+
+# Lower layers first; a module may import from its own layer and those before it.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("openqpu.errors",),
+    ("openqpu.formats",),
+    ("openqpu.sim",),
+    ("openqpu.device",),
+    ("openqpu.compile",),
+    ("openqpu.service",),
+    ("openqpu.client", "openqpu.cli", "openqpu.web"),
+)
+
+__all__ = [
+    "LAYERS",
+    "CircuitSyntaxError",
+    "CircuitTooLarge",
+    "OpenQPUError",
+    "UnsupportedInstruction",
+    "__version__",
+]

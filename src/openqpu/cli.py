@@ -1,0 +1,97 @@
+"""The ``openqpu`` command line.
+
+Heavy modules (Qiskit, numba) are imported inside the commands that need them so
+that ``openqpu --help`` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``openqpu`` command."""
+    parser = argparse.ArgumentParser(prog="openqpu", description="An open quantum cloud.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run an OpenQASM 2 or 3 file on the local engine")
+    run.add_argument("file", type=Path, help="OpenQASM 2 or 3 source file")
+    run.add_argument("--shots", type=_positive_int, default=1024, help="shots (default 1024)")
+    run.add_argument("--seed", type=int, default=None, help="seed for reproducible counts")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.set_defaults(handler=_run_command)
+    return parser
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"openqpu: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    from openqpu.errors import CircuitSyntaxError, OpenQPUError
+    from openqpu.formats import loads
+
+    try:
+        circuit = loads(text)
+    except CircuitSyntaxError as exc:
+        line = exc.line if exc.line is not None else 1
+        column = exc.column if exc.column is not None else 1
+        print(f"{args.file}:{line}:{column}: {exc.detail}", file=sys.stderr)
+        return 2
+    from openqpu import sim
+
+    started = time.perf_counter()
+    try:
+        counts = sim.sample(circuit, args.shots, seed=args.seed)
+    except (OpenQPUError, ValueError) as exc:
+        print(f"openqpu: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - started
+    if args.json:
+        summary = {
+            "counts": counts,
+            "shots": args.shots,
+            "num_qubits": circuit.num_qubits,
+            "seconds": round(seconds, 6),
+        }
+        print(json.dumps(summary))
+    else:
+        _print_counts(counts, args.shots, circuit.num_qubits, seconds)
+    return 0
+
+
+def _print_counts(counts: dict[str, int], shots: int, num_qubits: int, seconds: float) -> None:
+    width = max([len("outcome"), *(len(key) for key in counts)])
+    print(f"{'outcome':<{width}}  {'count':>8}  {'probability':>11}")
+    for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        print(f"{key:<{width}}  {count:>8}  {count / shots:>11.4f}")
+    print(f"{shots} shots, {num_qubits} qubits, {seconds:.3f} s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``openqpu`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

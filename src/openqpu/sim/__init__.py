@@ -1,0 +1,15 @@
+"""The simulation engine: exact statevector simulation of Qiskit circuits.
+
+Compile once, run many: ``compile(circuit)`` lowers and fuses a circuit into a
+``Program`` that is reused for shots and parameter sets. The module functions
+``statevector``, ``sample`` and ``expectation`` accept a circuit or a program.
+Bit order is Qiskit's: qubit 0 is the least significant bit of a statevector
+index, and classical bit 0 is the rightmost character of a counts key.
+"""
+
+from __future__ import annotations
+
+from openqpu.sim.api import compile, expectation, sample, statevector
+from openqpu.sim.program import Program
+
+__all__ = ["Program", "compile", "expectation", "sample", "statevector"]

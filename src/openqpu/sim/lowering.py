@@ -1,0 +1,263 @@
+"""Lowering: a ``QuantumCircuit`` becomes a flat list of engine instructions.
+
+Gates become ``GateLeaf`` items (a matrix on qubits, or a wide controlled
+gate); composite gates are decomposed through their definitions; ``if_else``
+blocks become conditional jumps so that the executor runs a flat program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Clbit, Gate, IfElseOp, ParameterExpression, Qubit
+from qiskit.circuit import ControlledGate
+
+from openqpu.errors import UnsupportedInstruction
+from openqpu.sim.conditions import Condition, compile_condition
+
+# Gates on more qubits than this are applied as "controls + small target"
+# instead of a dense matrix over all their qubits.
+MAX_DENSE_LEAF_QUBITS = 4
+
+_IGNORED = frozenset({"barrier", "delay", "id", "i"})
+
+
+@dataclass
+class GateLeaf:
+    """One gate to apply: ``matrix`` acts on ``qubits`` (matrix index bit j = qubits[j]).
+
+    ``controls`` (with ``ctrl_state``, bit j for controls[j]) restrict it to the
+    subspace where the controls hold that value. A parameterised leaf has no
+    ``matrix`` until bound; ``template`` is the gate whose parameters are bound.
+    """
+
+    qubits: tuple[int, ...]
+    matrix: np.ndarray | None
+    diagonal: bool
+    template: Gate | None = None
+    controls: tuple[int, ...] = ()
+    ctrl_state: int = 0
+
+    def matrix_for(self, values: Mapping[Any, float]) -> np.ndarray:
+        """The matrix with the circuit's parameters set to ``values``."""
+        if self.matrix is not None:
+            return self.matrix
+        assert self.template is not None
+        return _bound_matrix(self.template, values)
+
+
+@dataclass
+class Measure:
+    """Measure ``qubit`` into classical bit ``clbit``."""
+
+    qubit: int
+    clbit: int
+
+
+@dataclass
+class Reset:
+    """Reset ``qubit`` to |0>."""
+
+    qubit: int
+
+
+@dataclass
+class JumpUnless:
+    """Continue at ``target`` unless ``condition(clbits)`` holds."""
+
+    condition: Condition
+    target: int = -1
+
+
+@dataclass
+class Jump:
+    """Continue at ``target``."""
+
+    target: int = -1
+
+
+Instruction = GateLeaf | Measure | Reset | JumpUnless | Jump
+
+
+@dataclass
+class LoweredCircuit:
+    """A flat program plus the global phase terms (floats or parameter expressions)."""
+
+    num_qubits: int
+    num_clbits: int
+    instructions: list[Instruction] = field(default_factory=list)
+    phases: list[float | ParameterExpression] = field(default_factory=list)
+
+
+def lower(circuit: QuantumCircuit) -> LoweredCircuit:
+    """Lower ``circuit`` into a flat instruction list.
+
+    Raises:
+        UnsupportedInstruction: an instruction is not a gate with a known matrix
+            or definition, measure, reset, barrier, delay or ``if_else``.
+    """
+    lowered = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
+    clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
+    qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
+    _lower_into(lowered, circuit, qubit_index, clbit_index, clbit_index)
+    return lowered
+
+
+def _lower_into(
+    out: LoweredCircuit,
+    circuit: QuantumCircuit,
+    qubit_map: Mapping[Qubit, int],
+    clbit_map: Mapping[Clbit, int],
+    top_clbits: Mapping[Clbit, int],
+) -> None:
+    out.phases.append(circuit.global_phase)
+    for item in circuit.data:
+        operation = item.operation
+        qubits = tuple(qubit_map[q] for q in item.qubits)
+        name = operation.name
+        if name in _IGNORED:
+            continue
+        if name == "measure":
+            out.instructions.append(Measure(qubits[0], clbit_map[item.clbits[0]]))
+        elif name == "reset":
+            out.instructions.append(Reset(qubits[0]))
+        elif name == "global_phase":
+            out.phases.append(operation.params[0])
+        elif isinstance(operation, IfElseOp):
+            _lower_if_else(out, operation, item, qubit_map, clbit_map, top_clbits)
+        elif isinstance(operation, Gate):
+            _lower_gate(out, operation, qubits)
+        else:
+            raise UnsupportedInstruction(name, "the engine runs gates, measure, reset and if_else")
+
+
+def _lower_if_else(
+    out: LoweredCircuit,
+    operation: IfElseOp,
+    item: Any,
+    qubit_map: Mapping[Qubit, int],
+    clbit_map: Mapping[Clbit, int],
+    top_clbits: Mapping[Clbit, int],
+) -> None:
+    # Registers in conditions hold the top circuit's Clbit objects; bare bits may be
+    # the block's own, so resolve through this level's mapping first.
+    resolve = dict(top_clbits)
+    resolve.update(clbit_map)
+    condition = compile_condition(operation.condition, resolve)
+    true_body, false_body = operation.blocks[0], operation.blocks[1]
+    branch = JumpUnless(condition)
+    out.instructions.append(branch)
+    _lower_block(out, true_body, item, qubit_map, clbit_map, top_clbits)
+    if false_body is None:
+        branch.target = len(out.instructions)
+        return
+    skip_else = Jump()
+    out.instructions.append(skip_else)
+    branch.target = len(out.instructions)
+    _lower_block(out, false_body, item, qubit_map, clbit_map, top_clbits)
+    skip_else.target = len(out.instructions)
+
+
+def _lower_block(
+    out: LoweredCircuit,
+    body: QuantumCircuit,
+    item: Any,
+    qubit_map: Mapping[Qubit, int],
+    clbit_map: Mapping[Clbit, int],
+    top_clbits: Mapping[Clbit, int],
+) -> None:
+    inner_qubits = {b: qubit_map[o] for b, o in zip(body.qubits, item.qubits, strict=True)}
+    inner_clbits = {b: clbit_map[o] for b, o in zip(body.clbits, item.clbits, strict=True)}
+    before = len(out.phases)
+    _lower_into(out, body, inner_qubits, inner_clbits, top_clbits)
+    # A phase inside a conditional block is only global on that branch: keep it as a gate.
+    conditional_phases = out.phases[before:]
+    del out.phases[before:]
+    for phase in conditional_phases:
+        if isinstance(phase, ParameterExpression) or phase != 0:
+            _append_phase_gate(out, phase, next(iter(inner_qubits.values()), 0))
+
+
+def _append_phase_gate(out: LoweredCircuit, phase: Any, qubit: int) -> None:
+    from qiskit.circuit.library import GlobalPhaseGate, UnitaryGate
+
+    if out.num_qubits == 0:
+        return
+    # A phase on one branch is a phase gate e^{i phase} * I on any qubit of the block.
+    if isinstance(phase, ParameterExpression):
+        raise UnsupportedInstruction(GlobalPhaseGate(phase).name, "parameterised phase in if_else")
+    factor = np.exp(1j * float(phase))
+    matrix = UnitaryGate(np.diag([factor, factor])).to_matrix()
+    out.instructions.append(GateLeaf((qubit,), matrix, True))
+
+
+def _lower_gate(out: LoweredCircuit, gate: Gate, qubits: tuple[int, ...]) -> None:
+    if isinstance(gate, ControlledGate) and gate.num_qubits > MAX_DENSE_LEAF_QUBITS:
+        controls = qubits[: gate.num_ctrl_qubits]
+        targets = qubits[gate.num_ctrl_qubits :]
+        base = _matrix_leaf(gate.base_gate, targets)
+        if base is not None:
+            base.controls = controls
+            base.ctrl_state = gate.ctrl_state
+            out.instructions.append(base)
+            return
+    if gate.num_qubits <= MAX_DENSE_LEAF_QUBITS or _has_direct_matrix(gate):
+        leaf = _matrix_leaf(gate, qubits)
+        if leaf is not None:
+            out.instructions.append(leaf)
+            return
+    definition = gate.definition
+    if definition is None:
+        raise UnsupportedInstruction(gate.name, "it has neither a matrix nor a definition")
+    inner = dict(zip(definition.qubits, qubits, strict=True))
+    _lower_into(out, definition, inner, {}, {})
+
+
+def _has_direct_matrix(gate: Gate) -> bool:
+    return gate.name == "unitary"
+
+
+def _matrix_leaf(gate: Gate, qubits: tuple[int, ...]) -> GateLeaf | None:
+    """A leaf with the gate's matrix, or None when the gate only has a definition."""
+    if gate.is_parameterized():
+        if getattr(gate, "_standard_gate", None) is None:
+            return None
+        probe = _bound_matrix(gate, _random_values(gate))
+        return GateLeaf(qubits, None, _is_diagonal(probe), template=gate)
+    try:
+        matrix = np.asarray(gate.to_matrix(), dtype=np.complex128)
+    except Exception:
+        return None
+    return GateLeaf(qubits, matrix, _is_diagonal(matrix))
+
+
+def _random_values(gate: Gate) -> dict[Any, float]:
+    rng = np.random.default_rng(12345)
+    names = set()
+    for param in gate.params:
+        if isinstance(param, ParameterExpression):
+            names.update(param.parameters)
+    return {p: float(rng.uniform(0.1, 3.0)) for p in names}
+
+
+def _bound_matrix(template: Gate, values: Mapping[Any, float]) -> np.ndarray:
+    gate = template.copy()
+    gate.params = [evaluate_parameter(p, values) for p in template.params]
+    return np.asarray(gate.to_matrix(), dtype=np.complex128)
+
+
+def evaluate_parameter(param: Any, values: Mapping[Any, float]) -> float:
+    """Evaluate a gate parameter (number or ``ParameterExpression``) at ``values``."""
+    if isinstance(param, ParameterExpression):
+        return float(param.bind({p: values[p] for p in param.parameters}))
+    return float(param)
+
+
+def _is_diagonal(matrix: np.ndarray) -> bool:
+    off = matrix - np.diag(np.diag(matrix))
+    return bool(np.all(np.abs(off) < 1e-14))
+

@@ -1,0 +1,193 @@
+"""Compiled programs: lower and fuse a circuit once, then bind and run it many times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+
+from openqpu.sim.fusion import Block, CostModel, LeafShape, embed_diagonal, embed_matrix, plan_fusion
+from openqpu.sim.lowering import (
+    GateLeaf,
+    Jump,
+    JumpUnless,
+    LoweredCircuit,
+    Measure,
+    Reset,
+    evaluate_parameter,
+    lower,
+)
+from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp
+
+ParameterValues = Mapping[Parameter, float] | Sequence[float] | None
+
+
+@dataclass
+class _Segment:
+    """A run of gates between control instructions, with its fusion plan per dtype."""
+
+    leaves: list[GateLeaf]
+    plans: dict[np.dtype, list[Block]]
+
+
+Step = _Segment | Measure | Reset | JumpUnless | Jump
+BoundStep = list[GateOp] | Measure | Reset | JumpUnless | Jump
+
+
+class Program:
+    """A circuit lowered and fused for the engine; bind parameters and run many times.
+
+    Attributes:
+        num_qubits: qubits of the circuit.
+        num_clbits: classical bits; counts keys have this many characters.
+        parameters: the circuit's free parameters, in Qiskit's order.
+        final_measures: ``(qubit, clbit)`` measurements deferred to the end, sampled
+            from the final state.
+        is_dynamic: True when mid-circuit measurement, reset or classical control
+            remain, so shots run as trajectories.
+    """
+
+    def __init__(self, circuit: QuantumCircuit) -> None:
+        lowered = lower(circuit)
+        self.num_qubits = circuit.num_qubits
+        self.num_clbits = circuit.num_clbits
+        self.parameters: list[Parameter] = list(circuit.parameters)
+        self._phases = lowered.phases
+        deferred = _deferrable_measures(lowered)
+        self.final_measures = [
+            (ins.qubit, ins.clbit) for i, ins in enumerate(lowered.instructions) if i in deferred
+        ]
+        self._steps = _segment(lowered, deferred)
+        self.is_dynamic = any(not isinstance(step, _Segment) for step in self._steps)
+        self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
+
+    def bind(self, values: ParameterValues, dtype: np.dtype) -> tuple[list[BoundStep], complex]:
+        """Matrices of every step for these parameter values, and the global phase factor."""
+        dtype = np.dtype(dtype)
+        if not self.parameters and dtype in self._bound_cache:
+            return self._bound_cache[dtype]
+        mapping = self._parameter_mapping(values)
+        steps: list[BoundStep] = []
+        for step in self._steps:
+            if isinstance(step, _Segment):
+                steps.append(_bind_segment(step, mapping, dtype))
+            else:
+                steps.append(step)
+        phase = sum(evaluate_parameter(p, mapping) for p in self._phases)
+        result = (steps, complex(np.exp(1j * phase)))
+        if not self.parameters:
+            self._bound_cache[dtype] = result
+        return result
+
+    def _parameter_mapping(self, values: ParameterValues) -> dict[Parameter, float]:
+        if not self.parameters:
+            return {}
+        if values is None:
+            names = ", ".join(p.name for p in self.parameters)
+            raise ValueError(f"the circuit has unbound parameters ({names}); pass their values")
+        if isinstance(values, Mapping):
+            missing = [p.name for p in self.parameters if p not in values]
+            if missing:
+                raise ValueError(f"no value given for parameters: {', '.join(missing)}")
+            return {p: float(values[p]) for p in self.parameters}
+        flat = list(np.asarray(values, dtype=float).ravel())
+        if len(flat) != len(self.parameters):
+            raise ValueError(
+                f"expected {len(self.parameters)} parameter values, got {len(flat)}"
+            )
+        return dict(zip(self.parameters, flat, strict=True))
+
+
+def _deferrable_measures(lowered: LoweredCircuit) -> set[int]:
+    """Indices of measurements that can be sampled from the final state."""
+    instructions = lowered.instructions
+    conditional = [False] * len(instructions)
+    reach = -1
+    for i, ins in enumerate(instructions):
+        conditional[i] = i < reach
+        if isinstance(ins, JumpUnless | Jump):
+            reach = max(reach, ins.target)
+    deferred: set[int] = set()
+    touched: set[int] = set()
+    written: set[int] = set()
+    control_later = False
+    for i in range(len(instructions) - 1, -1, -1):
+        ins = instructions[i]
+        if isinstance(ins, GateLeaf):
+            touched.update(ins.qubits)
+            touched.update(ins.controls)
+        elif isinstance(ins, Reset):
+            touched.add(ins.qubit)
+        elif isinstance(ins, JumpUnless | Jump):
+            control_later = True
+        elif isinstance(ins, Measure):
+            if not (control_later or conditional[i] or ins.qubit in touched or ins.clbit in written):
+                deferred.add(i)
+            else:
+                touched.add(ins.qubit)
+            written.add(ins.clbit)
+    return deferred
+
+
+def _segment(lowered: LoweredCircuit, deferred: set[int]) -> list[Step]:
+    """Group gate runs into segments and renumber jump targets to step indices.
+
+    A run of gates is cut at every jump target so that a jump lands on a step.
+    """
+    instructions = lowered.instructions
+    targets = {ins.target for ins in instructions if isinstance(ins, JumpUnless | Jump)}
+    steps: list[Step] = []
+    step_of: dict[int, int] = {}
+    run: list[GateLeaf] = []
+    for i, ins in enumerate(instructions):
+        if run and (i in targets or not isinstance(ins, GateLeaf)):
+            steps.append(_Segment(run, {}))
+            run = []
+        step_of[i] = len(steps)
+        if isinstance(ins, GateLeaf):
+            run.append(ins)
+        elif i not in deferred:
+            steps.append(ins)
+    if run:
+        steps.append(_Segment(run, {}))
+    for step in steps:
+        if isinstance(step, JumpUnless | Jump):
+            step.target = step_of.get(step.target, len(steps))
+    return steps
+
+
+def _bind_segment(segment: _Segment, values: Mapping[Any, float], dtype: np.dtype) -> list[GateOp]:
+    plan = segment.plans.get(dtype)
+    if plan is None:
+        shapes = [
+            LeafShape(leaf.qubits, leaf.diagonal, fusable=not leaf.controls)
+            for leaf in segment.leaves
+        ]
+        plan = plan_fusion(shapes, CostModel(dtype))
+        segment.plans[dtype] = plan
+    matrices = [leaf.matrix_for(values) for leaf in segment.leaves]
+    ops: list[GateOp] = []
+    for block in plan:
+        if block.standalone:
+            leaf = segment.leaves[block.leaves[0]]
+            matrix = matrices[block.leaves[0]].astype(dtype)
+            ops.append(ControlledOp(leaf.controls, leaf.ctrl_state, leaf.qubits, matrix))
+            continue
+        qubits = block.qubits
+        if block.diagonal:
+            diagonal = np.ones(1 << len(qubits), dtype=np.complex128)
+            for index in block.leaves:
+                leaf = segment.leaves[index]
+                diagonal *= embed_diagonal(np.diag(matrices[index]), leaf.qubits, qubits)
+            ops.append(DiagonalOp(tuple(qubits), diagonal.astype(dtype)))
+        else:
+            total = np.eye(1 << len(qubits), dtype=np.complex128)
+            for index in block.leaves:
+                leaf = segment.leaves[index]
+                total = embed_matrix(matrices[index], leaf.qubits, qubits) @ total
+            ops.append(DenseOp(tuple(qubits), np.ascontiguousarray(total.astype(dtype))))
+    return ops

@@ -1,0 +1,60 @@
+// Reading out a phase with an 8-qubit inverse QFT.
+// Qubit k is prepared in (|0> + exp(2*pi*i*phi*2^k)|1>)/sqrt(2) with phi = 0.3.
+// 0.3 * 256 = 76.8 is not an integer, so the result peaks at 77 (01001101)
+// with leakage into the neighbouring integers.
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[8];
+creg c[8];
+h q;
+u1(2*pi*0.3) q[0];
+u1(1.2*pi) q[1];
+u1(2.4*pi) q[2];
+u1(4.8*pi) q[3];
+u1(9.6*pi) q[4];
+u1(19.2*pi) q[5];
+u1(38.4*pi) q[6];
+u1(76.8*pi) q[7];
+barrier q;
+// inverse QFT
+swap q[0],q[7];
+swap q[1],q[6];
+swap q[2],q[5];
+swap q[3],q[4];
+h q[0];
+cu1(-pi/2) q[0],q[1];
+h q[1];
+cu1(-pi/4) q[0],q[2];
+cu1(-pi/2) q[1],q[2];
+h q[2];
+cu1(-pi/8) q[0],q[3];
+cu1(-pi/4) q[1],q[3];
+cu1(-pi/2) q[2],q[3];
+h q[3];
+cu1(-pi/16) q[0],q[4];
+cu1(-pi/8) q[1],q[4];
+cu1(-pi/4) q[2],q[4];
+cu1(-pi/2) q[3],q[4];
+h q[4];
+cu1(-pi/32) q[0],q[5];
+cu1(-pi/16) q[1],q[5];
+cu1(-pi/8) q[2],q[5];
+cu1(-pi/4) q[3],q[5];
+cu1(-pi/2) q[4],q[5];
+h q[5];
+cu1(-pi/64) q[0],q[6];
+cu1(-pi/32) q[1],q[6];
+cu1(-pi/16) q[2],q[6];
+cu1(-pi/8) q[3],q[6];
+cu1(-pi/4) q[4],q[6];
+cu1(-pi/2) q[5],q[6];
+h q[6];
+cu1(-pi/128) q[0],q[7];
+cu1(-pi/64) q[1],q[7];
+cu1(-pi/32) q[2],q[7];
+cu1(-pi/16) q[3],q[7];
+cu1(-pi/8) q[4],q[7];
+cu1(-pi/4) q[5],q[7];
+cu1(-pi/2) q[6],q[7];
+h q[7];
+measure q -> c;

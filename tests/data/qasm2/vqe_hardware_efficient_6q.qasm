@@ -1,0 +1,70 @@
+// Hardware-efficient VQE ansatz: 6 qubits, 3 layers of ry/rz rotations and a
+// linear cx entangler, with parameters as an optimiser might leave them.
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[6];
+creg c[6];
+// layer 0
+ry(pi/4) q[0];
+ry(-pi/3) q[1];
+ry(0.123) q[2];
+ry(2*pi/5) q[3];
+ry(-1.5707963267948966) q[4];
+ry(pi/8) q[5];
+rz(pi/2) q[0];
+rz(0.7) q[1];
+rz(-pi/6) q[2];
+rz(3*pi/4) q[3];
+rz(0.01) q[4];
+rz(-2.356194490192345) q[5];
+cx q[0],q[1];
+cx q[1],q[2];
+cx q[2],q[3];
+cx q[3],q[4];
+cx q[4],q[5];
+barrier q;
+// layer 1
+ry(0.9) q[0];
+ry(pi/4) q[1];
+ry(-0.35) q[2];
+ry(1.1) q[3];
+ry(pi/7) q[4];
+ry(-pi/4) q[5];
+rz(-0.2) q[0];
+rz(pi) q[1];
+rz(pi/4+0.1) q[2];
+rz(-pi/2) q[3];
+rz(0.55) q[4];
+rz(1.9) q[5];
+cx q[0],q[1];
+cx q[1],q[2];
+cx q[2],q[3];
+cx q[3],q[4];
+cx q[4],q[5];
+barrier q;
+// layer 2
+ry(-pi/4) q[0];
+ry(0.3) q[1];
+ry(pi/2) q[2];
+ry(-0.77) q[3];
+ry(pi/4) q[4];
+ry(0.05) q[5];
+rz(pi/3) q[0];
+rz(-1.2) q[1];
+rz(0.4) q[2];
+rz(pi/4) q[3];
+rz(-pi/8) q[4];
+rz(2.5) q[5];
+cx q[0],q[1];
+cx q[1],q[2];
+cx q[2],q[3];
+cx q[3],q[4];
+cx q[4],q[5];
+// final rotation layer
+ry(0.25) q[0];
+ry(-pi/4) q[1];
+ry(pi/4) q[2];
+ry(1.0) q[3];
+ry(-0.6) q[4];
+ry(pi/3) q[5];
+measure q -> c;
