@@ -460,7 +460,9 @@ def print_header(args: argparse.Namespace, unavailable: dict[str, str]) -> None:
           f"{args.reps} timed run(s) after 1 untimed warm-up run in a fresh process per engine")
     print("(warm-up excludes one-time costs: JIT compilation, plans, circuit translation).")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{physical_memory() / 2**30:.1f} GiB RAM; python {platform.python_version()}")
+          f"{physical_memory() / 2**30:.1f} GiB RAM; python {platform.python_version()}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          " (other load on the machine skews the timings)")
     print(f"packages: {versions()}")
     print("ratio = openqpu / fastest peer of the same precision (c128: aer, qulacs; "
           "c64: aer, qsim); passes = openqpu / one memory pass over the state.")
@@ -517,10 +519,12 @@ def benchmark(args: argparse.Namespace) -> int:
                 for threads in args.threads:
                     state_bytes = np.dtype(DTYPES[precision]).itemsize * 2**n
                     if state_bytes > limit:
-                        table.notes.append(
-                            f"skipped {circuit} n={n} {precision}: state {state_bytes / 2**30:.1f}"
-                            f" GiB > {MEMORY_FRACTION:.0%} of RAM"
+                        skipped = (
+                            f"skipped n={n} {precision}: state {state_bytes / 2**30:.1f} GiB"
+                            f" > {MEMORY_FRACTION:.0%} of RAM"
                         )
+                        if skipped not in table.notes:
+                            table.notes.append(skipped)
                         continue
                     membw = measure_membw(n, precision, threads, args, bandwidth, table)
                     cells: dict[str, Cell] = {}
@@ -560,6 +564,7 @@ def save_json(args: argparse.Namespace, rows: list[Row], unavailable: dict[str, 
             "ram_bytes": physical_memory(),
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
+            "load_average_at_end": os.getloadavg(),
         },
         "packages": versions(),
         "settings": {

@@ -148,7 +148,8 @@ def _lower_if_else(
     resolve = dict(top_clbits)
     resolve.update(clbit_map)
     condition = compile_condition(operation.condition, resolve)
-    true_body, false_body = operation.blocks[0], operation.blocks[1]
+    true_body = operation.blocks[0]
+    false_body = operation.blocks[1] if len(operation.blocks) > 1 else None
     branch = JumpUnless(condition)
     out.instructions.append(branch)
     _lower_block(out, true_body, item, qubit_map, clbit_map, top_clbits)

@@ -164,7 +164,7 @@ def _bind_segment(segment: _Segment, values: Mapping[Any, float], dtype: np.dtyp
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [
-            LeafShape(leaf.qubits, leaf.diagonal, fusable=not leaf.controls)
+            LeafShape(leaf.controls + leaf.qubits, leaf.diagonal, fusable=not leaf.controls)
             for leaf in segment.leaves
         ]
         plan = plan_fusion(shapes, CostModel(dtype))
