@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from qiskit.circuit import Clbit, ClassicalRegister
+from qiskit.circuit import ClassicalRegister, Clbit
 from qiskit.circuit.classical import expr
 
 from openqpu.errors import UnsupportedInstruction

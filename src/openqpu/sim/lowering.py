@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import Clbit, Gate, IfElseOp, ParameterExpression, Qubit
-from qiskit.circuit import ControlledGate
+from qiskit.circuit import Clbit, ControlledGate, Gate, IfElseOp, ParameterExpression, Qubit
 
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
@@ -261,4 +260,3 @@ def evaluate_parameter(param: Any, values: Mapping[Any, float]) -> float:
 def _is_diagonal(matrix: np.ndarray) -> bool:
     off = matrix - np.diag(np.diag(matrix))
     return bool(np.all(np.abs(off) < 1e-14))
-

@@ -10,7 +10,14 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
-from openqpu.sim.fusion import Block, CostModel, LeafShape, embed_diagonal, embed_matrix, plan_fusion
+from openqpu.sim.fusion import (
+    Block,
+    CostModel,
+    LeafShape,
+    embed_diagonal,
+    embed_matrix,
+    plan_fusion,
+)
 from openqpu.sim.lowering import (
     GateLeaf,
     Jump,
@@ -96,9 +103,7 @@ class Program:
             return {p: float(values[p]) for p in self.parameters}
         flat = list(np.asarray(values, dtype=float).ravel())
         if len(flat) != len(self.parameters):
-            raise ValueError(
-                f"expected {len(self.parameters)} parameter values, got {len(flat)}"
-            )
+            raise ValueError(f"expected {len(self.parameters)} parameter values, got {len(flat)}")
         return dict(zip(self.parameters, flat, strict=True))
 
 
@@ -125,7 +130,9 @@ def _deferrable_measures(lowered: LoweredCircuit) -> set[int]:
         elif isinstance(ins, JumpUnless | Jump):
             control_later = True
         elif isinstance(ins, Measure):
-            if not (control_later or conditional[i] or ins.qubit in touched or ins.clbit in written):
+            if not (
+                control_later or conditional[i] or ins.qubit in touched or ins.clbit in written
+            ):
                 deferred.add(i)
             else:
                 touched.add(ins.qubit)

@@ -1,0 +1,69 @@
+"""OpenQASM 2 and 3 import, version detection and positioned syntax errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from openqpu.errors import CircuitSyntaxError
+from openqpu.formats import detect_qasm_version, loads
+
+QASM2_LEGACY = """// a file from an older toolchain
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[3];
+creg c[3];
+cu1(pi/4) q[0],q[1];
+rzz(0.2) q[1],q[2];
+rccx q[0],q[1],q[2];
+measure q -> c;
+"""
+
+
+def test_qasm_detects_versions() -> None:
+    assert detect_qasm_version(QASM2_LEGACY) == 2
+    assert detect_qasm_version("/* x */ OPENQASM 3.0;\nqubit q;") == 3
+    assert detect_qasm_version("OPENQASM 3;\nqubit q;") == 3
+
+
+def test_qasm2_loads_legacy_gates() -> None:
+    circuit = loads(QASM2_LEGACY)
+    assert circuit.num_qubits == 3
+    assert [i.operation.name for i in circuit.data][:3] == ["cu1", "rzz", "rccx"]
+
+
+def test_qasm3_loads() -> None:
+    circuit = loads('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0];\ncx q[0], q[1];')
+    assert circuit.num_qubits == 2
+
+
+def test_qasm2_syntax_error_has_line_and_column() -> None:
+    source = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0],q[1];\n'
+    with pytest.raises(CircuitSyntaxError, match=r"^5:1: ") as caught:
+        loads(source)
+    assert (caught.value.line, caught.value.column) == (5, 1)
+
+
+def test_qasm2_unknown_gate_points_at_it() -> None:
+    with pytest.raises(CircuitSyntaxError, match="'foo' is not defined") as caught:
+        loads('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\n  foo q[0];\n')
+    assert (caught.value.line, caught.value.column) == (4, 3)
+
+
+def test_qasm3_syntax_error_has_line_and_column() -> None:
+    source = 'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0]\ncx q[0], q[1];'
+    with pytest.raises(CircuitSyntaxError, match=r"^5:1: syntax error at 'cx'"):
+        loads(source)
+
+
+def test_qasm3_semantic_error_has_line_and_column() -> None:
+    with pytest.raises(CircuitSyntaxError, match=r"^4:1: gate 'foo' is not defined"):
+        loads('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nfoo q[0];\n')
+
+
+def test_qasm_missing_header_is_reported() -> None:
+    with pytest.raises(
+        CircuitSyntaxError, match=re.escape("missing 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
+    ):
+        loads("qreg q[1];")
