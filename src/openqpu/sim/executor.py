@@ -17,6 +17,7 @@ from openqpu.errors import OpenQPUError
 from openqpu.sim import kernels
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
+from openqpu.sim.ops import DenseOp
 from openqpu.sim.program import BoundStep
 from openqpu.sim.threads import threads_for
 
@@ -136,7 +137,7 @@ def _settle(state: np.ndarray, step: Measure | Reset, outcome: int, p1: float) -
     probability = p1 if outcome else 1.0 - p1
     kernels.collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
     if isinstance(step, Reset) and outcome:
-        kernels.apply_matrix_1q(state, step.qubit, _X.astype(state.dtype))
+        DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
 
 
 def sample_final(

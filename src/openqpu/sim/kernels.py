@@ -4,6 +4,12 @@ Kernels take arrays and scalars, update the state in place and know nothing of
 circuits. Index convention: bit ``q`` of a state index is qubit ``q`` (Qiskit's
 order). Every kernel works for complex128 and complex64 states; the matrix or
 diagonal passed in must have the state's dtype.
+
+Each gate kernel has a *range body* (``_*_range``) that updates the groups
+``[start, stop)``, and two drivers: ``*_serial`` for small states (no thread
+start-up) and ``*_parallel`` that splits the groups into chunks over threads.
+The blocked kernel ``apply_group`` runs a whole list of gates on one cache-sized
+sub-state at a time, reusing the same range bodies on a local buffer.
 """
 
 from __future__ import annotations
@@ -15,6 +21,11 @@ from numba import njit, prange
 # enough that both cores get work on the smallest states we parallelise.
 _CHUNK = 1 << 11
 
+# Operation codes of a blocked group (see ``apply_group``).
+OP_DENSE1 = 0
+OP_DENSE2 = 1
+OP_DIAGONAL = 2
+
 
 @njit(cache=True, inline="always")
 def _insert_zero_bit(index: int, bit: int) -> int:
@@ -22,125 +33,237 @@ def _insert_zero_bit(index: int, bit: int) -> int:
     return ((index >> bit) << (bit + 1)) | low
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def apply_matrix_1q(state: np.ndarray, qubit: int, matrix: np.ndarray) -> None:
-    """Apply a 2x2 ``matrix`` to ``qubit`` of ``state`` in place."""
+@njit(cache=True, fastmath=True)
+def _dense1_range(state, qubit, matrix, start, stop):  # type: ignore[no-untyped-def]
     m00, m01, m10, m11 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
-    half = state.size >> 1
     stride = 1 << qubit
-    nchunks = (half + _CHUNK - 1) // _CHUNK
-    for chunk in prange(nchunks):
-        stop = min(half, (chunk + 1) * _CHUNK)
-        for group in range(chunk * _CHUNK, stop):
-            i0 = _insert_zero_bit(group, qubit)
-            i1 = i0 | stride
-            a0 = state[i0]
-            a1 = state[i1]
-            state[i0] = m00 * a0 + m01 * a1
-            state[i1] = m10 * a0 + m11 * a1
+    for group in range(start, stop):
+        i0 = _insert_zero_bit(group, qubit)
+        i1 = i0 | stride
+        a0 = state[i0]
+        a1 = state[i1]
+        state[i0] = m00 * a0 + m01 * a1
+        state[i1] = m10 * a0 + m11 * a1
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def apply_matrix_2q(state: np.ndarray, qubit0: int, qubit1: int, matrix: np.ndarray) -> None:
-    """Apply a 4x4 ``matrix`` to ``(qubit0, qubit1)``; matrix index bit 0 is ``qubit0``."""
+@njit(cache=True, fastmath=True)
+def _dense2_range(state, qubit0, qubit1, m, start, stop):  # type: ignore[no-untyped-def]
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     s0 = 1 << qubit0
     s1 = 1 << qubit1
-    m = matrix
-    quarter = state.size >> 2
-    nchunks = (quarter + _CHUNK - 1) // _CHUNK
-    for chunk in prange(nchunks):
-        stop = min(quarter, (chunk + 1) * _CHUNK)
-        for group in range(chunk * _CHUNK, stop):
-            i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
-            i1 = i0 | s0
-            i2 = i0 | s1
-            i3 = i1 | s1
-            a0 = state[i0]
-            a1 = state[i1]
-            a2 = state[i2]
-            a3 = state[i3]
-            state[i0] = m[0, 0] * a0 + m[0, 1] * a1 + m[0, 2] * a2 + m[0, 3] * a3
-            state[i1] = m[1, 0] * a0 + m[1, 1] * a1 + m[1, 2] * a2 + m[1, 3] * a3
-            state[i2] = m[2, 0] * a0 + m[2, 1] * a1 + m[2, 2] * a2 + m[2, 3] * a3
-            state[i3] = m[3, 0] * a0 + m[3, 1] * a1 + m[3, 2] * a2 + m[3, 3] * a3
+    for group in range(start, stop):
+        i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
+        i1 = i0 | s0
+        i2 = i0 | s1
+        i3 = i1 | s1
+        a0 = state[i0]
+        a1 = state[i1]
+        a2 = state[i2]
+        a3 = state[i3]
+        state[i0] = m[0, 0] * a0 + m[0, 1] * a1 + m[0, 2] * a2 + m[0, 3] * a3
+        state[i1] = m[1, 0] * a0 + m[1, 1] * a1 + m[1, 2] * a2 + m[1, 3] * a3
+        state[i2] = m[2, 0] * a0 + m[2, 1] * a1 + m[2, 2] * a2 + m[2, 3] * a3
+        state[i3] = m[3, 0] * a0 + m[3, 1] * a1 + m[3, 2] * a2 + m[3, 3] * a3
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def apply_matrix(
+@njit(cache=True, fastmath=True)
+def _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, start, stop):  # type: ignore[no-untyped-def]
+    dim = offsets.size
+    buffer = np.empty(dim, dtype=state.dtype)
+    for group in range(start, stop):
+        base = _spread(group, sorted_bits) | fixed_mask
+        for a in range(dim):
+            buffer[a] = state[base + offsets[a]]
+        for r in range(dim):
+            acc = matrix[r, 0] * buffer[0]
+            for a in range(1, dim):
+                acc += matrix[r, a] * buffer[a]
+            state[base + offsets[r]] = acc
+
+
+@njit(cache=True, fastmath=True)
+def _diagonal_range(state, qubits, diagonal, start, stop):  # type: ignore[no-untyped-def]
+    width = qubits.size
+    for index in range(start, stop):
+        local = 0
+        for j in range(width):
+            local |= ((index >> qubits[j]) & 1) << j
+        state[index] *= diagonal[local]
+
+
+@njit(cache=True)
+def _spread(group: int, sorted_bits: np.ndarray) -> int:
+    """The state index of ``group`` with a zero inserted at each of ``sorted_bits``."""
+    index = np.int64(group)  # prange indices may be unsigned; keep bit arithmetic signed
+    for b in range(sorted_bits.size):
+        index = _insert_zero_bit(index, sorted_bits[b])
+    return index
+
+
+# --- drivers -----------------------------------------------------------------
+
+
+@njit(cache=True)
+def dense1_serial(state: np.ndarray, qubit: int, matrix: np.ndarray) -> None:
+    """Apply a 2x2 ``matrix`` to ``qubit`` in place, on the calling thread."""
+    _dense1_range(state, qubit, matrix, 0, state.size >> 1)
+
+
+@njit(parallel=True, cache=True)
+def dense1_parallel(state: np.ndarray, qubit: int, matrix: np.ndarray) -> None:
+    """Apply a 2x2 ``matrix`` to ``qubit`` in place, over numba's threads."""
+    groups = state.size >> 1
+    for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
+        _dense1_range(state, qubit, matrix, chunk * _CHUNK, min(groups, (chunk + 1) * _CHUNK))
+
+
+@njit(cache=True)
+def dense2_serial(state: np.ndarray, qubit0: int, qubit1: int, matrix: np.ndarray) -> None:
+    """Apply a 4x4 ``matrix`` to ``(qubit0, qubit1)``; matrix index bit 0 is ``qubit0``."""
+    _dense2_range(state, qubit0, qubit1, matrix, 0, state.size >> 2)
+
+
+@njit(parallel=True, cache=True)
+def dense2_parallel(state: np.ndarray, qubit0: int, qubit1: int, matrix: np.ndarray) -> None:
+    """Parallel ``dense2_serial``."""
+    groups = state.size >> 2
+    for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
+        stop = min(groups, (chunk + 1) * _CHUNK)
+        _dense2_range(state, qubit0, qubit1, matrix, chunk * _CHUNK, stop)
+
+
+@njit(cache=True)
+def dense_serial(
     state: np.ndarray,
     sorted_bits: np.ndarray,
     fixed_mask: int,
     offsets: np.ndarray,
     matrix: np.ndarray,
 ) -> None:
-    """Apply a dense ``2^k x 2^k`` matrix, optionally only where control bits are set.
+    """Apply a dense ``2^k x 2^k`` matrix, only where the fixed (control) bits are 1.
 
     Args:
         state: the statevector, updated in place.
         sorted_bits: every bit the operation involves (targets and controls), ascending.
         fixed_mask: bits that must be 1 for the matrix to act (controls in state 1).
-        offsets: ``offsets[a]`` is the index offset of matrix basis state ``a``
-            (int64, length ``2^k``).
+        offsets: ``offsets[a]`` is the index offset of matrix basis state ``a`` (int64).
         matrix: the matrix, same dtype as ``state``.
     """
-    dim = offsets.size
-    nbits = sorted_bits.size
-    groups = state.size >> nbits
-    nchunks = (groups + _CHUNK - 1) // _CHUNK
-    for chunk in prange(nchunks):
-        buffer = np.empty(dim, dtype=state.dtype)
-        stop = min(groups, (chunk + 1) * _CHUNK)
-        for group in range(chunk * _CHUNK, stop):
-            base = group
-            for b in range(nbits):
-                base = _insert_zero_bit(base, sorted_bits[b])
-            base |= fixed_mask
-            for a in range(dim):
-                buffer[a] = state[base + offsets[a]]
-            for r in range(dim):
-                acc = matrix[r, 0] * buffer[0]
-                for a in range(1, dim):
-                    acc += matrix[r, a] * buffer[a]
-                state[base + offsets[r]] = acc
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def apply_diagonal(state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray) -> None:
-    """Multiply each amplitude by ``diagonal[local]``, ``local`` gathered from ``qubits``.
-
-    Bit ``j`` of ``local`` is the state index's bit ``qubits[j]``.
-    """
-    size = state.size
-    width = qubits.size
-    nchunks = (size + _CHUNK - 1) // _CHUNK
-    for chunk in prange(nchunks):
-        stop = min(size, (chunk + 1) * _CHUNK)
-        for index in range(chunk * _CHUNK, stop):
-            local = 0
-            for j in range(width):
-                local |= ((index >> qubits[j]) & 1) << j
-            state[index] *= diagonal[local]
+    _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, 0, state.size >> sorted_bits.size)
 
 
 @njit(parallel=True, cache=True)
+def dense_parallel(
+    state: np.ndarray,
+    sorted_bits: np.ndarray,
+    fixed_mask: int,
+    offsets: np.ndarray,
+    matrix: np.ndarray,
+) -> None:
+    """Parallel ``dense_serial``."""
+    groups = state.size >> sorted_bits.size
+    for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
+        stop = min(groups, (chunk + 1) * _CHUNK)
+        _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, chunk * _CHUNK, stop)
+
+
+@njit(cache=True)
+def diagonal_serial(state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray) -> None:
+    """Multiply each amplitude by ``diagonal[local]``; bit j of ``local`` is bit ``qubits[j]``."""
+    _diagonal_range(state, qubits, diagonal, 0, state.size)
+
+
+@njit(parallel=True, cache=True)
+def diagonal_parallel(state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray) -> None:
+    """Parallel ``diagonal_serial``."""
+    size = state.size
+    for chunk in prange((size + _CHUNK - 1) // _CHUNK):
+        _diagonal_range(state, qubits, diagonal, chunk * _CHUNK, min(size, (chunk + 1) * _CHUNK))
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def apply_group(
+    state: np.ndarray,
+    block_bits: np.ndarray,
+    run_bits: int,
+    codes: np.ndarray,
+    op_qubits: np.ndarray,
+    op_widths: np.ndarray,
+    data_start: np.ndarray,
+    matrices: np.ndarray,
+) -> None:
+    """Apply several gates to every sub-state spanned by ``block_bits``, one at a time.
+
+    The sub-state (``2^len(block_bits)`` amplitudes, sized to stay in cache) is
+    gathered into a buffer, every operation runs on it, and it is written back: a
+    whole group of gates costs one pass over the state.
+
+    Args:
+        state: the statevector, updated in place.
+        block_bits: ascending state bits of the sub-state; its first ``run_bits``
+            entries are ``0 .. run_bits-1`` so that gathers copy contiguous runs.
+        run_bits: number of lowest bits included.
+        codes: per operation ``OP_DENSE1``, ``OP_DENSE2`` or ``OP_DIAGONAL``.
+        op_qubits: ``(num_ops, max_width)`` positions in ``block_bits`` each op acts on.
+        op_widths: number of qubits of each op.
+        data_start: start of each op's matrix or diagonal in ``matrices`` (row-major).
+        matrices: every op's entries, flattened, in the state's dtype.
+    """
+    width = block_bits.size
+    size = 1 << width
+    run = 1 << run_bits
+    runs = size >> run_bits
+    run_offsets = np.zeros(runs, dtype=np.int64)
+    for r in range(runs):
+        local = r << run_bits
+        offset = 0
+        for j in range(run_bits, width):
+            offset |= ((local >> j) & 1) << block_bits[j]
+        run_offsets[r] = offset
+    groups = state.size >> width
+    for group in prange(groups):
+        base = _spread(group, block_bits)
+        buffer = np.empty(size, dtype=state.dtype)
+        for r in range(runs):
+            source = base + run_offsets[r]
+            for k in range(run):
+                buffer[(r << run_bits) + k] = state[source + k]
+        for op in range(codes.size):
+            start = data_start[op]
+            count = op_widths[op]
+            if codes[op] == OP_DENSE1:
+                matrix = matrices[start : start + 4].reshape((2, 2))
+                _dense1_range(buffer, op_qubits[op, 0], matrix, 0, size >> 1)
+            elif codes[op] == OP_DENSE2:
+                matrix = matrices[start : start + 16].reshape((4, 4))
+                _dense2_range(buffer, op_qubits[op, 0], op_qubits[op, 1], matrix, 0, size >> 2)
+            else:
+                diagonal = matrices[start : start + (1 << count)]
+                _diagonal_range(buffer, op_qubits[op, :count], diagonal, 0, size)
+        for r in range(runs):
+            target = base + run_offsets[r]
+            for k in range(run):
+                state[target + k] = buffer[(r << run_bits) + k]
+
+
+@njit(cache=True)
 def probability_of_one(state: np.ndarray, qubit: int) -> float:
     """Return the probability that measuring ``qubit`` gives 1."""
     half = state.size >> 1
     stride = 1 << qubit
     total = 0.0
-    for group in prange(half):
+    for group in range(half):
         amplitude = state[_insert_zero_bit(group, qubit) | stride]
         total += amplitude.real * amplitude.real + amplitude.imag * amplitude.imag
     return total
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def collapse(state: np.ndarray, qubit: int, outcome: int, scale: float) -> None:
     """Project ``qubit`` onto ``outcome`` and multiply the survivors by ``scale``."""
     half = state.size >> 1
     stride = 1 << qubit
-    for group in prange(half):
+    for group in range(half):
         i0 = _insert_zero_bit(group, qubit)
         keep = i0 | (stride * outcome)
         drop = i0 | (stride * (1 - outcome))
@@ -148,10 +271,10 @@ def collapse(state: np.ndarray, qubit: int, outcome: int, scale: float) -> None:
         state[drop] = 0
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def probabilities(state: np.ndarray, out: np.ndarray) -> None:
     """Write ``|state[i]|^2`` into the float64 array ``out``."""
-    for index in prange(state.size):
+    for index in range(state.size):
         amplitude = state[index]
         out[index] = amplitude.real * amplitude.real + amplitude.imag * amplitude.imag
 

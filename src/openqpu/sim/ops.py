@@ -1,4 +1,7 @@
-"""Executable operations: fused blocks with their matrices bound, ready for the kernels."""
+"""Executable operations: fused blocks with their matrices bound, ready for the kernels.
+
+Each op picks the serial or the parallel kernel driver from the state's size.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from openqpu.sim import kernels
+from openqpu.sim.threads import SERIAL_BELOW_QUBITS
 
 
 def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
@@ -16,6 +20,10 @@ def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
     for j, q in enumerate(qubits):
         offsets |= ((local >> j) & 1) << q
     return offsets
+
+
+def _is_small(state: np.ndarray) -> bool:
+    return state.size < (1 << SERIAL_BELOW_QUBITS)
 
 
 @dataclass
@@ -31,12 +39,16 @@ class DenseOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
+        small = _is_small(state)
         if len(self.qubits) == 1:
-            kernels.apply_matrix_1q(state, self.qubits[0], self.matrix)
+            driver = kernels.dense1_serial if small else kernels.dense1_parallel
+            driver(state, self.qubits[0], self.matrix)
         elif len(self.qubits) == 2:
-            kernels.apply_matrix_2q(state, self.qubits[0], self.qubits[1], self.matrix)
+            driver = kernels.dense2_serial if small else kernels.dense2_parallel
+            driver(state, self.qubits[0], self.qubits[1], self.matrix)
         else:
-            kernels.apply_matrix(state, self._bits, 0, self._offsets, self.matrix)
+            driver = kernels.dense_serial if small else kernels.dense_parallel
+            driver(state, self._bits, 0, self._offsets, self.matrix)
 
 
 @dataclass
@@ -51,7 +63,8 @@ class DiagonalOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
-        kernels.apply_diagonal(state, self._qubits, self.diagonal)
+        driver = kernels.diagonal_serial if _is_small(state) else kernels.diagonal_parallel
+        driver(state, self._qubits, self.diagonal)
 
 
 @dataclass
@@ -64,13 +77,66 @@ class ControlledOp:
     matrix: np.ndarray
 
     def __post_init__(self) -> None:
-        self._bits = np.array(sorted(self.controls + self.targets), dtype=np.int64)
+        self.qubits = self.controls + self.targets
+        self._bits = np.array(sorted(self.qubits), dtype=np.int64)
         self._offsets = _offsets(self.targets)
         self._fixed = sum(1 << q for j, q in enumerate(self.controls) if self.ctrl_state >> j & 1)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
-        kernels.apply_matrix(state, self._bits, self._fixed, self._offsets, self.matrix)
+        driver = kernels.dense_serial if _is_small(state) else kernels.dense_parallel
+        driver(state, self._bits, self._fixed, self._offsets, self.matrix)
 
 
-GateOp = DenseOp | DiagonalOp | ControlledOp
+@dataclass
+class GroupOp:
+    """Several one- and two-qubit or diagonal ops applied per cache-sized sub-state."""
+
+    block_bits: np.ndarray
+    run_bits: int
+    members: list[DenseOp | DiagonalOp]
+
+    def __post_init__(self) -> None:
+        position = {int(bit): j for j, bit in enumerate(self.block_bits)}
+        count = len(self.members)
+        widest = max(len(op.qubits) for op in self.members)
+        self._codes = np.empty(count, dtype=np.int64)
+        self._qubits = np.zeros((count, widest), dtype=np.int64)
+        self._widths = np.empty(count, dtype=np.int64)
+        self._starts = np.empty(count, dtype=np.int64)
+        pieces = []
+        start = 0
+        for i, op in enumerate(self.members):
+            if isinstance(op, DiagonalOp):
+                self._codes[i] = kernels.OP_DIAGONAL
+                data = op.diagonal
+            else:
+                self._codes[i] = kernels.OP_DENSE1 if len(op.qubits) == 1 else kernels.OP_DENSE2
+                data = op.matrix.ravel()
+            self._qubits[i, : len(op.qubits)] = [position[q] for q in op.qubits]
+            self._widths[i] = len(op.qubits)
+            self._starts[i] = start
+            pieces.append(data)
+            start += data.size
+        self._data = np.ascontiguousarray(np.concatenate(pieces))
+
+    @property
+    def qubits(self) -> tuple[int, ...]:
+        """Every state bit of the sub-state."""
+        return tuple(int(b) for b in self.block_bits)
+
+    def apply(self, state: np.ndarray) -> None:
+        """Apply every member in place, one pass over the state."""
+        kernels.apply_group(
+            state,
+            self.block_bits,
+            self.run_bits,
+            self._codes,
+            self._qubits,
+            self._widths,
+            self._starts,
+            self._data,
+        )
+
+
+GateOp = DenseOp | DiagonalOp | ControlledOp | GroupOp

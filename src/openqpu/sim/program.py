@@ -10,6 +10,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
+from openqpu.sim.blocking import plan_groups
 from openqpu.sim.fusion import (
     Block,
     CostModel,
@@ -81,7 +82,7 @@ class Program:
         steps: list[BoundStep] = []
         for step in self._steps:
             if isinstance(step, _Segment):
-                steps.append(_bind_segment(step, mapping, dtype))
+                steps.append(_bind_segment(step, mapping, dtype, self.num_qubits))
             else:
                 steps.append(step)
         phase = sum(evaluate_parameter(p, mapping) for p in self._phases)
@@ -167,7 +168,9 @@ def _segment(lowered: LoweredCircuit, deferred: set[int]) -> list[Step]:
     return steps
 
 
-def _bind_segment(segment: _Segment, values: Mapping[Any, float], dtype: np.dtype) -> list[GateOp]:
+def _bind_segment(
+    segment: _Segment, values: Mapping[Any, float], dtype: np.dtype, num_qubits: int
+) -> list[GateOp]:
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [
@@ -197,4 +200,4 @@ def _bind_segment(segment: _Segment, values: Mapping[Any, float], dtype: np.dtyp
                 leaf = segment.leaves[index]
                 total = embed_matrix(matrices[index], leaf.qubits, qubits) @ total
             ops.append(DenseOp(tuple(qubits), np.ascontiguousarray(total.astype(dtype))))
-    return ops
+    return plan_groups(ops, num_qubits, dtype)
