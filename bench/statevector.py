@@ -24,7 +24,10 @@ Method
   every engine alike), then ``--reps`` timed executions; the median is reported.
 * One timed execution, per engine, goes from "no state" to "final state in memory":
 
-  - openqpu: ``openqpu.sim.statevector(circuit, dtype=...)``, returning a numpy array.
+  - openqpu: ``openqpu.sim.statevector(program, dtype=...)``, returning a numpy array, where
+    ``program = openqpu.sim.compile(circuit)`` is made untimed (like qulacs' circuit object:
+    compile once, run many). The compile time is printed separately by
+    ``bench/compile_time.py``.
   - aer: ``AerSimulator(method="statevector", precision="double"|"single",
     max_parallel_threads=threads)`` with default fusion; ``sim.run(circuit).result()`` on the
     already unrolled circuit plus a final ``save_statevector``. No qiskit transpilation is timed;
@@ -99,7 +102,14 @@ PEERS: dict[str, tuple[str, ...]] = {
 
 #: Distributions whose versions the header reports.
 DISTRIBUTIONS: tuple[str, ...] = (
-    "openqpu", "numpy", "numba", "qiskit", "qiskit-aer", "qulacs", "qsimcirq", "cirq-core",
+    "openqpu",
+    "numpy",
+    "numba",
+    "qiskit",
+    "qiskit-aer",
+    "qulacs",
+    "qsimcirq",
+    "cirq-core",
 )
 
 MEMORY_FRACTION = 0.4
@@ -117,13 +127,14 @@ final state vector as a numpy array (used by ``--check`` only, never timed)."""
 
 
 def prepare_openqpu(case: Any, precision: str, threads: int) -> Runner:
-    """openqpu.sim.statevector on the unrolled qiskit circuit (threads come from the env)."""
+    """openqpu.sim.statevector on the compiled unrolled circuit (threads come from the env)."""
+    from openqpu.sim import compile as compile_circuit
     from openqpu.sim import statevector
 
-    circuit = case.circuit
+    program = compile_circuit(case.circuit)
 
     def run() -> Any:
-        return statevector(circuit, dtype=precision)
+        return statevector(program, dtype=precision)
 
     return run, np.asarray
 
@@ -340,8 +351,11 @@ def missing_requirement(engine: str) -> str | None:
 def thread_env(threads: int) -> dict[str, str]:
     """Environment variables pinning every thread pool the engines use to ``threads``."""
     names = (
-        "OPENQPU_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+        "OPENQPU_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "NUMBA_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
     )
     return {name: str(threads) for name in names}
 
@@ -351,8 +365,16 @@ def run_worker(
 ) -> dict[str, Any]:
     """Run one measurement in a fresh subprocess and return its JSON record."""
     command = [
-        sys.executable, str(Path(__file__).resolve()), "--worker",
-        engine, circuit, str(n), precision, str(threads), "--reps", str(reps),
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        engine,
+        circuit,
+        str(n),
+        precision,
+        str(threads),
+        "--reps",
+        str(reps),
     ]
     env = os.environ | thread_env(threads)
     try:
@@ -433,8 +455,12 @@ class Table:
         print(
             self.line(
                 (
-                    row.circuit, str(row.n), SHORT_PRECISION[row.precision], str(row.threads),
-                    str(row.gates), *cells,
+                    row.circuit,
+                    str(row.n),
+                    SHORT_PRECISION[row.precision],
+                    str(row.threads),
+                    str(row.gates),
+                    *cells,
                     "-" if ratio is None else f"{ratio:.2f}",
                     "-" if passes is None else f"{passes:.1f}",
                 )
@@ -456,16 +482,22 @@ def versions() -> str:
 
 def print_header(args: argparse.Namespace, unavailable: dict[str, str]) -> None:
     """Describe the machine, the packages and the method before the table."""
-    print("Statevector benchmark: seconds per execution, median of "
-          f"{args.reps} timed run(s) after 1 untimed warm-up run in a fresh process per engine")
+    print(
+        "Statevector benchmark: seconds per execution, median of "
+        f"{args.reps} timed run(s) after 1 untimed warm-up run in a fresh process per engine"
+    )
     print("(warm-up excludes one-time costs: JIT compilation, plans, circuit translation).")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{physical_memory() / 2**30:.1f} GiB RAM; python {platform.python_version()}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-          " (other load on the machine skews the timings)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{physical_memory() / 2**30:.1f} GiB RAM; python {platform.python_version()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        " (other load on the machine skews the timings)"
+    )
     print(f"packages: {versions()}")
-    print("ratio = openqpu / fastest peer of the same precision (c128: aer, qulacs; "
-          "c64: aer, qsim); passes = openqpu / one memory pass over the state.")
+    print(
+        "ratio = openqpu / fastest peer of the same precision (c128: aer, qulacs; "
+        "c64: aer, qsim); passes = openqpu / one memory pass over the state."
+    )
     print("'-' = engine does not support that precision.")
     for engine, reason in unavailable.items():
         print(f"{engine}: n/a ({reason})")
@@ -528,7 +560,7 @@ def benchmark(args: argparse.Namespace) -> int:
                         continue
                     membw = measure_membw(n, precision, threads, args, bandwidth, table)
                     cells: dict[str, Cell] = {}
-                    order = ENGINES[turn % len(ENGINES):] + ENGINES[:turn % len(ENGINES)]
+                    order = ENGINES[turn % len(ENGINES) :] + ENGINES[: turn % len(ENGINES)]
                     turn += 1
                     for engine in order:
                         if engine not in args.engines:
@@ -538,11 +570,20 @@ def benchmark(args: argparse.Namespace) -> int:
                         elif engine in unavailable:
                             cells[engine] = Cell("n/a", message=unavailable[engine])
                         else:
-                            record = run_worker(engine, circuit, n, precision, threads,
-                                                args.reps, args.timeout)
+                            record = run_worker(
+                                engine, circuit, n, precision, threads, args.reps, args.timeout
+                            )
                             cells[engine] = to_cell(record, case.fingerprint)
-                    row = Row(circuit, n, precision, threads, len(case.ops), case.fingerprint,
-                              cells, membw)
+                    row = Row(
+                        circuit,
+                        n,
+                        precision,
+                        threads,
+                        len(case.ops),
+                        case.fingerprint,
+                        cells,
+                        membw,
+                    )
                     rows.append(row)
                     table.row(row)
     if table.bandwidth:
@@ -568,15 +609,23 @@ def save_json(args: argparse.Namespace, rows: list[Row], unavailable: dict[str, 
         },
         "packages": versions(),
         "settings": {
-            "reps": args.reps, "warmup_runs": 1, "qubits": args.qubits,
-            "threads": args.threads, "precisions": args.precisions,
-            "circuits": args.circuits, "engines": args.engines,
+            "reps": args.reps,
+            "warmup_runs": 1,
+            "qubits": args.qubits,
+            "threads": args.threads,
+            "precisions": args.precisions,
+            "circuits": args.circuits,
+            "engines": args.engines,
         },
         "unavailable": unavailable,
         "rows": [
-            asdict(row) | {"ratio": row.ratio(), "passes": row.passes(),
-                           "medians": {e: c.median for e, c in row.cells.items()},
-                           "membw_median": row.membw.median}
+            asdict(row)
+            | {
+                "ratio": row.ratio(),
+                "passes": row.passes(),
+                "medians": {e: c.median for e, c in row.cells.items()},
+                "membw_median": row.membw.median,
+            }
             for row in rows
         ],
     }
@@ -619,27 +668,56 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark openqpu.sim.statevector against qiskit-aer, qulacs and qsim.",
     )
-    parser.add_argument("--qubits", type=int_list, default=[16, 20, 24],
-                        help="comma-separated qubit counts (default 16,20,24; 26 and 28 are slow)")
+    parser.add_argument(
+        "--qubits",
+        type=int_list,
+        default=[16, 20, 24],
+        help="comma-separated qubit counts (default 16,20,24; 26 and 28 are slow)",
+    )
     parser.add_argument("--quick", action="store_true", help="only n = 16 and 20")
-    parser.add_argument("--threads", type=int_list, default=[1, 2],
-                        help="comma-separated thread counts (default 1,2)")
-    parser.add_argument("--precisions", type=name_list(PRECISIONS), default=list(PRECISIONS),
-                        help="complex128, complex64 or both (default both)")
-    parser.add_argument("--circuits", type=name_list(("qft", "qv", "ghz", "su2")),
-                        default=["qft", "qv", "ghz", "su2"],
-                        help="comma-separated subset of qft,qv,ghz,su2 (default all)")
-    parser.add_argument("--engines", type=name_list(ENGINES), default=list(ENGINES),
-                        help="comma-separated subset of openqpu,aer,qulacs,qsim (default all)")
+    parser.add_argument(
+        "--threads",
+        type=int_list,
+        default=[1, 2],
+        help="comma-separated thread counts (default 1,2)",
+    )
+    parser.add_argument(
+        "--precisions",
+        type=name_list(PRECISIONS),
+        default=list(PRECISIONS),
+        help="complex128, complex64 or both (default both)",
+    )
+    parser.add_argument(
+        "--circuits",
+        type=name_list(("qft", "qv", "ghz", "su2")),
+        default=["qft", "qv", "ghz", "su2"],
+        help="comma-separated subset of qft,qv,ghz,su2 (default all)",
+    )
+    parser.add_argument(
+        "--engines",
+        type=name_list(ENGINES),
+        default=list(ENGINES),
+        help="comma-separated subset of openqpu,aer,qulacs,qsim (default all)",
+    )
     parser.add_argument("--reps", type=int, default=3, help="timed runs per engine (median)")
-    parser.add_argument("--timeout", type=float, default=3600.0,
-                        help="seconds allowed to one engine's subprocess (default 3600)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds allowed to one engine's subprocess (default 3600)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also save the raw figures as JSON")
-    parser.add_argument("--check", action="store_true",
-                        help="check every engine's final state against qiskit at n=6 and exit")
-    parser.add_argument("--worker", nargs=5,
-                        metavar=("ENGINE", "CIRCUIT", "N", "PRECISION", "THREADS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="check every engine's final state against qiskit at n=6 and exit",
+    )
+    parser.add_argument(
+        "--worker",
+        nargs=5,
+        metavar=("ENGINE", "CIRCUIT", "N", "PRECISION", "THREADS"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.qubits = [16, 20]

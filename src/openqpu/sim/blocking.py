@@ -1,7 +1,8 @@
 """Cache blocking: gather runs of small gates into groups applied per sub-state.
 
-A group's gates all act inside one set of at most ``block_qubits`` state bits
-(always including the lowest ``RUN_BITS`` so gathers copy contiguous runs). The
+A group's gates (dense on one or two qubits, diagonal, monomial) all act inside
+one set of at most ``block_qubits`` state bits (always including the lowest
+``RUN_BITS`` so gathers copy contiguous runs). The
 kernel walks the state sub-state by sub-state and applies every gate of the
 group while the sub-state sits in cache, so a group costs one pass over memory
 instead of one pass per gate. Gates may join a group out of order when they
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openqpu.sim.ops import DenseOp, DiagonalOp, GateOp, GroupOp
+from openqpu.sim.ops import DenseOp, DiagonalOp, GateOp, GroupMember, GroupOp, MonomialOp
 
 RUN_BITS = 4
 # Sub-state of 2^14 amplitudes: 256 KiB in complex128, inside a core's L2.
@@ -29,7 +30,7 @@ def block_qubits_for(dtype: np.dtype) -> int:
 def _groupable(op: GateOp, capacity: int) -> bool:
     if isinstance(op, DenseOp):
         return len(op.qubits) <= 2
-    return isinstance(op, DiagonalOp) and len(op.qubits) <= capacity - RUN_BITS
+    return isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= capacity - RUN_BITS
 
 
 def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[GateOp]:
@@ -46,7 +47,7 @@ def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[Gat
             remaining.pop(0)
             continue
         bits = set(range(RUN_BITS)) | set(first.qubits)
-        members: list[DenseOp | DiagonalOp] = [first]  # type: ignore[list-item]
+        members: list[GroupMember] = [first]  # type: ignore[list-item]
         blocked: set[int] = set()
         rest: list[GateOp] = []
         for position in range(1, len(remaining)):

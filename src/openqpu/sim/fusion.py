@@ -14,18 +14,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Time of one application in passes over the state (n = 24, 2 threads; see
-# bench/fusion_costs.py). Index = number of qubits.
-DENSE_COST = {
-    np.dtype(np.complex128): (0.0, 0.75, 1.3, 5.1, 10.5),
-    np.dtype(np.complex64): (0.0, 1.2, 2.4, 8.0, 10.2),
+from openqpu.sim.structure import Kind
+
+# Nanoseconds per amplitude to apply one block, by kind and then by width (index =
+# number of qubits), on an in-cache state with one thread: measured by
+# ``bench/fusion_costs.py``. Large states are cache-blocked, so compute is what a
+# block costs there too. A width past the end of a table is not allowed.
+COSTS: dict[np.dtype, dict[Kind, tuple[float, ...]]] = {
+    np.dtype(np.complex128): {
+        Kind.DENSE: (0.0, 1.35, 2.8, 18.0, 40.0),
+        Kind.DIAGONAL: (0.0, 1.2, 1.2, 1.25, 1.55, 1.6, 2.1, 2.2, 2.2, 2.3, 2.4),
+        Kind.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8, 3.9, 3.9, 4.1, 4.2),
+    },
+    np.dtype(np.complex64): {
+        Kind.DENSE: (0.0, 1.3, 2.7, 15.0, 19.0),
+        Kind.DIAGONAL: (0.0, 1.1, 1.1, 1.2, 1.5, 1.55, 1.95, 2.0, 2.15, 2.2, 2.3),
+        Kind.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4, 3.5, 3.5, 3.7, 3.8),
+    },
 }
-# Diagonal blocks cost base + per_qubit * width passes.
-DIAGONAL_COST = {
-    np.dtype(np.complex128): (1.0, 0.17),
-    np.dtype(np.complex64): (1.6, 0.35),
-}
-MAX_DIAGONAL_QUBITS = 14
 
 
 @dataclass
@@ -34,7 +40,7 @@ class Block:
 
     qubits: list[int]
     leaves: list[int] = field(default_factory=list)
-    diagonal: bool = True
+    kind: Kind = Kind.DIAGONAL
     standalone: bool = False
 
 
@@ -43,26 +49,20 @@ class LeafShape:
     """What fusion needs to know of a gate."""
 
     qubits: tuple[int, ...]
-    diagonal: bool
+    kind: Kind
     fusable: bool = True
 
 
 class CostModel:
-    """Cost in passes of dense and diagonal blocks for one dtype."""
+    """Cost of dense, monomial and diagonal blocks for one dtype."""
 
     def __init__(self, dtype: np.dtype) -> None:
-        self.dense = DENSE_COST[np.dtype(dtype)]
-        self.diagonal_base, self.diagonal_per_qubit = DIAGONAL_COST[np.dtype(dtype)]
+        self.tables = COSTS[np.dtype(dtype)]
 
-    def cost(self, num_qubits: int, diagonal: bool) -> float:
-        """Passes to apply one block; ``inf`` when such a block is not allowed."""
-        if diagonal:
-            if num_qubits > MAX_DIAGONAL_QUBITS:
-                return float("inf")
-            return self.diagonal_base + self.diagonal_per_qubit * num_qubits
-        if num_qubits >= len(self.dense):
-            return float("inf")
-        return self.dense[num_qubits]
+    def cost(self, num_qubits: int, kind: Kind) -> float:
+        """Nanoseconds per amplitude of one block; ``inf`` when it is not allowed."""
+        table = self.tables[kind]
+        return table[num_qubits] if num_qubits < len(table) else float("inf")
 
 
 def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
@@ -75,53 +75,68 @@ def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
     last: dict[int, int] = {}
     pending: dict[int, list[int]] = {}
 
-    def place(qubits: list[int], leaves: list[int], diagonal: bool) -> None:
+    def place(qubits: list[int], leaves: list[int], kind: Kind) -> None:
         candidate = max((last.get(q, -1) for q in qubits), default=-1)
         if candidate >= 0 and not blocks[candidate].standalone:
             block = blocks[candidate]
             union = block.qubits + [q for q in qubits if q not in block.qubits]
-            merged_diagonal = block.diagonal and diagonal
-            merged = model.cost(len(union), merged_diagonal)
-            apart = model.cost(len(block.qubits), block.diagonal) + model.cost(
-                len(qubits), diagonal
-            )
+            merged_kind = max(block.kind, kind)
+            merged = model.cost(len(union), merged_kind)
+            apart = model.cost(len(block.qubits), block.kind) + model.cost(len(qubits), kind)
             if merged <= apart:
                 block.qubits = union
                 block.leaves.extend(leaves)
-                block.diagonal = merged_diagonal
+                block.kind = merged_kind
                 for q in qubits:
                     last[q] = candidate
                 return
-        blocks.append(Block(list(qubits), list(leaves), diagonal))
+        blocks.append(Block(list(qubits), list(leaves), kind))
         for q in qubits:
             last[q] = len(blocks) - 1
 
-    def take_pending(qubits: Sequence[int]) -> tuple[list[int], bool]:
+    def take_pending(qubits: Sequence[int]) -> tuple[list[int], Kind]:
         leaves: list[int] = []
-        diagonal = True
+        kind = Kind.DIAGONAL
         for q in qubits:
             for index in pending.pop(q, []):
                 leaves.append(index)
-                diagonal = diagonal and shapes[index].diagonal
-        return leaves, diagonal
+                kind = max(kind, shapes[index].kind)
+        return leaves, kind
+
+    def place_with_pending(shape: LeafShape, index: int) -> None:
+        # Waiting one-qubit gates join this gate when that is cheaper than applying
+        # them on their own (a dense 1-qubit gate makes a cx dense, for one).
+        waiting = {q: take_pending([q]) for q in shape.qubits}
+        waiting = {q: parts for q, parts in waiting.items() if parts[0]}
+        compound_kind = max([shape.kind, *(kind for _, kind in waiting.values())])
+        together = model.cost(len(shape.qubits), compound_kind)
+        apart = model.cost(len(shape.qubits), shape.kind) + sum(
+            model.cost(1, kind) for _, kind in waiting.values()
+        )
+        if together <= apart:
+            leaves = [leaf for leaves, _ in waiting.values() for leaf in leaves]
+            place(list(shape.qubits), [*leaves, index], compound_kind)
+            return
+        for q, (leaves, kind) in waiting.items():
+            place([q], leaves, kind)
+        place(list(shape.qubits), [index], shape.kind)
 
     for index, shape in enumerate(shapes):
         if not shape.fusable:
             for q in shape.qubits:
-                leaves, diagonal = take_pending([q])
+                leaves, kind = take_pending([q])
                 if leaves:
-                    place([q], leaves, diagonal)
-            blocks.append(Block(list(shape.qubits), [index], shape.diagonal, standalone=True))
+                    place([q], leaves, kind)
+            blocks.append(Block(list(shape.qubits), [index], shape.kind, standalone=True))
             for q in shape.qubits:
                 last[q] = len(blocks) - 1
         elif len(shape.qubits) == 1:
             pending.setdefault(shape.qubits[0], []).append(index)
         else:
-            leaves, diagonal = take_pending(shape.qubits)
-            place(list(shape.qubits), [*leaves, index], diagonal and shape.diagonal)
+            place_with_pending(shape, index)
     for q in sorted(pending):
-        leaves, diagonal = take_pending([q])
-        place([q], leaves, diagonal)
+        leaves, kind = take_pending([q])
+        place([q], leaves, kind)
     return blocks
 
 

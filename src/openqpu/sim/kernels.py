@@ -25,6 +25,7 @@ _CHUNK = 1 << 11
 OP_DENSE1 = 0
 OP_DENSE2 = 1
 OP_DIAGONAL = 2
+OP_MONOMIAL = 3
 
 
 @njit(cache=True, inline="always")
@@ -82,13 +83,55 @@ def _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, start, stop): 
 
 
 @njit(cache=True, fastmath=True)
-def _diagonal_range(state, qubits, diagonal, start, stop):  # type: ignore[no-untyped-def]
+def _diagonal_range(state, qubits, diagonal, low_table, start, stop):  # type: ignore[no-untyped-def]
     width = qubits.size
-    for index in range(start, stop):
-        local = 0
+    lowest = qubits[0]
+    for j in range(width):
+        lowest = min(lowest, qubits[j])
+    if lowest >= 2:
+        # Runs of 2^lowest consecutive amplitudes share one factor.
+        run_mask = (1 << lowest) - 1
+        index = start
+        while index < stop:
+            local = 0
+            for j in range(width):
+                local |= ((index >> qubits[j]) & 1) << j
+            factor = diagonal[local]
+            end = min(stop, (index | run_mask) + 1)
+            for i in range(index, end):
+                state[i] *= factor
+            index = end
+        return
+    # ``low_table[i & mask]`` holds the diagonal-index bits that come from the low
+    # index bits; the high ones are constant over each aligned run and gathered once.
+    mask = low_table.size - 1
+    low_bits = 0
+    while (1 << low_bits) < low_table.size:
+        low_bits += 1
+    index = start
+    while index < stop:
+        high = 0
         for j in range(width):
-            local |= ((index >> qubits[j]) & 1) << j
-        state[index] *= diagonal[local]
+            if qubits[j] >= low_bits:
+                high |= ((index >> qubits[j]) & 1) << j
+        end = min(stop, (index | mask) + 1)
+        for i in range(index, end):
+            state[i] *= diagonal[high | low_table[i & mask]]
+        index = end
+
+
+@njit(cache=True, fastmath=True)
+def _monomial_range(state, sorted_bits, sources, targets, phases, start, stop):  # type: ignore[no-untyped-def]
+    # A monomial matrix sends basis state a to targets[a] with factor phases[a]:
+    # a permutation with phases (x, cx, swap, ccx, ... and their products).
+    dim = sources.size
+    buffer = np.empty(dim, dtype=state.dtype)
+    for group in range(start, stop):
+        base = _spread(group, sorted_bits)
+        for a in range(dim):
+            buffer[a] = state[base + sources[a]]
+        for a in range(dim):
+            state[base + targets[a]] = phases[a] * buffer[a]
 
 
 @njit(cache=True)
@@ -168,17 +211,64 @@ def dense_parallel(
 
 
 @njit(cache=True)
-def diagonal_serial(state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray) -> None:
-    """Multiply each amplitude by ``diagonal[local]``; bit j of ``local`` is bit ``qubits[j]``."""
-    _diagonal_range(state, qubits, diagonal, 0, state.size)
+def diagonal_serial(
+    state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray, low_table: np.ndarray
+) -> None:
+    """Multiply each amplitude by ``diagonal[local]``; bit j of ``local`` is bit ``qubits[j]``.
+
+    ``low_table`` (int64, a power of two long) maps the low index bits to their
+    contribution to ``local`` (see ``diagonal_low_table``).
+    """
+    _diagonal_range(state, qubits, diagonal, low_table, 0, state.size)
 
 
 @njit(parallel=True, cache=True)
-def diagonal_parallel(state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray) -> None:
+def diagonal_parallel(
+    state: np.ndarray, qubits: np.ndarray, diagonal: np.ndarray, low_table: np.ndarray
+) -> None:
     """Parallel ``diagonal_serial``."""
     size = state.size
     for chunk in prange((size + _CHUNK - 1) // _CHUNK):
-        _diagonal_range(state, qubits, diagonal, chunk * _CHUNK, min(size, (chunk + 1) * _CHUNK))
+        stop = min(size, (chunk + 1) * _CHUNK)
+        _diagonal_range(state, qubits, diagonal, low_table, chunk * _CHUNK, stop)
+
+
+def diagonal_low_table(qubits: np.ndarray, size: int) -> np.ndarray:
+    """The lookup table of ``_diagonal_range`` for states of ``size`` amplitudes."""
+    bits = min(_CHUNK.bit_length() - 1, size.bit_length() - 1)
+    index = np.arange(1 << bits, dtype=np.int64)
+    table = np.zeros_like(index)
+    for j, q in enumerate(qubits):
+        if q < bits:
+            table |= ((index >> q) & 1) << j
+    return table
+
+
+@njit(cache=True)
+def monomial_serial(
+    state: np.ndarray,
+    sorted_bits: np.ndarray,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    phases: np.ndarray,
+) -> None:
+    """Move amplitude ``base + sources[a]`` to ``base + targets[a]`` times ``phases[a]``."""
+    _monomial_range(state, sorted_bits, sources, targets, phases, 0, state.size >> sorted_bits.size)
+
+
+@njit(parallel=True, cache=True)
+def monomial_parallel(
+    state: np.ndarray,
+    sorted_bits: np.ndarray,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    phases: np.ndarray,
+) -> None:
+    """Parallel ``monomial_serial``."""
+    groups = state.size >> sorted_bits.size
+    for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
+        stop = min(groups, (chunk + 1) * _CHUNK)
+        _monomial_range(state, sorted_bits, sources, targets, phases, chunk * _CHUNK, stop)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -190,7 +280,9 @@ def apply_group(
     op_qubits: np.ndarray,
     op_widths: np.ndarray,
     data_start: np.ndarray,
-    matrices: np.ndarray,
+    data: np.ndarray,
+    index_start: np.ndarray,
+    index_data: np.ndarray,
 ) -> None:
     """Apply several gates to every sub-state spanned by ``block_bits``, one at a time.
 
@@ -203,11 +295,17 @@ def apply_group(
         block_bits: ascending state bits of the sub-state; its first ``run_bits``
             entries are ``0 .. run_bits-1`` so that gathers copy contiguous runs.
         run_bits: number of lowest bits included.
-        codes: per operation ``OP_DENSE1``, ``OP_DENSE2`` or ``OP_DIAGONAL``.
-        op_qubits: ``(num_ops, max_width)`` positions in ``block_bits`` each op acts on.
+        codes: per operation one of ``OP_DENSE1``, ``OP_DENSE2``, ``OP_DIAGONAL``,
+            ``OP_MONOMIAL``.
+        op_qubits: ``(num_ops, max_width)`` positions in ``block_bits`` each op acts
+            on (sorted for monomials).
         op_widths: number of qubits of each op.
-        data_start: start of each op's matrix or diagonal in ``matrices`` (row-major).
-        matrices: every op's entries, flattened, in the state's dtype.
+        data_start: start of each op's complex data in ``data``: the matrix
+            (row-major), the diagonal, or the monomial's phases.
+        data: every op's complex entries, in the state's dtype.
+        index_start: start of each op's integer data in ``index_data``: the
+            diagonal's low table, or the monomial's sources then targets.
+        index_data: every op's integer entries.
     """
     width = block_bits.size
     size = 1 << width
@@ -231,15 +329,27 @@ def apply_group(
         for op in range(codes.size):
             start = data_start[op]
             count = op_widths[op]
-            if codes[op] == OP_DENSE1:
-                matrix = matrices[start : start + 4].reshape((2, 2))
+            code = codes[op]
+            if code == OP_DENSE1:
+                matrix = data[start : start + 4].reshape((2, 2))
                 _dense1_range(buffer, op_qubits[op, 0], matrix, 0, size >> 1)
-            elif codes[op] == OP_DENSE2:
-                matrix = matrices[start : start + 16].reshape((4, 4))
+            elif code == OP_DENSE2:
+                matrix = data[start : start + 16].reshape((4, 4))
                 _dense2_range(buffer, op_qubits[op, 0], op_qubits[op, 1], matrix, 0, size >> 2)
+            elif code == OP_DIAGONAL:
+                diagonal = data[start : start + (1 << count)]
+                first = index_start[op]
+                table = index_data[first : first + min(size, _CHUNK)]
+                _diagonal_range(buffer, op_qubits[op, :count], diagonal, table, 0, size)
             else:
-                diagonal = matrices[start : start + (1 << count)]
-                _diagonal_range(buffer, op_qubits[op, :count], diagonal, 0, size)
+                dim = 1 << count
+                phases = data[start : start + dim]
+                first = index_start[op]
+                sources = index_data[first : first + dim]
+                targets = index_data[first + dim : first + 2 * dim]
+                _monomial_range(
+                    buffer, op_qubits[op, :count], sources, targets, phases, 0, size >> count
+                )
         for r in range(runs):
             target = base + run_offsets[r]
             for k in range(run):

@@ -17,6 +17,7 @@ from qiskit.circuit import Clbit, ControlledGate, Gate, IfElseOp, ParameterExpre
 
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
+from openqpu.sim.structure import Kind, classify
 
 # Gates on more qubits than this are applied as "controls + small target"
 # instead of a dense matrix over all their qubits.
@@ -36,7 +37,7 @@ class GateLeaf:
 
     qubits: tuple[int, ...]
     matrix: np.ndarray | None
-    diagonal: bool
+    kind: Kind
     template: Gate | None = None
     controls: tuple[int, ...] = ()
     ctrl_state: int = 0
@@ -192,7 +193,7 @@ def _append_phase_gate(out: LoweredCircuit, phase: Any, qubit: int) -> None:
         raise UnsupportedInstruction(GlobalPhaseGate(phase).name, "parameterised phase in if_else")
     factor = np.exp(1j * float(phase))
     matrix = UnitaryGate(np.diag([factor, factor])).to_matrix()
-    out.instructions.append(GateLeaf((qubit,), matrix, True))
+    out.instructions.append(GateLeaf((qubit,), matrix, Kind.DIAGONAL))
 
 
 def _lower_gate(out: LoweredCircuit, gate: Gate, qubits: tuple[int, ...]) -> None:
@@ -227,12 +228,12 @@ def _matrix_leaf(gate: Gate, qubits: tuple[int, ...]) -> GateLeaf | None:
         if getattr(gate, "_standard_gate", None) is None:
             return None
         probe = _bound_matrix(gate, _random_values(gate))
-        return GateLeaf(qubits, None, _is_diagonal(probe), template=gate)
+        return GateLeaf(qubits, None, classify(probe), template=gate)
     try:
         matrix = np.asarray(gate.to_matrix(), dtype=np.complex128)
     except Exception:
         return None
-    return GateLeaf(qubits, matrix, _is_diagonal(matrix))
+    return GateLeaf(qubits, matrix, classify(matrix))
 
 
 def _random_values(gate: Gate) -> dict[Any, float]:
@@ -255,8 +256,3 @@ def evaluate_parameter(param: Any, values: Mapping[Any, float]) -> float:
     if isinstance(param, ParameterExpression):
         return float(param.bind({p: values[p] for p in param.parameters}))
     return float(param)
-
-
-def _is_diagonal(matrix: np.ndarray) -> bool:
-    off = matrix - np.diag(np.diag(matrix))
-    return bool(np.all(np.abs(off) < 1e-14))

@@ -60,11 +60,45 @@ class DiagonalOp:
 
     def __post_init__(self) -> None:
         self._qubits = np.array(self.qubits, dtype=np.int64)
+        self._tables: dict[int, np.ndarray] = {}
+
+    def low_table(self, size: int, qubits: np.ndarray | None = None) -> np.ndarray:
+        """The kernel's lookup table for a state (or buffer) of ``size`` amplitudes."""
+        return kernels.diagonal_low_table(self._qubits if qubits is None else qubits, size)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
+        table = self._tables.get(state.size)
+        if table is None:
+            table = self._tables[state.size] = self.low_table(state.size)
         driver = kernels.diagonal_serial if _is_small(state) else kernels.diagonal_parallel
-        driver(state, self._qubits, self.diagonal)
+        driver(state, self._qubits, self.diagonal, table)
+
+
+@dataclass
+class MonomialOp:
+    """A permutation with phases on ``qubits``: basis state a goes to ``rows[a]``.
+
+    Index bit j of ``a`` and ``rows[a]`` is qubits[j]; ``phases[a]`` multiplies it.
+    """
+
+    qubits: tuple[int, ...]
+    rows: np.ndarray
+    phases: np.ndarray
+
+    def __post_init__(self) -> None:
+        self._bits = np.array(sorted(self.qubits), dtype=np.int64)
+        self.sources, self.targets = self.offsets(self.qubits)
+
+    def offsets(self, positions: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Source and target index offsets when qubit j sits at bit ``positions[j]``."""
+        sources = _offsets(positions)
+        return sources, sources[self.rows]
+
+    def apply(self, state: np.ndarray) -> None:
+        """Apply in place."""
+        driver = kernels.monomial_serial if _is_small(state) else kernels.monomial_parallel
+        driver(state, self._bits, self.sources, self.targets, self.phases)
 
 
 @dataclass
@@ -88,37 +122,53 @@ class ControlledOp:
         driver(state, self._bits, self._fixed, self._offsets, self.matrix)
 
 
+GroupMember = DenseOp | DiagonalOp | MonomialOp
+
+
 @dataclass
 class GroupOp:
-    """Several one- and two-qubit or diagonal ops applied per cache-sized sub-state."""
+    """Small dense, diagonal and monomial ops applied per cache-sized sub-state."""
 
     block_bits: np.ndarray
     run_bits: int
-    members: list[DenseOp | DiagonalOp]
+    members: list[GroupMember]
 
     def __post_init__(self) -> None:
         position = {int(bit): j for j, bit in enumerate(self.block_bits)}
+        size = 1 << len(self.block_bits)
         count = len(self.members)
         widest = max(len(op.qubits) for op in self.members)
         self._codes = np.empty(count, dtype=np.int64)
         self._qubits = np.zeros((count, widest), dtype=np.int64)
         self._widths = np.empty(count, dtype=np.int64)
-        self._starts = np.empty(count, dtype=np.int64)
-        pieces = []
-        start = 0
+        self._data_start = np.empty(count, dtype=np.int64)
+        self._index_start = np.zeros(count, dtype=np.int64)
+        data: list[np.ndarray] = []
+        indices: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+        data_used = index_used = 0
         for i, op in enumerate(self.members):
+            local = tuple(position[q] for q in op.qubits)
             if isinstance(op, DiagonalOp):
-                self._codes[i] = kernels.OP_DIAGONAL
-                data = op.diagonal
+                code, values = kernels.OP_DIAGONAL, op.diagonal
+                extra = op.low_table(size, np.array(local, dtype=np.int64))
+            elif isinstance(op, MonomialOp):
+                code, values = kernels.OP_MONOMIAL, op.phases
+                extra = np.concatenate(op.offsets(local))
+                local = tuple(sorted(local))
             else:
-                self._codes[i] = kernels.OP_DENSE1 if len(op.qubits) == 1 else kernels.OP_DENSE2
-                data = op.matrix.ravel()
-            self._qubits[i, : len(op.qubits)] = [position[q] for q in op.qubits]
-            self._widths[i] = len(op.qubits)
-            self._starts[i] = start
-            pieces.append(data)
-            start += data.size
-        self._data = np.ascontiguousarray(np.concatenate(pieces))
+                code = kernels.OP_DENSE1 if len(op.qubits) == 1 else kernels.OP_DENSE2
+                values, extra = op.matrix.ravel(), np.zeros(0, dtype=np.int64)
+            self._codes[i] = code
+            self._qubits[i, : len(local)] = local
+            self._widths[i] = len(local)
+            self._data_start[i] = data_used
+            self._index_start[i] = index_used
+            data.append(values)
+            indices.append(extra)
+            data_used += values.size
+            index_used += extra.size
+        self._data = np.ascontiguousarray(np.concatenate(data))
+        self._indices = np.ascontiguousarray(np.concatenate(indices))
 
     @property
     def qubits(self) -> tuple[int, ...]:
@@ -134,9 +184,11 @@ class GroupOp:
             self._codes,
             self._qubits,
             self._widths,
-            self._starts,
+            self._data_start,
             self._data,
+            self._index_start,
+            self._indices,
         )
 
 
-GateOp = DenseOp | DiagonalOp | ControlledOp | GroupOp
+GateOp = DenseOp | DiagonalOp | MonomialOp | ControlledOp | GroupOp

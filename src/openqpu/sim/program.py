@@ -29,7 +29,8 @@ from openqpu.sim.lowering import (
     evaluate_parameter,
     lower,
 )
-from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp
+from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp, MonomialOp
+from openqpu.sim.structure import Kind, monomial_parts
 
 ParameterValues = Mapping[Parameter, float] | Sequence[float] | None
 
@@ -174,7 +175,7 @@ def _bind_segment(
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [
-            LeafShape(leaf.controls + leaf.qubits, leaf.diagonal, fusable=not leaf.controls)
+            LeafShape(leaf.controls + leaf.qubits, leaf.kind, fusable=not leaf.controls)
             for leaf in segment.leaves
         ]
         plan = plan_fusion(shapes, CostModel(dtype))
@@ -186,18 +187,20 @@ def _bind_segment(
             leaf = segment.leaves[block.leaves[0]]
             matrix = matrices[block.leaves[0]].astype(dtype)
             ops.append(ControlledOp(leaf.controls, leaf.ctrl_state, leaf.qubits, matrix))
-            continue
-        qubits = block.qubits
-        if block.diagonal:
-            diagonal = np.ones(1 << len(qubits), dtype=np.complex128)
+        elif block.kind is Kind.DIAGONAL:
+            diagonal = np.ones(1 << len(block.qubits), dtype=np.complex128)
             for index in block.leaves:
                 leaf = segment.leaves[index]
-                diagonal *= embed_diagonal(np.diag(matrices[index]), leaf.qubits, qubits)
-            ops.append(DiagonalOp(tuple(qubits), diagonal.astype(dtype)))
+                diagonal *= embed_diagonal(np.diag(matrices[index]), leaf.qubits, block.qubits)
+            ops.append(DiagonalOp(tuple(block.qubits), diagonal.astype(dtype)))
         else:
-            total = np.eye(1 << len(qubits), dtype=np.complex128)
+            total = np.eye(1 << len(block.qubits), dtype=np.complex128)
             for index in block.leaves:
                 leaf = segment.leaves[index]
-                total = embed_matrix(matrices[index], leaf.qubits, qubits) @ total
-            ops.append(DenseOp(tuple(qubits), np.ascontiguousarray(total.astype(dtype))))
+                total = embed_matrix(matrices[index], leaf.qubits, block.qubits) @ total
+            if block.kind is Kind.MONOMIAL:
+                rows, phases = monomial_parts(total)
+                ops.append(MonomialOp(tuple(block.qubits), rows, phases.astype(dtype)))
+            else:
+                ops.append(DenseOp(tuple(block.qubits), np.ascontiguousarray(total.astype(dtype))))
     return plan_groups(ops, num_qubits, dtype)

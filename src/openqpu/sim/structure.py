@@ -1,0 +1,35 @@
+"""The structure of a gate matrix, which decides how cheaply it can be applied."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+# Entries below this magnitude count as structural zeros.
+_ZERO = 1e-14
+
+
+class Kind(IntEnum):
+    """Matrix structures, cheapest first; a product has the larger kind of its factors."""
+
+    DIAGONAL = 0  # one multiply per amplitude
+    MONOMIAL = 1  # one non-zero per column: a permutation with phases (x, cx, swap, ccx)
+    DENSE = 2  # general matrix
+
+
+def classify(matrix: np.ndarray) -> Kind:
+    """Return the cheapest structure that represents ``matrix`` exactly."""
+    nonzero = np.abs(matrix) > _ZERO
+    if not np.any(nonzero & ~np.eye(matrix.shape[0], dtype=bool)):
+        return Kind.DIAGONAL
+    if np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1):
+        return Kind.MONOMIAL
+    return Kind.DENSE
+
+
+def monomial_parts(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a monomial ``matrix`` return ``(rows, phases)``: column a maps to row rows[a]."""
+    rows = np.argmax(np.abs(matrix), axis=0)
+    phases = matrix[rows, np.arange(matrix.shape[1])]
+    return rows.astype(np.int64), phases
