@@ -33,6 +33,19 @@ def _groupable(op: GateOp, capacity: int) -> bool:
     return isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= capacity - RUN_BITS
 
 
+def _group(members: list[GroupMember], bits: set[int], num_qubits: int, capacity: int) -> GroupOp:
+    # Spare room in the sub-state goes to the lowest free bits: longer contiguous
+    # runs make the gather and scatter cheaper.
+    filler = (b for b in range(num_qubits) if b not in bits)
+    while len(bits) < capacity:
+        bits.add(next(filler))
+    block_bits = np.array(sorted(bits), dtype=np.int64)
+    run_bits = 0
+    while run_bits < len(block_bits) and block_bits[run_bits] == run_bits:
+        run_bits += 1
+    return GroupOp(block_bits, run_bits, members)
+
+
 def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[GateOp]:
     """Return ``ops`` with runs of groupable gates replaced by ``GroupOp``s."""
     capacity = block_qubits_for(dtype)
@@ -66,6 +79,5 @@ def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[Gat
         if len(members) == 1:
             result.append(first)
         else:
-            block_bits = np.array(sorted(bits), dtype=np.int64)
-            result.append(GroupOp(block_bits, RUN_BITS, members))
+            result.append(_group(members, bits, num_qubits, capacity))
     return result

@@ -52,6 +52,12 @@ def _dense2_range(state, qubit0, qubit1, m, start, stop):  # type: ignore[no-unt
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     s0 = 1 << qubit0
     s1 = 1 << qubit1
+    # Matrix entries in locals: stores into ``state`` could alias ``m`` for all the
+    # compiler knows, which would reload all sixteen on every iteration.
+    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
+    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
+    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
+    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
     for group in range(start, stop):
         i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
         i1 = i0 | s0
@@ -61,10 +67,10 @@ def _dense2_range(state, qubit0, qubit1, m, start, stop):  # type: ignore[no-unt
         a1 = state[i1]
         a2 = state[i2]
         a3 = state[i3]
-        state[i0] = m[0, 0] * a0 + m[0, 1] * a1 + m[0, 2] * a2 + m[0, 3] * a3
-        state[i1] = m[1, 0] * a0 + m[1, 1] * a1 + m[1, 2] * a2 + m[1, 3] * a3
-        state[i2] = m[2, 0] * a0 + m[2, 1] * a1 + m[2, 2] * a2 + m[2, 3] * a3
-        state[i3] = m[3, 0] * a0 + m[3, 1] * a1 + m[3, 2] * a2 + m[3, 3] * a3
+        state[i0] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
+        state[i1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
+        state[i2] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
+        state[i3] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
 
 
 @njit(cache=True, fastmath=True)
