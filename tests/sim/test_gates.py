@@ -111,3 +111,26 @@ def test_gate_complex64_is_close() -> None:
     assert state.dtype == np.complex64
     # single precision: ~1e-7 relative per operation
     assert fidelity(state.astype(np.complex128), reference_state(circuit)) > 1 - 1e-5
+
+
+def test_gate_wide_unitaries_stay_separate_blocks() -> None:
+    circuit = _random_input(NUM_QUBITS, 21)
+    circuit.append(UnitaryGate(random_unitary(32, seed=1)), [0, 2, 4, 1, 3])
+    circuit.append(UnitaryGate(random_unitary(32, seed=2)), [5, 1, 0, 2, 3])
+    circuit.cx(4, 5)
+    _check_circuit(circuit)
+
+
+def test_gate_box_runs_its_body() -> None:
+    boxed, flat = _random_input(NUM_QUBITS, 5), _random_input(NUM_QUBITS, 5)
+    with boxed.box():
+        boxed.cx(0, 3)
+        boxed.rz(0.4, 3)
+    flat.cx(0, 3)
+    flat.rz(0.4, 3)
+    # qiskit.quantum_info cannot simulate a box, so the reference is the same gates unboxed
+    np.testing.assert_allclose(sim.statevector(boxed), reference_state(flat), atol=1e-10)
+
+
+def _check_circuit(circuit: QuantumCircuit) -> None:
+    np.testing.assert_allclose(sim.statevector(circuit), reference_state(circuit), atol=1e-10)

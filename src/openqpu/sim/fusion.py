@@ -84,7 +84,7 @@ def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
             merged_kind = max(block.kind, kind)
             merged = model.cost(len(union), merged_kind)
             apart = model.cost(len(block.qubits), block.kind) + model.cost(len(qubits), kind)
-            if merged <= apart:
+            if merged != float("inf") and merged <= apart:
                 block.qubits = union
                 block.leaves.extend(leaves)
                 block.kind = merged_kind

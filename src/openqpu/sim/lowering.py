@@ -98,7 +98,7 @@ def lower(circuit: QuantumCircuit) -> LoweredCircuit:
 
     Raises:
         UnsupportedInstruction: an instruction is not a gate with a known matrix
-            or definition, measure, reset, barrier, delay or ``if_else``.
+            or definition, measure, reset, barrier, delay, ``if_else`` or ``box``.
     """
     lowered = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
@@ -129,10 +129,15 @@ def _lower_into(
             out.phases.append(operation.params[0])
         elif isinstance(operation, IfElseOp):
             _lower_if_else(out, operation, item, qubit_map, clbit_map, top_clbits)
+        elif name == "box":
+            # A box only scopes its body (for timing and annotations); run the body.
+            _lower_block(out, operation.blocks[0], item, qubit_map, clbit_map, top_clbits)
         elif isinstance(operation, Gate):
             _lower_gate(out, operation, qubits)
         else:
-            raise UnsupportedInstruction(name, "the engine runs gates, measure, reset and if_else")
+            raise UnsupportedInstruction(
+                name, "the engine runs gates, measure, reset, if_else and box"
+            )
 
 
 def _lower_if_else(
@@ -184,16 +189,13 @@ def _lower_block(
 
 
 def _append_phase_gate(out: LoweredCircuit, phase: Any, qubit: int) -> None:
-    from qiskit.circuit.library import GlobalPhaseGate, UnitaryGate
-
     if out.num_qubits == 0:
         return
-    # A phase on one branch is a phase gate e^{i phase} * I on any qubit of the block.
+    # A phase on one branch is the gate e^{i phase} * I, on any qubit.
     if isinstance(phase, ParameterExpression):
-        raise UnsupportedInstruction(GlobalPhaseGate(phase).name, "parameterised phase in if_else")
+        raise UnsupportedInstruction("global_phase", "a parameterised phase inside if_else")
     factor = np.exp(1j * float(phase))
-    matrix = UnitaryGate(np.diag([factor, factor])).to_matrix()
-    out.instructions.append(GateLeaf((qubit,), matrix, Kind.DIAGONAL))
+    out.instructions.append(GateLeaf((qubit,), np.diag([factor, factor]), Kind.DIAGONAL))
 
 
 def _lower_gate(out: LoweredCircuit, gate: Gate, qubits: tuple[int, ...]) -> None:
