@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from qiskit import QuantumCircuit
+from qiskit.circuit import Instruction
 
 from openqpu import sim
 from openqpu.errors import CircuitTooLarge, UnsupportedInstruction
@@ -11,8 +12,8 @@ from openqpu.errors import CircuitTooLarge, UnsupportedInstruction
 
 def test_errors_unsupported_instruction_is_named() -> None:
     circuit = QuantumCircuit(2)
-    circuit.initialize([0, 1], [0])
-    with pytest.raises(UnsupportedInstruction, match="unsupported instruction 'initialize'"):
+    circuit.append(Instruction("mystery", 1, 0, []), [1])
+    with pytest.raises(UnsupportedInstruction, match="unsupported instruction 'mystery'"):
         sim.statevector(circuit)
 
 

@@ -134,3 +134,22 @@ def test_gate_box_runs_its_body() -> None:
 
 def _check_circuit(circuit: QuantumCircuit) -> None:
     np.testing.assert_allclose(sim.statevector(circuit), reference_state(circuit), atol=1e-10)
+
+
+def test_gate_initialize_and_composite_instructions_run_their_definitions() -> None:
+    amplitudes = np.array([0.6, 0.0, 0.0, 0.8j])
+    circuit = QuantumCircuit(3)
+    circuit.x(2)
+    circuit.initialize(amplitudes, [0, 1])
+    expected = np.kron([0, 1], amplitudes)  # qubit 2 in |1>, qubits 0-1 initialised
+    fid = abs(np.vdot(expected, sim.statevector(circuit))) ** 2
+    assert fid > 1 - 1e-10
+
+    inner = QuantumCircuit(2, 1, name="measure_block")
+    inner.h(0)
+    inner.cx(0, 1)
+    inner.measure(1, 0)
+    outer = QuantumCircuit(2, 2)
+    outer.append(inner.to_instruction(), [1, 0], [1])
+    counts = sim.sample(outer, 2000, seed=3)
+    assert set(counts) == {"00", "10"}

@@ -93,3 +93,17 @@ def test_sample_many_shots_are_fast_from_one_state() -> None:
     assert len(counts) > 40_000
     assert all(len(k) == 16 for k in counts)
     assert np.isclose(np.mean([len(counts)]), len(counts))
+
+
+def test_sample_large_state_is_sampled_chunk_by_chunk() -> None:
+    # 18 qubits span several sampling chunks; the outcome set and weights are exact.
+    circuit = QuantumCircuit(18, 3)
+    circuit.h(0)
+    circuit.ry(2 * math.asin(math.sqrt(0.2)), 17)
+    circuit.x(9)
+    circuit.measure([0, 9, 17], [0, 1, 2])
+    shots = 40_000
+    counts = sim.sample(circuit, shots, seed=8)
+    exact = {"010": 0.4, "011": 0.4, "110": 0.1, "111": 0.1}
+    assert set(counts) == set(exact)
+    assert total_variation(counts, exact) < _tvd_bound(len(exact), shots)

@@ -68,16 +68,13 @@ def run_shots(
 ) -> Counter[int]:
     """Run ``shots`` shots; return counts keyed by the packed classical bits."""
     counts: Counter[int] = Counter()
-    item_bytes = state_bytes(num_qubits, dtype)
+    budget = memory_limit_bytes() // state_bytes(num_qubits, dtype)
     pending = [_Branch(0, zero_state(num_qubits, dtype), 0, shots)]
     with threads_for(num_qubits):
         while pending:
             branch = pending.pop()
             state = branch.state if branch.state is not None else zero_state(num_qubits, dtype)
-            # Copies of pending states are kept while they fit; beyond that a branch is
-            # replayed from the start with its outcomes forced.
-            can_copy = (len(pending) + 2) * item_bytes <= memory_limit_bytes()
-            _run_branch(steps, branch, state, pending, rng, can_copy)
+            _run_branch(steps, branch, state, pending, rng, budget)
             sample_final(state, branch, final_measures, rng, counts)
     return counts
 
@@ -88,8 +85,14 @@ def _run_branch(
     state: np.ndarray,
     pending: list[_Branch],
     rng: np.random.Generator,
-    can_copy: bool,
+    budget: int,
 ) -> None:
+    """Run one branch to the end, splitting off siblings at measurements.
+
+    ``budget`` is how many states fit in memory: copies of pending siblings are
+    kept while they fit; beyond that a sibling is replayed from the start later,
+    with its outcomes forced.
+    """
     replay = branch.state is None
     # A replayed branch starts over and follows its recorded outcomes.
     forced = branch.outcomes if replay else []
@@ -113,7 +116,8 @@ def _run_branch(
                 outcome = 1 if ones == branch.shots else 0
                 if 0 < ones < branch.shots:
                     sibling = _Branch(step_index, None, branch.clbits, ones, [*history, 1])
-                    if can_copy:
+                    held = sum(1 for other in pending if other.state is not None)
+                    if held + 2 <= budget:
                         sibling.state = state.copy()
                         _settle(sibling.state, step, 1, p1)
                         if isinstance(step, Measure):
@@ -140,6 +144,11 @@ def _settle(state: np.ndarray, step: Measure | Reset, outcome: int, p1: float) -
         DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
 
 
+# Basis states are sampled chunk by chunk so that no array of 2^n probabilities is
+# ever needed: shots are first shared among chunks by their total probability.
+SAMPLING_CHUNK = 1 << 16
+
+
 def sample_final(
     state: np.ndarray,
     branch: _Branch,
@@ -151,14 +160,31 @@ def sample_final(
     if not final_measures:
         counts[branch.clbits] += branch.shots
         return
-    probs = np.empty(state.size, dtype=np.float64)
-    kernels.probabilities(state, probs)
-    cumulative = np.cumsum(probs, out=probs)
-    draws = rng.random(branch.shots) * cumulative[-1]
-    indices = np.minimum(np.searchsorted(cumulative, draws, side="right"), state.size - 1)
-    unique, frequency = np.unique(indices, return_counts=True)
-    for index, times in zip(unique.tolist(), frequency.tolist(), strict=True):
-        value = branch.clbits
-        for qubit, clbit in final_measures:
-            value = (value & ~(1 << clbit)) | (((index >> qubit) & 1) << clbit)
-        counts[value] += times
+    chunk = min(SAMPLING_CHUNK, state.size)
+    totals = np.empty((state.size + chunk - 1) // chunk, dtype=np.float64)
+    if totals.size > 1 and state.size >= (1 << 14):
+        kernels.chunk_probabilities(state, chunk, totals)
+    else:
+        _serial_chunk_totals(state, chunk, totals)
+    per_chunk = rng.multinomial(branch.shots, totals / totals.sum())
+    probs = np.empty(chunk, dtype=np.float64)
+    for index in np.flatnonzero(per_chunk):
+        start = int(index) * chunk
+        piece = state[start : start + chunk]
+        kernels.probabilities(piece, probs[: piece.size])
+        cumulative = np.cumsum(probs[: piece.size])
+        draws = rng.random(int(per_chunk[index])) * cumulative[-1]
+        found = np.searchsorted(cumulative, draws, side="right")
+        found = np.minimum(found, piece.size - 1) + start
+        unique, frequency = np.unique(found, return_counts=True)
+        for basis, times in zip(unique.tolist(), frequency.tolist(), strict=True):
+            value = branch.clbits
+            for qubit, clbit in final_measures:
+                value = (value & ~(1 << clbit)) | (((basis >> qubit) & 1) << clbit)
+            counts[value] += times
+
+
+def _serial_chunk_totals(state: np.ndarray, chunk: int, totals: np.ndarray) -> None:
+    for c in range(totals.size):
+        piece = state[c * chunk : (c + 1) * chunk]
+        totals[c] = float(np.vdot(piece, piece).real)

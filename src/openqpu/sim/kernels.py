@@ -389,10 +389,21 @@ def collapse(state: np.ndarray, qubit: int, outcome: int, scale: float) -> None:
 
 @njit(cache=True)
 def probabilities(state: np.ndarray, out: np.ndarray) -> None:
-    """Write ``|state[i]|^2`` into the float64 array ``out``."""
+    """Write ``|state[i]|^2`` into the float64 array ``out`` (same length)."""
     for index in range(state.size):
         amplitude = state[index]
         out[index] = amplitude.real * amplitude.real + amplitude.imag * amplitude.imag
+
+
+@njit(parallel=True, cache=True)
+def chunk_probabilities(state: np.ndarray, chunk: int, out: np.ndarray) -> None:
+    """Write the total probability of each run of ``chunk`` amplitudes into ``out``."""
+    for c in prange(out.size):
+        total = 0.0
+        for index in range(c * chunk, min(state.size, (c + 1) * chunk)):
+            amplitude = state[index]
+            total += amplitude.real * amplitude.real + amplitude.imag * amplitude.imag
+        out[c] = total
 
 
 @njit(parallel=True, cache=True)

@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import Clbit, ControlledGate, Gate, IfElseOp, ParameterExpression, Qubit
+from qiskit.circuit import (
+    Clbit,
+    ControlFlowOp,
+    ControlledGate,
+    Gate,
+    IfElseOp,
+    ParameterExpression,
+    Qubit,
+)
 
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
@@ -134,6 +142,15 @@ def _lower_into(
             _lower_block(out, operation.blocks[0], item, qubit_map, clbit_map, top_clbits)
         elif isinstance(operation, Gate):
             _lower_gate(out, operation, qubits)
+        elif _has_plain_definition(operation):
+            # A composite instruction (initialize, a custom sub-circuit with
+            # measurements): run its definition on the mapped bits.
+            definition = operation.definition
+            inner_qubits = dict(zip(definition.qubits, qubits, strict=True))
+            inner_clbits = {
+                b: clbit_map[o] for b, o in zip(definition.clbits, item.clbits, strict=True)
+            }
+            _lower_into(out, definition, inner_qubits, inner_clbits, top_clbits)
         else:
             raise UnsupportedInstruction(
                 name, "the engine runs gates, measure, reset, if_else and box"
@@ -218,6 +235,15 @@ def _lower_gate(out: LoweredCircuit, gate: Gate, qubits: tuple[int, ...]) -> Non
         raise UnsupportedInstruction(gate.name, "it has neither a matrix nor a definition")
     inner = dict(zip(definition.qubits, qubits, strict=True))
     _lower_into(out, definition, inner, {}, {})
+
+
+def _has_plain_definition(operation: Any) -> bool:
+    if isinstance(operation, ControlFlowOp):
+        return False
+    try:
+        return operation.definition is not None
+    except Exception:
+        return False
 
 
 def _has_direct_matrix(gate: Gate) -> bool:

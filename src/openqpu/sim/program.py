@@ -70,7 +70,7 @@ class Program:
         self.final_measures = [
             (ins.qubit, ins.clbit) for i, ins in enumerate(lowered.instructions) if i in deferred
         ]
-        self._steps = _segment(lowered, deferred)
+        self._steps = _segment(lowered, deferred | _idle_resets(lowered))
         self.is_dynamic = any(not isinstance(step, _Segment) for step in self._steps)
         self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
 
@@ -142,10 +142,26 @@ def _deferrable_measures(lowered: LoweredCircuit) -> set[int]:
     return deferred
 
 
-def _segment(lowered: LoweredCircuit, deferred: set[int]) -> list[Step]:
+def _idle_resets(lowered: LoweredCircuit) -> set[int]:
+    """Indices of resets of qubits nothing has touched yet: no-ops on |0>."""
+    touched: set[int] = set()
+    idle: set[int] = set()
+    for i, ins in enumerate(lowered.instructions):
+        if isinstance(ins, GateLeaf):
+            touched.update(ins.qubits)
+            touched.update(ins.controls)
+        elif isinstance(ins, Measure):
+            touched.add(ins.qubit)
+        elif isinstance(ins, Reset) and ins.qubit not in touched:
+            idle.add(i)
+    return idle
+
+
+def _segment(lowered: LoweredCircuit, skipped: set[int]) -> list[Step]:
     """Group gate runs into segments and renumber jump targets to step indices.
 
     A run of gates is cut at every jump target so that a jump lands on a step.
+    Instructions in ``skipped`` (deferred measurements, idle resets) are left out.
     """
     instructions = lowered.instructions
     targets = {ins.target for ins in instructions if isinstance(ins, JumpUnless | Jump)}
@@ -159,7 +175,7 @@ def _segment(lowered: LoweredCircuit, deferred: set[int]) -> list[Step]:
         step_of[i] = len(steps)
         if isinstance(ins, GateLeaf):
             run.append(ins)
-        elif i not in deferred:
+        elif i not in skipped:
             steps.append(ins)
     if run:
         steps.append(_Segment(run, {}))
