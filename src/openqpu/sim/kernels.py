@@ -325,13 +325,18 @@ def apply_group(
             offset |= ((local >> j) & 1) << block_bits[j]
         run_offsets[r] = offset
     groups = state.size >> width
+    contiguous = run_bits == width
     for group in prange(groups):
         base = _spread(group, block_bits)
-        buffer = np.empty(size, dtype=state.dtype)
-        for r in range(runs):
-            source = base + run_offsets[r]
-            for k in range(run):
-                buffer[(r << run_bits) + k] = state[source + k]
+        if contiguous:
+            # The sub-state is one slice of the state: work on it in place.
+            buffer = state[base : base + size]
+        else:
+            buffer = np.empty(size, dtype=state.dtype)
+            for r in range(runs):
+                source = base + run_offsets[r]
+                for k in range(run):
+                    buffer[(r << run_bits) + k] = state[source + k]
         for op in range(codes.size):
             start = data_start[op]
             count = op_widths[op]
@@ -356,10 +361,11 @@ def apply_group(
                 _monomial_range(
                     buffer, op_qubits[op, :count], sources, targets, phases, 0, size >> count
                 )
-        for r in range(runs):
-            target = base + run_offsets[r]
-            for k in range(run):
-                state[target + k] = buffer[(r << run_bits) + k]
+        if not contiguous:
+            for r in range(runs):
+                target = base + run_offsets[r]
+                for k in range(run):
+                    state[target + k] = buffer[(r << run_bits) + k]
 
 
 @njit(cache=True)
