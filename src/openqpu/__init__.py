@@ -6,7 +6,10 @@ listed before it (checked by ``tests/test_layers.py``):
 1. ``openqpu.errors``: the exception hierarchy.
 2. ``openqpu.formats``: circuit source formats (OpenQASM 2 and 3).
 3. ``openqpu.sim``: the simulation engine.
-4. ``openqpu.cli``: the command line, a front end.
+4. ``openqpu.device``: the devices a server hosts.
+5. ``openqpu.compile``: compilation for a device (to come).
+6. ``openqpu.service``: the cloud (accounts, jobs, queue, workers, REST API).
+7. Front ends: ``openqpu.client`` (SDK) and ``openqpu.cli``.
 """
 
 from __future__ import annotations

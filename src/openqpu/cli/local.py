@@ -1,8 +1,4 @@
-"""The ``openqpu`` command line.
-
-Heavy modules (Qiskit, numba) are imported inside the commands that need them so
-that ``openqpu --help`` and argument errors answer at once.
-"""
+"""``openqpu run``: circuits on the local engine, no server involved."""
 
 from __future__ import annotations
 
@@ -10,11 +6,11 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
     try:
         value = int(text)
     except ValueError:
@@ -24,17 +20,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every ``openqpu`` command."""
-    parser = argparse.ArgumentParser(prog="openqpu", description="An open quantum cloud.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_run_command(commands: argparse._SubParsersAction) -> None:
+    """``openqpu run FILE``: run a circuit file on the local engine."""
     run = commands.add_parser("run", help="run an OpenQASM 2 or 3 file on the local engine")
     run.add_argument("file", type=Path, help="OpenQASM 2 or 3 source file")
-    run.add_argument("--shots", type=_positive_int, default=1024, help="shots (default 1024)")
+    run.add_argument("--shots", type=positive_int, default=1024, help="shots (default 1024)")
     run.add_argument("--seed", type=int, default=None, help="seed for reproducible counts")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=_run_command)
-    return parser
 
 
 def _run_command(args: argparse.Namespace) -> int:
@@ -71,27 +64,13 @@ def _run_command(args: argparse.Namespace) -> int:
         }
         print(json.dumps(summary))
     else:
-        _print_counts(counts, args.shots, circuit.num_qubits, seconds)
+        print_counts(counts, args.shots, circuit.num_qubits, seconds)
     return 0
 
 
-def _print_counts(counts: dict[str, int], shots: int, num_qubits: int, seconds: float) -> None:
+def print_counts(counts: dict[str, int], shots: int, num_qubits: int, seconds: float) -> None:
     width = max([len("outcome"), *(len(key) for key in counts)])
     print(f"{'outcome':<{width}}  {'count':>8}  {'probability':>11}")
     for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         print(f"{key:<{width}}  {count:>8}  {count / shots:>11.4f}")
     print(f"{shots} shots, {num_qubits} qubits, {seconds:.3f} s")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``openqpu`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args))
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m openqpu.cli``."""
+
+import sys
+
+from openqpu.cli import main
+
+sys.exit(main())

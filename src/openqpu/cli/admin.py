@@ -1,0 +1,94 @@
+"""``openqpu user`` and ``openqpu key``: accounts, managed on the database directly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_admin_commands(commands: argparse._SubParsersAction) -> None:
+    """``user add|list`` and ``key new|revoke``."""
+    user = commands.add_parser("user", help="manage accounts (on the server's database)")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="create a user and print their first API key")
+    add.add_argument("name")
+    add.add_argument("--country", required=True, help="ISO 3166 two-letter code, e.g. CN")
+    add.add_argument("--admin", action="store_true", help="make an administrator")
+    add.add_argument("--db", dest="database_url", default=None)
+    add.set_defaults(handler=_user_add)
+    listing = user_commands.add_parser("list", help="list users")
+    listing.add_argument("--db", dest="database_url", default=None)
+    listing.set_defaults(handler=_user_list)
+    key = commands.add_parser("key", help="manage API keys (on the server's database)")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    new = key_commands.add_parser("new", help="make another API key for a user")
+    new.add_argument("name", help="user name")
+    new.add_argument("--db", dest="database_url", default=None)
+    new.set_defaults(handler=_key_new)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id or the whole key")
+    revoke.add_argument("key")
+    revoke.add_argument("--db", dest="database_url", default=None)
+    revoke.set_defaults(handler=_key_revoke)
+
+
+def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from openqpu.service.database import Database
+    from openqpu.service.settings import Settings
+
+    database = Database(Settings.from_env(database_url=args.database_url).database_url)
+    database.migrate()
+    return database
+
+
+def _fail(exc: Exception) -> int:
+    print(f"openqpu: {exc}", file=sys.stderr)
+    return 1
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from openqpu.service import accounts
+
+    try:
+        with _database(args).write() as session:
+            user = accounts.add_user(session, args.name, args.country, admin=args.admin)
+            token = accounts.issue_key(session, user)
+    except (ValueError, accounts.NotFound) as exc:
+        return _fail(exc)
+    print(f"created {user.role} {user.name} ({user.country})")
+    print(f"API key (shown once): {token}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    from openqpu.service import accounts
+
+    with _database(args).read() as session:
+        rows = accounts.list_users(session)
+    print(f"{'id':>4}  {'name':<24} {'country':<7} {'role':<6} {'keys':>4}")
+    for user, keys in rows:
+        print(f"{user.id:>4}  {user.name:<24} {user.country:<7} {user.role:<6} {keys:>4}")
+    return 0
+
+
+def _key_new(args: argparse.Namespace) -> int:
+    from openqpu.service import accounts
+
+    try:
+        with _database(args).write() as session:
+            token = accounts.issue_key(session, accounts.find_user(session, args.name))
+    except accounts.NotFound as exc:
+        return _fail(exc)
+    print(f"API key for {args.name} (shown once): {token}")
+    return 0
+
+
+def _key_revoke(args: argparse.Namespace) -> int:
+    from openqpu.service import accounts
+
+    try:
+        with _database(args).write() as session:
+            accounts.revoke_key(session, args.key)
+    except accounts.NotFound as exc:
+        return _fail(exc)
+    print("revoked")
+    return 0

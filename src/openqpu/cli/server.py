@@ -1,0 +1,133 @@
+"""``openqpu serve`` and ``openqpu worker``: run the cloud."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import sys
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+from openqpu.cli.local import positive_int
+
+
+def add_server_commands(commands: argparse._SubParsersAction) -> None:
+    """``serve`` and ``worker``."""
+    serve = commands.add_parser("serve", help="start the API server and local workers")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    serve.add_argument("--db", dest="database_url", default=None, help="database URL")
+    serve.set_defaults(handler=_serve)
+    worker = commands.add_parser("worker", help="run workers only, against a shared database")
+    worker.add_argument("--db", dest="database_url", default=None, help="database URL")
+    worker.add_argument(
+        "--processes", type=positive_int, default=1, help="worker processes (default 1)"
+    )
+    worker.set_defaults(handler=_worker)
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Any:
+    from openqpu.service.settings import Settings
+
+    try:
+        return Settings.from_env(database_url=args.database_url, **extra)
+    except ValueError as exc:
+        print(f"openqpu: {exc}", file=sys.stderr)
+        return None
+
+
+def _worker_process(settings_fields: dict[str, Any]) -> None:
+    from openqpu.service.settings import Settings
+    from openqpu.service.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        run_worker(Settings(**settings_fields))
+    except KeyboardInterrupt:
+        pass
+
+
+class WorkerPool:
+    """Keeps ``size`` worker processes alive, restarting any that die."""
+
+    def __init__(self, settings: Any, size: int) -> None:
+        self.settings, self.size = settings, size
+        self.context = multiprocessing.get_context("spawn")
+        self.processes: list[Any] = []
+        self.stop = threading.Event()
+
+    def _spawn(self) -> Any:
+        process = self.context.Process(
+            target=_worker_process, args=(asdict(self.settings),), daemon=True
+        )
+        process.start()
+        return process
+
+    def start(self) -> None:
+        """Start the workers and a thread that replaces dead ones."""
+        self.processes = [self._spawn() for _ in range(self.size)]
+        threading.Thread(target=self._supervise, daemon=True, name="worker-pool").start()
+
+    def _supervise(self) -> None:
+        while not self.stop.wait(1.0):
+            for index, process in enumerate(self.processes):
+                if not process.is_alive():
+                    self.processes[index] = self._spawn()
+
+    def close(self) -> None:
+        """Stop every worker."""
+        self.stop.set()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.join(timeout=5)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
+    if settings is None:
+        return 2
+    import uvicorn
+
+    from openqpu.service.app import create_app
+    from openqpu.service.bootstrap import ensure_admin
+
+    app = create_app(settings)
+    token = ensure_admin(app.state.db)
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"openqpu is serving {url}  (database: {app.state.db.dialect})")
+    print(f"  API documentation: {url}/docs   statistics: {url}/api/v1/stats")
+    if token:
+        print(f"  first start: admin API key (shown once, keep it): {token}")
+    sys.stdout.flush()
+    pool = WorkerPool(settings, settings.workers)
+    pool.start()
+    try:
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+        )
+    finally:
+        pool.close()
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return 2
+    from openqpu.service.database import Database
+
+    Database(settings.database_url).migrate()
+    pool = WorkerPool(settings, args.processes)
+    pool.start()
+    print(f"openqpu: {args.processes} worker(s) running against {settings.database_url}")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        pool.close()

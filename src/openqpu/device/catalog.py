@@ -1,0 +1,59 @@
+"""The catalogue of devices a server hosts.
+
+Today it holds the ideal simulators; the emulated superconducting chip joins it
+as data files in its own issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openqpu.sim.memory import memory_limit_bytes
+
+# Gates the ideal simulators execute natively: every standard Qiskit gate.
+_SIMULATOR_GATES = (
+    "h", "x", "y", "z", "s", "sdg", "t", "tdg", "sx", "sxdg", "rx", "ry", "rz", "p", "u",
+    "cx", "cy", "cz", "ch", "cp", "crx", "cry", "crz", "cu", "swap", "iswap", "ecr",
+    "rxx", "ryy", "rzz", "rzx", "ccx", "cswap", "mcx", "unitary", "measure", "reset",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device users submit jobs to.
+
+    Attributes:
+        name: identifier used in the API (``statevector``).
+        num_qubits: the widest circuit it accepts.
+        native_gates: gate names it runs without translation.
+        description: one line for people.
+        simulator: True for ideal simulators.
+    """
+
+    name: str
+    num_qubits: int
+    native_gates: tuple[str, ...]
+    description: str
+    simulator: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"name: {self.name!r} is not a valid device name")
+        if self.num_qubits < 1:
+            raise ValueError(f"num_qubits: must be at least 1, got {self.num_qubits}")
+
+
+def _widest_statevector(itemsize: int) -> int:
+    """The most qubits whose state fits the engine's memory limit."""
+    return max(1, (memory_limit_bytes() // itemsize).bit_length() - 1)
+
+
+def default_catalog() -> dict[str, Device]:
+    """The devices every server hosts: the ideal statevector simulator."""
+    statevector = Device(
+        name="statevector",
+        num_qubits=min(32, _widest_statevector(16)),
+        native_gates=_SIMULATOR_GATES,
+        description="Ideal statevector simulator (openqpu.sim, complex128), exact results",
+    )
+    return {statevector.name: statevector}

@@ -1,0 +1,93 @@
+"""Circuits and observables as the API carries them: decoding and validation.
+
+Every problem raises ``InvalidRequest`` naming the field (``circuits[2]``) and,
+for source text, the line and column.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+
+from openqpu.errors import CircuitSyntaxError, OpenQPUError
+
+FORMATS = ("auto", "qasm2", "qasm3", "qpy")
+
+
+class InvalidRequest(OpenQPUError):
+    """A request field is invalid; ``field`` names it."""
+
+    def __init__(
+        self, field: str, message: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.field = field
+        self.line = line
+        self.column = column
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class ParsedCircuit:
+    """A decoded circuit and where it came from."""
+
+    circuit: QuantumCircuit
+    field: str
+
+
+def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:
+    """Decode one circuit given as OpenQASM 2/3 text or base64 QPY."""
+    if fmt not in FORMATS:
+        raise InvalidRequest("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "qpy" or (fmt == "auto" and "OPENQASM" not in source[:4096]):
+        return _decode_qpy(source, field, explicit=fmt == "qpy")
+    from openqpu.formats.qasm import detect_qasm_version, loads
+
+    try:
+        version = detect_qasm_version(source)
+        if fmt in ("qasm2", "qasm3") and version != int(fmt[-1]):
+            raise InvalidRequest(field, f"format is {fmt} but the source says OPENQASM {version}")
+        return loads(source)
+    except CircuitSyntaxError as exc:
+        raise InvalidRequest(field, str(exc), line=exc.line, column=exc.column) from None
+
+
+def _decode_qpy(source: str, field: str, *, explicit: bool) -> QuantumCircuit:
+    from qiskit import qpy
+
+    try:
+        raw = base64.b64decode(source, validate=True)
+        circuits = qpy.load(io.BytesIO(raw))
+    except Exception:
+        hint = "" if explicit else " (no OPENQASM header either)"
+        raise InvalidRequest(field, f"not valid base64-encoded QPY{hint}") from None
+    if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
+        raise InvalidRequest(field, "QPY data must hold exactly one circuit")
+    return circuits[0]
+
+
+def decode_observable(spec: Any, num_qubits: int, field: str) -> SparsePauliOp:
+    """An observable given as ``{"ZZI": 1.0, ...}`` or ``[["ZZI", 1.0], ...]``."""
+    items = list(spec.items()) if isinstance(spec, dict) else spec
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest(field, "expected {label: coefficient} or [[label, coefficient], ...]")
+    terms = []
+    for position, item in enumerate(items):
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            raise InvalidRequest(f"{field}[{position}]", "expected [label, coefficient]")
+        label, coeff = item
+        if not isinstance(label, str) or not label or set(label.upper()) - set("IXYZ"):
+            raise InvalidRequest(f"{field}[{position}]", f"{label!r} is not a Pauli label")
+        if len(label) != num_qubits:
+            raise InvalidRequest(
+                f"{field}[{position}]",
+                f"label {label!r} has {len(label)} letters, the circuit has {num_qubits} qubits",
+            )
+        if isinstance(coeff, bool) or not isinstance(coeff, int | float):
+            raise InvalidRequest(f"{field}[{position}]", f"coefficient {coeff!r} is not a number")
+        terms.append((label.upper(), float(coeff)))
+    return SparsePauliOp.from_list(terms)

@@ -1,0 +1,54 @@
+"""Shared FastAPI dependencies as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from openqpu.service.accounts import AuthenticationFailed, Principal, authenticate
+from openqpu.service.database import Database
+from openqpu.service.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: 'oqk_<id>_<secret>'")
+
+
+def get_db(request: Request) -> Database:
+    """The app's database."""
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def current_user(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <key>``."""
+    if credentials is None:
+        raise AuthenticationFailed("missing API key: send 'Authorization: Bearer <key>'")
+    # Checked against the database on every request, so a revoked key stops at once.
+    with db.read() as session:
+        principal = authenticate(session, credentials.credentials)
+    request.state.visitor = principal.key_id
+    return principal
+
+
+def admin_user(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
+    """The caller, who must be an administrator."""
+    if not principal.is_admin:
+        from openqpu.service.errors import Forbidden
+
+        raise Forbidden("this endpoint is for administrators")
+    return principal
+
+
+DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+AdminUser = Annotated[Principal, Depends(admin_user)]

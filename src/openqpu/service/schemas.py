@@ -1,0 +1,97 @@
+"""Request and response bodies of the REST API, named by role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from openqpu.service.clock import aware
+
+# SQLite returns naive datetimes; every time the API shows is UTC and says so.
+UtcDatetime = Annotated[datetime, AfterValidator(aware)]
+
+
+class JobCreate(BaseModel):
+    """``POST /api/v1/jobs``: what to run, where and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field(min_length=1, max_length=64)
+    circuits: list[str] = Field(min_length=1, description="OpenQASM 2/3 text or base64 QPY")
+    format: Literal["auto", "qasm2", "qasm3", "qpy"] = "auto"
+    kind: Literal["sample", "estimate"] = "sample"
+    shots: int = Field(default=1024, ge=1)
+    seed: int | None = Field(default=None, ge=0, lt=1 << 63)
+    observables: list[dict[str, float] | list[tuple[str, float]]] | None = None
+    parameter_values: list[list[float]] | None = None
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    name: str | None = Field(default=None, max_length=128)
+    priority: int = Field(default=0, ge=0, le=9)
+
+    @field_validator("circuits", mode="before")
+    @classmethod
+    def _one_circuit_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class JobEventPublic(BaseModel):
+    """One status change."""
+
+    status: str
+    at: UtcDatetime
+    detail: str | None = None
+
+
+class JobPublic(BaseModel):
+    """A job as its owner sees it."""
+
+    id: str
+    name: str | None
+    owner: str
+    device: str
+    kind: str
+    status: str
+    shots: int
+    num_circuits: int
+    num_qubits: int
+    priority: int
+    seed: int | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    attempts: int
+    error: str | None
+    queue_position: int | None = None
+    events: list[JobEventPublic] = []
+
+
+class JobsPublic(BaseModel):
+    """A page of jobs and the total that match."""
+
+    data: list[JobPublic]
+    count: int
+
+
+class DevicePublic(BaseModel):
+    """A device and its queue."""
+
+    name: str
+    num_qubits: int
+    native_gates: list[str]
+    status: Literal["online", "maintenance", "offline"]
+    queue_length: int
+    simulator: bool
+    description: str
+
+
+class UserPublic(BaseModel):
+    """An account (admin view)."""
+
+    id: int
+    name: str
+    country: str
+    role: str
+    created_at: UtcDatetime
+    active_keys: int

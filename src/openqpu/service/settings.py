@@ -1,0 +1,69 @@
+"""Server settings from ``OPENQPU_*`` environment variables, overridable by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file under ``./var``."""
+    return f"sqlite:///{Path('var') / 'openqpu.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server or worker process needs to know.
+
+    Each field can be set by the environment variable ``OPENQPU_<FIELD>``.
+    """
+
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    lease_seconds: float = 30.0
+    poll_seconds: float = 0.2
+    max_attempts: int = 3
+    max_run_seconds: float = 600.0
+    max_shots: int = 1_000_000
+    max_circuits: int = 100
+    max_circuit_bytes: int = 1_000_000
+    max_body_bytes: int = 5_000_000
+    max_queued_jobs_per_user: int = 1_000
+    max_shots_per_day: int = 100_000_000
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", default_database_url())
+        for name in ("port", "max_shots", "max_circuits", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.workers < 0:
+            raise ValueError(f"workers: must not be negative, got {self.workers}")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from ``OPENQPU_*`` variables, then ``overrides`` that are not None."""
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = os.environ.get(f"OPENQPU_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = _parse(raw, field.type, field.name)
+        settings = cls(**values)
+        chosen = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **chosen) if chosen else settings
+
+
+def _parse(raw: str, kind: Any, name: str) -> Any:
+    kind = kind if isinstance(kind, str) else kind.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"OPENQPU_{name.upper()}: expected a {kind}, got {raw!r}") from None
+    return raw

@@ -1,0 +1,121 @@
+"""Worker processes: claim jobs, run them on the engine, store results.
+
+A worker renews its job's lease from a heartbeat thread. If a job runs past
+``max_run_seconds`` the heartbeat fails the job with a message naming the limit
+and ends the worker process (the only way to stop a running simulation); the
+server's supervisor starts a new worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from openqpu.errors import OpenQPUError
+from openqpu.service import queue
+from openqpu.service.database import Database
+from openqpu.service.runner import run_payload
+from openqpu.service.settings import Settings
+
+log = logging.getLogger("openqpu.worker")
+
+REAP_EVERY_SECONDS = 2.0
+EXIT_RUN_TIME_LIMIT = 3
+
+
+def new_worker_id() -> str:
+    """A worker id naming the host and process."""
+    return f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Heartbeat(threading.Thread):
+    """Renews a job's lease and enforces the run-time limit."""
+
+    def __init__(self, db: Database, job_id: str, worker_id: str, settings: Settings) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{job_id[:8]}")
+        self.db, self.job_id, self.worker_id, self.settings = db, job_id, worker_id, settings
+        self.done = threading.Event()
+        self.started = time.monotonic()
+
+    def run(self) -> None:
+        """Renew every third of a lease until the job ends."""
+        interval = max(0.05, self.settings.lease_seconds / 3)
+        while not self.done.wait(interval):
+            if time.monotonic() - self.started > self.settings.max_run_seconds:
+                message = (
+                    f"run time limit exceeded: the job ran longer than "
+                    f"{self.settings.max_run_seconds:g} s (max_run_seconds)"
+                )
+                queue.fail(self.db, self.job_id, self.worker_id, message)
+                log.error("job %s: %s; restarting the worker", self.job_id, message)
+                os._exit(EXIT_RUN_TIME_LIMIT)
+            try:
+                if not queue.renew(
+                    self.db, self.job_id, self.worker_id, self.settings.lease_seconds
+                ):
+                    return  # cancelled or reaped: the result will be discarded
+            except Exception:  # a database hiccup: try again next beat
+                log.exception("lease renewal of %s failed", self.job_id)
+
+
+def run_one(db: Database, settings: Settings, worker_id: str) -> bool:
+    """Claim and run one job; return False when the queue was empty."""
+    claimed = queue.claim(db, worker_id, settings.lease_seconds)
+    if claimed is None:
+        return False
+    heartbeat = Heartbeat(db, claimed.id, worker_id, settings)
+    heartbeat.start()
+    started = time.perf_counter()
+    try:
+        result = run_payload(claimed.payload, claimed.seed)
+    except (OpenQPUError, ValueError) as exc:
+        queue.fail(db, claimed.id, worker_id, str(exc))
+    except Exception as exc:  # a bug in the engine must not take the queue down
+        log.exception("job %s failed", claimed.id)
+        queue.fail(db, claimed.id, worker_id, f"internal error: {type(exc).__name__}: {exc}")
+    else:
+        queue.complete(db, claimed.id, worker_id, result, time.perf_counter() - started)
+    finally:
+        heartbeat.done.set()
+    return True
+
+
+def warm_up() -> None:
+    """Load the engine's kernels once so that the first job does not pay for it."""
+    from qiskit import QuantumCircuit
+
+    from openqpu import sim
+
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure([0, 1], [0, 1])
+    sim.sample(circuit, 10, seed=0)
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Work until ``stop`` is set (forever when None)."""
+    db = Database(settings.database_url)
+    worker_id = new_worker_id()
+    warm_up()
+    log.info("worker %s started on %s", worker_id, db.dialect)
+    idle = settings.poll_seconds / 8
+    last_reap = 0.0
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
+                queue.reap_expired(db, settings.max_attempts)
+                last_reap = time.monotonic()
+            if run_one(db, settings, worker_id):
+                idle = settings.poll_seconds / 8
+                continue
+        except Exception:  # database restarting, for example: back off and retry
+            log.exception("worker %s: error in the work loop", worker_id)
+        stop.wait(idle)
+        idle = min(settings.poll_seconds, idle * 2)
+    db.dispose()
