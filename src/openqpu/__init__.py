@@ -14,6 +14,8 @@ listed before it (checked by ``tests/test_layers.py``):
 
 from __future__ import annotations
 
+from typing import Any
+
 from openqpu.errors import (
     CircuitSyntaxError,
     CircuitTooLarge,
@@ -34,11 +36,26 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("openqpu.client", "openqpu.cli", "openqpu.web"),
 )
 
+# Exported on first use, so that ``import openqpu`` does not import httpx.
+_LAZY = {"Client": "openqpu.client"}
+
 __all__ = [
     "LAYERS",
     "CircuitSyntaxError",
     "CircuitTooLarge",
+    "Client",
     "OpenQPUError",
     "UnsupportedInstruction",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name (``openqpu.Client``) on first access."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'openqpu' has no attribute {name!r}")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from openqpu.cli.admin import add_admin_commands
 from openqpu.cli.local import add_run_command
+from openqpu.cli.remote import add_remote_commands
 from openqpu.cli.server import add_server_commands
 
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_command(commands)
     add_server_commands(commands)
     add_admin_commands(commands)
+    add_remote_commands(commands)
     return parser
 
 

@@ -1,0 +1,216 @@
+"""``Client``: the devices, jobs and statistics of one openqpu server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from openqpu.client.config import resolve_server
+from openqpu.client.job import RemoteJob
+from openqpu.client.payload import (
+    CircuitLike,
+    ObservableLike,
+    encode_circuits,
+    encode_observables,
+    encode_parameter_values,
+)
+from openqpu.client.transport import Transport
+
+
+class JobList(list[RemoteJob]):
+    """A page of jobs, newest first.
+
+    Attributes:
+        total: how many jobs match the filters in all pages.
+    """
+
+    def __init__(self, jobs: Iterable[RemoteJob], total: int) -> None:
+        super().__init__(jobs)
+        self.total = total
+
+
+class Client:
+    """A connection to an openqpu server.
+
+    Args:
+        url: the server, e.g. ``http://127.0.0.1:8000``.
+        token: an API key, ``oqk_<id>_<secret>``.
+        timeout: seconds to wait for each HTTP answer.
+        retries: how often a request is repeated after a network error or a
+            502, 503 or 504; waits start at ``backoff_s`` and double.
+        backoff_s: the first wait between tries, in seconds.
+        transport: an httpx transport to use instead of the network (tests).
+
+    Raises:
+        ValueError: the URL is not http(s), or ``retries`` is negative.
+
+    >>> client = Client("http://127.0.0.1:8000", "oqk_...")  # doctest: +SKIP
+    >>> job = client.submit(bell, "statevector", shots=1000, seed=7)  # doctest: +SKIP
+    >>> job.counts()  # doctest: +SKIP
+    [{'00': 491, '11': 509}]
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._transport = Transport(
+            url, token, timeout=timeout, retries=retries, backoff_s=backoff_s, transport=transport
+        )
+
+    @classmethod
+    def from_config(
+        cls, url: str | None = None, token: str | None = None, **options: Any
+    ) -> Client:
+        """A client for the server saved by ``openqpu login`` or named by the environment.
+
+        Args:
+            url: overrides ``OPENQPU_URL`` and the config file.
+            token: overrides ``OPENQPU_TOKEN`` and the config file.
+            options: ``timeout``, ``retries``, ``backoff_s`` as for ``Client``.
+
+        Raises:
+            NotConfigured: no server URL or no key for it was found.
+        """
+        chosen_url, chosen_token = resolve_server(url, token)
+        return cls(chosen_url, chosen_token, **options)
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return self._transport.url
+
+    def __repr__(self) -> str:
+        return f"Client({self.url!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._transport.close()
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device: ``name``, ``num_qubits``, ``native_gates``, ``status``,
+        ``queue_length``, ``simulator`` and ``description``."""
+        return list(self._transport.get("/api/v1/devices"))
+
+    def device(self, name: str) -> dict[str, Any]:
+        """One device, as in ``devices``.
+
+        Raises:
+            NotFoundError: there is no such device.
+        """
+        return dict(self._transport.get(f"/api/v1/devices/{quote(name, safe='')}"))
+
+    def stats(self) -> dict[str, Any]:
+        """The server's public usage statistics (tasks, visits, users, queues)."""
+        return dict(self._transport.get("/api/v1/stats"))
+
+    def submit(
+        self,
+        circuits: CircuitLike | Iterable[CircuitLike],
+        device: str,
+        *,
+        shots: int = 1024,
+        seed: int | None = None,
+        kind: str = "sample",
+        observables: ObservableLike | Iterable[ObservableLike] | None = None,
+        parameter_values: Iterable[Iterable[float]] | None = None,
+        name: str | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+    ) -> RemoteJob:
+        """Queue a job.
+
+        Every submission carries an idempotency key (a random one when none is
+        given), so a retried request never queues the job twice; submitting
+        again with the same key returns the first job.
+
+        Args:
+            circuits: one or several circuits: ``QuantumCircuit`` objects,
+                OpenQASM 2/3 text, or paths to .qasm or .qpy files.
+            device: the device's name, e.g. ``statevector``.
+            shots: shots per circuit (sample jobs).
+            seed: circuit ``i`` runs with seed ``seed + i``; None lets the server pick.
+            kind: ``sample`` (counts) or ``estimate`` (expectation values).
+            observables: for estimate jobs: ``SparsePauliOp`` objects or
+                ``{label: coefficient}`` mappings, each measured on every circuit.
+            parameter_values: one list of values per circuit, for parametrised circuits.
+            name: a label for people.
+            priority: 0 to 9; higher runs first.
+            idempotency_key: the key that makes a repeated submission return the first job.
+
+        Returns:
+            The queued job.
+
+        Raises:
+            InvalidRequestError: the server rejected a field; ``field`` names it,
+                and ``line`` and ``column`` point into the circuit source.
+            QuotaError: a per-user limit is reached.
+            TypeError, ValueError, OSError: a circuit or observable could not be encoded.
+        """
+        body: dict[str, Any] = {
+            "device": device,
+            "circuits": encode_circuits(circuits),
+            "format": "auto",
+            "kind": kind,
+            "shots": shots,
+            "priority": priority,
+            "idempotency_key": idempotency_key or str(uuid.uuid4()),
+        }
+        optional = {
+            "seed": seed,
+            "name": name,
+            "observables": encode_observables(observables),
+            "parameter_values": encode_parameter_values(parameter_values),
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
+        info = self._transport.request("POST", "/api/v1/jobs", json=body)
+        return RemoteJob(self._transport, info["id"], info)
+
+    def job(self, job_id: str) -> RemoteJob:
+        """The job with this id, its description fetched.
+
+        Raises:
+            NotFoundError: there is no such job, or it belongs to someone else.
+        """
+        job = RemoteJob(self._transport, job_id)
+        job.info()
+        return job
+
+    def jobs(
+        self,
+        status: str | None = None,
+        device: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> JobList:
+        """The caller's jobs (every job, for an administrator), newest first.
+
+        Args:
+            status: only jobs in this status (queued, running, done, failed, cancelled).
+            device: only jobs on this device.
+            limit: at most this many jobs (1 to 500).
+            offset: skip this many jobs first.
+
+        Returns:
+            The jobs, each with ``last_info`` set; ``total`` counts all matches.
+        """
+        params = {"status": status, "device": device, "limit": limit, "offset": offset}
+        page = self._transport.get("/api/v1/jobs", params=params)
+        jobs = (RemoteJob(self._transport, info["id"], info) for info in page["data"])
+        return JobList(jobs, int(page["count"]))

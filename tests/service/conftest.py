@@ -1,0 +1,211 @@
+"""Real servers for service tests: uvicorn on a free port, on SQLite and PostgreSQL.
+
+PostgreSQL tests use the server on 127.0.0.1:5432 (trust auth) and skip, saying
+why, when none is reachable. Each test session gets its own fresh database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "OPENQPU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+KEY_PATTERN = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {exc}"
+
+
+def create_postgres_database() -> str:
+    """A new, empty database; returns its URL."""
+    import psycopg
+
+    name = f"openqpu_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by ``create_postgres_database``."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+DATABASE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'openqpu.db'}"
+        return
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each kind."""
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database of each kind, shared by a test module."""
+    yield from _database(request.param, tmp_path_factory.mktemp("db"))
+
+
+@dataclass
+class Server:
+    """A running ``openqpu serve`` process."""
+
+    url: str
+    database_url: str
+    admin_key: str
+    process: subprocess.Popen[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        """An HTTP client with the given (default: admin) key."""
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {key or self.admin_key}"},
+            timeout=30,
+        )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server and its workers."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=15)
+
+
+def start_server(
+    database_url: str, log_path: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Server:
+    """Start ``openqpu serve`` in its own process group and wait until it answers."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(extra_env or {})
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "openqpu.cli", "serve", "--port", str(port),
+            "--db", database_url, "--workers", str(workers),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        raise RuntimeError(f"server did not start: {log_path.read_text()}")
+    match = KEY_PATTERN.search(log_path.read_text())
+    return Server(url, database_url, match.group(1) if match else "", process, log_path, env)
+
+
+FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    """A server with one worker on a fresh database of each kind."""
+    running = start_server(database_url, tmp_path / "server.log", extra_env=FAST_LEASES)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One server per test module and database kind; tests isolate by using new users."""
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    running = start_server(module_database_url, log, extra_env=FAST_LEASES)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def new_user(server: Server, name: str | None = None, country: str = "CN") -> str:
+    """Create a user directly in the server's database and return their key."""
+    from openqpu.service import accounts
+    from openqpu.service.database import Database
+
+    database = Database(server.database_url)
+    try:
+        with database.write() as session:
+            user = accounts.add_user(session, name or f"user-{uuid.uuid4().hex[:8]}", country)
+            return accounts.issue_key(session, user)
+    finally:
+        database.dispose()
+
+
+def add_user(server: Server, name: str, country: str = "CN") -> str:
+    """Create a user through the CLI (as an operator would) and return their key."""
+    result = subprocess.run(
+        [sys.executable, "-m", "openqpu.cli", "user", "add", name, "--country", country,
+         "--db", server.database_url],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    match = KEY_PATTERN.search(result.stdout)
+    assert match, result.stdout + result.stderr
+    return match.group(1)

@@ -1,0 +1,269 @@
+"""The REST API end to end through real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from qiskit import qasm2
+
+from openqpu import sim
+from openqpu.formats import loads
+from tests.service.conftest import Server, add_user, new_user
+
+BELL = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+)
+GHZ3 = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\n'
+    "h q[0];\ncx q[0], q[1];\ncx q[1], q[2];\nc = measure q;\n"
+)
+
+
+def wait_done(client: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll until the job is final."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_api_submit_wait_result_equals_engine(shared_server: Server) -> None:
+    server = shared_server
+    with server.client(new_user(server)) as client:
+        created = client.post(
+            "/api/v1/jobs",
+            json={"device": "statevector", "circuits": [BELL, GHZ3], "shots": 500, "seed": 42},
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["status"] == "queued" and body["num_circuits"] == 2
+        assert created.headers["location"] == f"/api/v1/jobs/{body['id']}"
+        job = wait_done(client, body["id"])
+        assert job["status"] == "done", job
+        assert [e["status"] for e in job["events"]] == ["queued", "running", "done"]
+        result = client.get(f"/api/v1/jobs/{body['id']}/result").json()
+    assert result["seed"] == 42
+    for index, source in enumerate([BELL, GHZ3]):
+        expected = sim.sample(loads(source), 500, seed=42 + index)
+        assert result["results"][index]["counts"] == expected
+
+
+def test_api_estimate_job(shared_server: Server) -> None:
+    server = shared_server
+    with server.client() as client:
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "device": "statevector",
+                "kind": "estimate",
+                "circuits": [BELL],
+                "observables": [{"ZZ": 1.0}, {"XX": 0.5, "ZI": 2.0}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        wait_done(client, created.json()["id"])
+        result = client.get(f"/api/v1/jobs/{created.json()['id']}/result").json()
+    assert result["results"][0]["expectation_values"] == pytest.approx([1.0, 0.5])
+
+
+def test_api_idempotent_submit_returns_the_same_job(shared_server: Server) -> None:
+    server = shared_server
+    request = {"device": "statevector", "circuits": [BELL], "idempotency_key": "retry-1"}
+    with server.client(new_user(server)) as client:
+        first = client.post("/api/v1/jobs", json=request)
+        second = client.post("/api/v1/jobs", json=request)
+        listed = client.get("/api/v1/jobs").json()
+    assert first.status_code == 201 and second.status_code == 200
+    assert first.json()["id"] == second.json()["id"]
+    assert listed["count"] == 1
+
+
+def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
+    server = shared_server
+    alice, bob = new_user(server), new_user(server, country="FR")
+    with server.client(alice) as as_alice, server.client(bob) as as_bob:
+        job_id = as_alice.post(
+            "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+        ).json()["id"]
+        for method, path in [
+            ("GET", f"/api/v1/jobs/{job_id}"),
+            ("GET", f"/api/v1/jobs/{job_id}/result"),
+            ("POST", f"/api/v1/jobs/{job_id}/cancel"),
+        ]:
+            response = as_bob.request(method, path)
+            assert response.status_code == 404, (method, path, response.text)
+            assert job_id in response.json()["detail"]
+        assert as_bob.get("/api/v1/jobs").json()["count"] == 0
+        assert as_alice.get("/api/v1/jobs").json()["count"] == 1
+        assert as_bob.get("/api/v1/users").status_code == 403
+    with server.client() as admin:
+        assert admin.get(f"/api/v1/jobs/{job_id}").status_code == 200
+        assert len(admin.get("/api/v1/users").json()) >= 3
+
+
+def test_api_cancel_queued_job_and_conflict_when_final(tmp_path: Any, database_url: str) -> None:
+    from tests.service.conftest import start_server
+
+    idle = start_server(database_url, tmp_path / "idle.log", workers=0)
+    try:
+        with idle.client() as client:
+            job_id = client.post(
+                "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+            ).json()["id"]
+            assert client.get(f"/api/v1/jobs/{job_id}").json()["queue_position"] == 0
+            cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel")
+            assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+            again = client.post(f"/api/v1/jobs/{job_id}/cancel")
+            assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
+            no_result = client.get(f"/api/v1/jobs/{job_id}/result")
+            assert no_result.status_code == 409
+    finally:
+        idle.stop()
+
+
+@pytest.mark.parametrize(
+    ("request_body", "status", "field", "message"),
+    [
+        ({"device": "nope", "circuits": [BELL]}, 400, "device", "no device 'nope'"),
+        (
+            {"device": "statevector", "circuits": [BELL.replace("h q[0];", "h q[0]")]},
+            400,
+            "circuits[0]",
+            "circuits[0]: 6:1:",
+        ),
+        ({"device": "statevector", "circuits": [BELL], "shots": 10**9}, 400, "shots", "limit"),
+        ({"device": "statevector", "circuits": [BELL], "shots": "many"}, 422, "shots", "shots"),
+        ({"device": "statevector", "circuits": []}, 422, "circuits", "circuits"),
+        ({"device": "statevector", "circuits": [BELL], "colour": 1}, 422, "colour", "colour"),
+        (
+            {"device": "statevector", "circuits": ["OPENQASM 2.0;\nqreg q[40];\n"]},
+            400,
+            "circuits[0]",
+            "40 qubits is more than device statevector has",
+        ),
+        (
+            {"device": "statevector", "kind": "estimate", "circuits": [BELL]},
+            400,
+            "observables",
+            "needs at least one observable",
+        ),
+        (
+            {
+                "device": "statevector",
+                "kind": "estimate",
+                "circuits": [BELL],
+                "observables": [{"ZZZ": 1.0}],
+            },
+            400,
+            "observables[0][0]",
+            "has 3 letters, the circuit has 2 qubits",
+        ),
+    ],
+)
+def test_api_bad_input_is_a_4xx_naming_the_field(
+    shared_server: Server, request_body: dict[str, Any], status: int, field: str, message: str
+) -> None:
+    with shared_server.client(new_user(shared_server)) as client:
+        response = client.post("/api/v1/jobs", json=request_body)
+        assert response.status_code == status, response.text
+        body = response.json()
+        assert body["field"] == field
+        assert message in body["detail"]
+        assert client.get("/api/v1/jobs").json()["count"] == 0  # nothing entered the queue
+
+
+def test_api_syntax_error_carries_line_and_column(shared_server: Server) -> None:
+    server = shared_server
+    broken = BELL.replace("cx q[0],q[1];", "cx q[0] q[1];")
+    with server.client() as client:
+        body = client.post(
+            "/api/v1/jobs", json={"device": "statevector", "circuits": [broken]}
+        ).json()
+    # Qiskit's OpenQASM 2 reader points at the statement; the line is exact.
+    assert body["line"] == 6 and body["column"] >= 1
+    assert body["detail"].startswith(f"circuits[0]: 6:{body['column']}: ")
+
+
+def test_api_malformed_json_and_huge_bodies_are_refused(shared_server: Server) -> None:
+    server = shared_server
+    with server.client() as client:
+        response = client.post(
+            "/api/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422
+        huge = client.post(
+            "/api/v1/jobs",
+            content=b"x" * 6_000_000,
+            headers={"content-type": "application/json"},
+        )
+        assert huge.status_code == 413 and "over the limit" in huge.json()["detail"]
+
+
+def test_api_keys_are_required_checked_and_revocable(shared_server: Server) -> None:
+    server = shared_server
+    import subprocess
+    import sys
+
+    assert httpx.get(f"{server.url}/api/v1/devices").status_code == 401
+    with server.client("oqk_nope_nope") as client:
+        assert client.get("/api/v1/devices").status_code == 401
+    key = add_user(server, "carol-" + str(time.monotonic_ns()))
+    with server.client(key) as client:
+        assert client.get("/api/v1/devices").status_code == 200
+        subprocess.run(
+            [sys.executable, "-m", "openqpu.cli", "key", "revoke", key, "--db",
+             server.database_url],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        revoked = client.get("/api/v1/devices")
+        assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+
+
+def test_api_devices_stats_and_metrics(server: Server) -> None:
+    with server.client() as client:
+        devices = client.get("/api/v1/devices").json()
+        assert [d["name"] for d in devices] == ["statevector"]
+        assert devices[0]["status"] == "online" and devices[0]["num_qubits"] >= 20
+        assert client.get("/api/v1/devices/statevector").json()["queue_length"] == 0
+        assert client.get("/api/v1/devices/missing").status_code == 404
+        job_id = client.post(
+            "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+        ).json()["id"]
+        wait_done(client, job_id)
+    stats = httpx.get(f"{server.url}/api/v1/stats").json()
+    assert stats["tasks_completed"] == 1
+    assert stats["tasks_completed_per_device"] == {"statevector": 1}
+    assert stats["users"] == 1 and stats["countries"] == 1
+    assert stats["visits"] >= 1
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'openqpu_jobs{status="done",device="statevector"} 1' in metrics
+    assert "openqpu_job_run_seconds_count 1" in metrics
+
+
+def test_api_openapi_schema_is_served(shared_server: Server) -> None:
+    server = shared_server
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    assert "/api/v1/jobs" in schema["paths"]
+
+
+def test_api_qasm2_round_trip_of_published_file(shared_server: Server) -> None:
+    server = shared_server
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "data" / "qasm2" / "qft5_cu1.qasm").read_text()
+    with server.client() as client:
+        job_id = client.post(
+            "/api/v1/jobs",
+            json={"device": "statevector", "circuits": [source], "shots": 300, "seed": 1},
+        ).json()["id"]
+        assert wait_done(client, job_id)["status"] == "done"
+        counts = client.get(f"/api/v1/jobs/{job_id}/result").json()["results"][0]["counts"]
+    circuit = qasm2.loads(source, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
+    assert counts == sim.sample(circuit, 300, seed=1)

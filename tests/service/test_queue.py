@@ -1,0 +1,137 @@
+"""The job store and queue on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from openqpu.device import default_catalog
+from openqpu.service import accounts, jobs, queue
+from openqpu.service.accounts import Principal
+from openqpu.service.database import Database
+from openqpu.service.models import Job, JobEvent, JobStatus, Result
+from openqpu.service.schemas import JobCreate
+from openqpu.service.settings import Settings
+
+BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def _principal(db: Database, name: str) -> Principal:
+    with db.write() as session:
+        user = accounts.add_user(session, name, "CN")
+        token = accounts.issue_key(session, user)
+    with db.read() as session:
+        return accounts.authenticate(session, token)
+
+
+def _submit(db: Database, who: Principal, **fields: object) -> Job:
+    request = JobCreate(device="statevector", circuits=[BELL], shots=10, **fields)
+    job, created = jobs.submit(db, who, request, default_catalog(), Settings())
+    assert created
+    return job
+
+
+def test_queue_claims_by_priority_then_fair_share(db: Database) -> None:
+    alice, bob = _principal(db, "alice"), _principal(db, "bob")
+    alice_jobs = [_submit(db, alice) for _ in range(5)]
+    bob_job = _submit(db, bob)
+    urgent = _submit(db, alice, priority=5)
+    order = [queue.claim(db, "w", 30) for _ in range(7)]
+    ids = [c.id for c in order if c is not None]
+    assert ids[0] == urgent.id
+    # Bob's single job runs right after Alice's first, not after all five.
+    assert ids[1] == alice_jobs[0].id
+    assert ids[2] == bob_job.id
+    assert queue.claim(db, "w", 30) is None
+
+
+def test_queue_result_is_stored_exactly_once(db: Database) -> None:
+    alice = _principal(db, "alice")
+    job = _submit(db, alice)
+    claimed = queue.claim(db, "worker-1", 30)
+    assert claimed is not None and claimed.id == job.id
+    assert queue.complete(db, job.id, "worker-1", {"results": []}, 0.1)
+    assert not queue.complete(db, job.id, "worker-1", {"results": []}, 0.1)
+    assert not queue.complete(db, job.id, "worker-2", {"results": []}, 0.1)
+    with db.read() as session:
+        assert len(list(session.scalars(select(Result).where(Result.job_id == job.id)))) == 1
+        statuses = [e.status for e in session.scalars(select(JobEvent).order_by(JobEvent.id))]
+    assert statuses == ["queued", "running", "done"]
+
+
+def test_queue_expired_lease_requeues_then_fails_after_max_attempts(db: Database) -> None:
+    alice = _principal(db, "alice")
+    job = _submit(db, alice)
+    for attempt in (1, 2):
+        claimed = queue.claim(db, f"dead-{attempt}", 0.01)
+        assert claimed is not None and claimed.attempts == attempt
+        time.sleep(0.05)
+        assert queue.reap_expired(db, max_attempts=2) == 1
+    with db.read() as session:
+        stored = session.get(Job, job.id)
+    assert stored is not None and stored.status == JobStatus.FAILED.value
+    assert "stopped its worker 2 times" in (stored.error or "")
+    # The worker that lost its lease cannot store a result any more.
+    assert not queue.complete(db, job.id, "dead-2", {}, 0.0)
+
+
+def test_queue_cancelled_running_job_drops_its_result(db: Database) -> None:
+    alice = _principal(db, "alice")
+    job = _submit(db, alice)
+    assert queue.claim(db, "w", 30) is not None
+    jobs.cancel(db, alice, job.id)
+    assert not queue.renew(db, job.id, "w", 30)
+    assert not queue.complete(db, job.id, "w", {"results": []}, 0.1)
+    with db.read() as session:
+        assert session.get(Result, job.id) is None
+
+
+def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
+    alice = _principal(db, "alice")
+    request = JobCreate(device="statevector", circuits=[BELL], idempotency_key="k-1")
+    first, created = jobs.submit(db, alice, request, default_catalog(), Settings())
+    again, created_again = jobs.submit(db, alice, request, default_catalog(), Settings())
+    assert created and not created_again and first.id == again.id
+
+
+def test_queue_quota_on_queued_jobs(db: Database) -> None:
+    alice = _principal(db, "alice")
+    settings = Settings(max_queued_jobs_per_user=2)
+    request = JobCreate(device="statevector", circuits=[BELL])
+    jobs.submit(db, alice, request, default_catalog(), settings)
+    jobs.submit(db, alice, request, default_catalog(), settings)
+    with pytest.raises(jobs.QuotaExceeded, match="queued job limit reached: 2 of 2"):
+        jobs.submit(db, alice, request, default_catalog(), settings)
+
+
+def test_queue_daily_shot_quota_names_limit_and_reset(db: Database) -> None:
+    alice = _principal(db, "alice")
+    settings = Settings(max_shots_per_day=1500)
+    jobs.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
+                default_catalog(), settings)  # fmt: skip
+    with pytest.raises(jobs.QuotaExceeded, match="1000 of 1500 shots used today") as caught:
+        jobs.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
+                    default_catalog(), settings)  # fmt: skip
+    assert "resets at" in str(caught.value) and caught.value.retry_after > 0
+
+
+def test_queue_migrated_schema_equals_models(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from openqpu.service.models import Base
+
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
