@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/openqpu run examples/bell.qasm --shots 1000 --seed 1
+	$(BIN)/openqpu serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

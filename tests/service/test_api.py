@@ -267,3 +267,24 @@ def test_api_qasm2_round_trip_of_published_file(shared_server: Server) -> None:
         counts = client.get(f"/api/v1/jobs/{job_id}/result").json()["results"][0]["counts"]
     circuit = qasm2.loads(source, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     assert counts == sim.sample(circuit, 300, seed=1)
+
+
+def test_api_quota_is_429_with_retry_after(database_url: str, tmp_path: Any) -> None:
+    from tests.service.conftest import start_server
+
+    limited = start_server(
+        database_url,
+        tmp_path / "limited.log",
+        workers=0,
+        extra_env={"OPENQPU_MAX_QUEUED_JOBS_PER_USER": "1"},
+    )
+    try:
+        with limited.client() as client:
+            body = {"device": "statevector", "circuits": [BELL]}
+            assert client.post("/api/v1/jobs", json=body).status_code == 201
+            refused = client.post("/api/v1/jobs", json=body)
+            assert refused.status_code == 429
+            assert "queued job limit reached: 1 of 1" in refused.json()["detail"]
+            assert int(refused.headers["retry-after"]) > 0
+    finally:
+        limited.stop()

@@ -106,3 +106,30 @@ def test_reliability_run_time_limit_fails_the_job_and_the_worker_recovers(
             assert wait_done(client, quick, timeout=120)["status"] == "done"
     finally:
         server.stop()
+
+
+def test_reliability_standalone_worker_process_runs_the_queue(
+    database_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    server = start_server(database_url, tmp_path / "api.log", workers=0)
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "openqpu.cli", "worker", "--db", database_url],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **FAST_LEASES},
+        start_new_session=True,
+    )
+    try:
+        with server.client() as client:
+            job_id = client.post(
+                "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+            ).json()["id"]
+            assert wait_done(client, job_id, timeout=120)["status"] == "done"
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+        server.stop()
