@@ -288,3 +288,62 @@ def test_api_quota_is_429_with_retry_after(database_url: str, tmp_path: Any) -> 
             assert int(refused.headers["retry-after"]) > 0
     finally:
         limited.stop()
+
+
+def test_api_list_is_paginated_and_filtered(shared_server: Server) -> None:
+    with shared_server.client(new_user(shared_server)) as client:
+        ids = [
+            client.post(
+                "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL], "seed": n}
+            ).json()["id"]
+            for n in range(3)
+        ]
+        for job_id in ids:
+            wait_done(client, job_id)
+        first = client.get("/api/v1/jobs", params={"limit": 2}).json()
+        second = client.get("/api/v1/jobs", params={"limit": 2, "offset": 2}).json()
+        assert first["count"] == second["count"] == 3
+        assert [j["id"] for j in first["data"] + second["data"]] == ids[::-1]
+        assert client.get("/api/v1/jobs", params={"status": "done"}).json()["count"] == 3
+        assert client.get("/api/v1/jobs", params={"status": "queued"}).json()["count"] == 0
+        assert client.get("/api/v1/jobs", params={"device": "other"}).json()["count"] == 0
+        assert client.get("/api/v1/jobs", params={"status": "bogus"}).status_code == 422
+
+
+def test_api_accepts_base64_qpy(shared_server: Server) -> None:
+    import base64
+    import io
+
+    from qiskit import QuantumCircuit, qpy
+
+    circuit = QuantumCircuit(3, 3)
+    circuit.x(2)
+    circuit.measure(range(3), range(3))
+    buffer = io.BytesIO()
+    qpy.dump(circuit, buffer)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    with shared_server.client(new_user(shared_server)) as client:
+        job_id = client.post(
+            "/api/v1/jobs",
+            json={"device": "statevector", "circuits": [encoded], "format": "qpy", "shots": 7},
+        ).json()["id"]
+        assert wait_done(client, job_id)["status"] == "done"
+        result = client.get(f"/api/v1/jobs/{job_id}/result").json()
+    assert result["results"][0]["counts"] == {"100": 7}
+    with shared_server.client() as client:
+        bad = client.post(
+            "/api/v1/jobs",
+            json={"device": "statevector", "circuits": ["bm9wZQ=="], "format": "qpy"},
+        )
+    assert bad.status_code == 400 and "not valid base64-encoded QPY" in bad.json()["detail"]
+
+
+def test_api_user_list_command(shared_server: Server) -> None:
+    import subprocess
+    import sys
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "openqpu.cli", "user", "list", "--db", shared_server.database_url],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert "admin" in listing.stdout and "ZZ" in listing.stdout
