@@ -83,6 +83,12 @@ def test_api_idempotent_submit_returns_the_same_job(shared_server: Server) -> No
     assert first.status_code == 201 and second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
     assert listed["count"] == 1
+    assert [e["status"] for e in first.json()["events"]] == ["queued"]
+    with server.client(new_user(server)) as client:
+        client.post("/api/v1/jobs", json=request)
+        changed = client.post("/api/v1/jobs", json={**request, "shots": 7})
+    assert changed.status_code == 409
+    assert "was used for a different request" in changed.json()["detail"]
 
 
 def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
@@ -197,7 +203,7 @@ def test_api_malformed_json_and_huge_bodies_are_refused(shared_server: Server) -
         response = client.post(
             "/api/v1/jobs", content=b"{not json", headers={"content-type": "application/json"}
         )
-        assert response.status_code == 422
+        assert response.status_code == 422 and response.json()["field"] == "body"
         huge = client.post(
             "/api/v1/jobs",
             content=b"x" * 6_000_000,

@@ -133,3 +133,19 @@ def test_reliability_standalone_worker_process_runs_the_queue(
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         server.stop()
+
+
+def test_reliability_stopping_the_server_stops_its_workers(tmp_path: Path) -> None:
+    server = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "s.log", workers=2)
+    group = server.process.pid
+    server.process.send_signal(signal.SIGTERM)  # only the server process, as systemd would
+    assert server.process.wait(timeout=30) == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(group, signal.SIGKILL)
+    raise AssertionError("worker processes outlived the server")

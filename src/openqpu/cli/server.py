@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import multiprocessing
+import os
+import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -40,13 +44,13 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
         return None
 
 
-def _worker_process(settings_fields: dict[str, Any]) -> None:
+def _worker_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
     from openqpu.service.settings import Settings
     from openqpu.service.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        run_worker(Settings(**settings_fields))
+        run_worker(Settings(**settings_fields), parent_pid=parent_pid)
     except KeyboardInterrupt:
         pass
 
@@ -62,7 +66,7 @@ class WorkerPool:
 
     def _spawn(self) -> Any:
         process = self.context.Process(
-            target=_worker_process, args=(asdict(self.settings),), daemon=True
+            target=_worker_process, args=(asdict(self.settings), os.getpid()), daemon=True
         )
         process.start()
         return process
@@ -75,7 +79,7 @@ class WorkerPool:
     def _supervise(self) -> None:
         while not self.stop.wait(1.0):
             for index, process in enumerate(self.processes):
-                if not process.is_alive():
+                if not process.is_alive() and not self.stop.is_set():
                     self.processes[index] = self._spawn()
 
     def close(self) -> None:
@@ -87,12 +91,32 @@ class WorkerPool:
             process.join(timeout=5)
 
 
+def _run_uvicorn(app: Any, host: str, port: int) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then return (instead of dying).
+
+    uvicorn re-raises the stopping signal after its graceful shutdown, which would
+    end the process before the worker pool is stopped; this server does not.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            handled = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
     if settings is None:
         return 2
-    import uvicorn
-
     from openqpu.service.app import create_app
     from openqpu.service.bootstrap import ensure_admin
 
@@ -107,9 +131,7 @@ def _serve(args: argparse.Namespace) -> int:
     pool = WorkerPool(settings, settings.workers)
     pool.start()
     try:
-        uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
-        )
+        _run_uvicorn(app, settings.host, settings.port)
     finally:
         pool.close()
     return 0

@@ -46,7 +46,7 @@ def encode_circuits(circuits: CircuitLike | Iterable[CircuitLike]) -> list[str]:
     if isinstance(circuits, str | os.PathLike) or _is_circuit(circuits):
         items: list[Any] = [circuits]
     else:
-        items = list(circuits)  # type: ignore[arg-type]
+        items = list(circuits)
     if not items:
         raise ValueError("circuits: give at least one circuit")
     encoded: list[str] = []
@@ -87,7 +87,7 @@ def encode_observables(
     if isinstance(observables, str | Mapping) or _is_pauli_sum(observables):
         items: list[Any] = [observables]
     else:
-        items = list(observables)  # type: ignore[arg-type]
+        items = list(observables)
     return [_observable(item, position) for position, item in enumerate(items)]
 
 

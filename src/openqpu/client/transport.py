@@ -128,7 +128,7 @@ class Transport:
             attempt += 1
 
     def _delay(self, attempt: int, failure: Exception | httpx.Response) -> float:
-        delay = self.backoff_s * 2**attempt
+        delay = self.backoff_s * 2.0**attempt
         if isinstance(failure, httpx.Response):
             # A 503 may say when the server expects to be back.
             try:

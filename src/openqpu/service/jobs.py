@@ -124,13 +124,13 @@ def submit(
 
     A repeated ``idempotency_key`` returns the job first stored with it.
     """
+    payload = request.model_dump(include={"circuits", "format", "kind", "shots", "observables"})
+    payload["parameter_values"] = request.parameter_values
     if request.idempotency_key:
         existing = _by_idempotency_key(db, principal.user_id, request.idempotency_key)
         if existing is not None:
-            return existing, False
+            return _same_request(existing, request, payload), False
     num_qubits = validate(request, devices, settings)
-    payload = request.model_dump(include={"circuits", "format", "kind", "shots", "observables"})
-    payload["parameter_values"] = request.parameter_values
     now = utcnow()
     job = Job(
         id=str(uuid.uuid4()),
@@ -161,8 +161,23 @@ def submit(
         existing = _by_idempotency_key(db, principal.user_id, request.idempotency_key or "")
         if existing is None:
             raise
-        return existing, False
+        return _same_request(existing, request, payload), False
     return job, True
+
+
+def _same_request(existing: Job, request: JobCreate, payload: dict[str, Any]) -> Job:
+    """The stored job, if it was made from this same request; a key reused otherwise."""
+    same = (
+        json.loads(existing.payload) == json.loads(json.dumps(payload))
+        and existing.device == request.device
+        and (request.seed is None or existing.seed == request.seed)
+    )
+    if not same:
+        raise Conflict(
+            f"idempotency_key {request.idempotency_key!r} was used for a different request "
+            f"(job {existing.id}); use a new key for a new job"
+        )
+    return existing
 
 
 def _by_idempotency_key(db: Database, user_id: int, key: str) -> Job | None:

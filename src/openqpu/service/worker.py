@@ -97,8 +97,10 @@ def warm_up() -> None:
     sim.sample(circuit, 10, seed=0)
 
 
-def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Work until ``stop`` is set (forever when None)."""
+def run_worker(
+    settings: Settings, stop: threading.Event | None = None, *, parent_pid: int | None = None
+) -> None:
+    """Work until ``stop`` is set (forever when None) or the parent process is gone."""
     db = Database(settings.database_url)
     worker_id = new_worker_id()
     warm_up()
@@ -107,6 +109,9 @@ def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
     last_reap = 0.0
     stop = stop or threading.Event()
     while not stop.is_set():
+        if parent_pid is not None and os.getppid() != parent_pid:
+            log.info("worker %s: the server process is gone; stopping", worker_id)
+            break
         try:
             if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
                 queue.reap_expired(db, settings.max_attempts)

@@ -52,7 +52,11 @@ def submit_job(
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     with db.read() as session:
         position = jobs.queue_position(session, job)
-    return _public(job, user.name, queue_position=position)
+        history = [
+            JobEventPublic(status=e.status, at=e.at, detail=e.detail)
+            for e in jobs.events(session, job.id)
+        ]
+    return _public(job, user.name, queue_position=position, events=history)
 
 
 @router.get("", response_model=JobsPublic)
