@@ -247,6 +247,16 @@ def queue_position(session: Session, job: Job) -> int | None:
     return int(session.scalar(ahead) or 0)
 
 
+def queue_lengths(session: Session) -> dict[str, int]:
+    """Number of queued jobs per device (devices with none are absent)."""
+    rows = session.execute(
+        select(Job.device, func.count(Job.id))
+        .where(Job.status == JobStatus.QUEUED.value)
+        .group_by(Job.device)
+    )
+    return {device: int(count) for device, count in rows}
+
+
 def events(session: Session, job_id: str) -> list[JobEvent]:
     """The job's status changes in order."""
     return list(

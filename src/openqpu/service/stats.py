@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from openqpu.service.clock import utcnow
 from openqpu.service.database import Database
+from openqpu.service.jobs import queue_lengths
 from openqpu.service.models import Job, JobStatus, User, Visit
 
 
@@ -56,13 +57,7 @@ def public_stats(session: Session, devices: list[str], days: int = 30) -> dict[s
             .order_by(day)
         ).all()
     ]
-    queues = dict(
-        session.execute(
-            select(Job.device, func.count(Job.id))
-            .where(Job.status == JobStatus.QUEUED.value)
-            .group_by(Job.device)
-        ).all()
-    )
+    queues = queue_lengths(session)
     visits_per_day = [
         {"day": str(d), "visits": int(n)}
         for d, n in session.execute(

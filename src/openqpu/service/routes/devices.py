@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
 
 from openqpu.device import Device
 from openqpu.service.accounts import NotFound
 from openqpu.service.deps import CurrentUser, DatabaseDep
-from openqpu.service.models import Job, JobStatus
+from openqpu.service.jobs import queue_lengths
 from openqpu.service.schemas import DevicePublic
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -30,15 +29,9 @@ def _public(device: Device, queue_length: int) -> DevicePublic:
 def list_devices(request: Request, db: DatabaseDep, _user: CurrentUser) -> list[DevicePublic]:
     """Every device with its status and queue length."""
     with db.read() as session:
-        queues = dict(
-            session.execute(
-                select(Job.device, func.count(Job.id))
-                .where(Job.status == JobStatus.QUEUED.value)
-                .group_by(Job.device)
-            ).all()
-        )
+        queues = queue_lengths(session)
     devices = request.app.state.devices
-    return [_public(d, int(queues.get(d.name, 0))) for d in devices.values()]
+    return [_public(d, queues.get(d.name, 0)) for d in devices.values()]
 
 
 @router.get("/{name}", response_model=DevicePublic)
@@ -48,9 +41,5 @@ def get_device(name: str, request: Request, db: DatabaseDep, _user: CurrentUser)
     if device is None:
         raise NotFound(f"no device {name!r}")
     with db.read() as session:
-        queued = session.scalar(
-            select(func.count(Job.id)).where(
-                Job.status == JobStatus.QUEUED.value, Job.device == name
-            )
-        )
-    return _public(device, int(queued or 0))
+        queued = queue_lengths(session).get(name, 0)
+    return _public(device, queued)

@@ -93,7 +93,11 @@ def get_job(job_id: str, db: DatabaseDep, user: CurrentUser) -> JobPublic:
             JobEventPublic(status=e.status, at=e.at, detail=e.detail)
             for e in jobs.events(session, job_id)
         ]
-        owner = jobs.owner_names(session, {job.owner_id}).get(job.owner_id, "?")
+        owner = (
+            user.name
+            if job.owner_id == user.user_id
+            else jobs.owner_names(session, {job.owner_id}).get(job.owner_id, "?")
+        )
         position = jobs.queue_position(session, job)
     return _public(job, owner, queue_position=position, events=history)
 
