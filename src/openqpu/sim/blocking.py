@@ -76,7 +76,9 @@ def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[Gat
                     rest.extend(remaining[position + 1 :])
                     break
         remaining = rest
-        if len(members) == 1:
+        if len(members) == 1 and not isinstance(first, MonomialOp):
+            # A lone streaming op gains nothing from a gather; a monomial does: on its
+            # own it would jump across the whole state for every group.
             result.append(first)
         else:
             result.append(_group(members, bits, num_qubits, capacity))

@@ -19,18 +19,18 @@ from openqpu.sim.structure import Kind
 # Nanoseconds per amplitude to apply one block, by kind and then by width (index =
 # number of qubits), on an in-cache state with one thread: measured by
 # ``bench/fusion_costs.py``. Large states are cache-blocked, so compute is what a
-# block costs there too. A width past the end of a table is not allowed: wider
-# monomials measure as cheap in cache, but would no longer fit a cache block.
+# block costs there too. A width past the end of a table is not allowed: ten qubits
+# is the widest block that still fits a cache block beside its contiguous low bits.
 COSTS: dict[np.dtype, dict[Kind, tuple[float, ...]]] = {
     np.dtype(np.complex128): {
         Kind.DENSE: (0.0, 1.35, 2.8, 18.0, 40.0),
         Kind.DIAGONAL: (0.0, 1.2, 1.2, 1.25, 1.55, 1.6, 2.1, 2.2, 2.2, 2.3, 2.4),
-        Kind.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8),
+        Kind.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8, 3.9, 3.9, 4.1, 4.2),
     },
     np.dtype(np.complex64): {
         Kind.DENSE: (0.0, 1.3, 2.7, 15.0, 19.0),
         Kind.DIAGONAL: (0.0, 1.1, 1.1, 1.2, 1.5, 1.55, 1.95, 2.0, 2.15, 2.2, 2.3),
-        Kind.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4),
+        Kind.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4, 3.5, 3.5, 3.7, 3.8),
     },
 }
 
