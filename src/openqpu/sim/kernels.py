@@ -132,12 +132,21 @@ def _monomial_range(state, sorted_bits, sources, targets, phases, start, stop): 
     # a permutation with phases (x, cx, swap, ccx, ... and their products).
     dim = sources.size
     buffer = np.empty(dim, dtype=state.dtype)
+    # Pure permutations (cx, swap, ccx chains) move amplitudes without arithmetic.
+    unit = True
+    for a in range(dim):
+        if phases[a] != 1:
+            unit = False
     for group in range(start, stop):
         base = _spread(group, sorted_bits)
         for a in range(dim):
             buffer[a] = state[base + sources[a]]
-        for a in range(dim):
-            state[base + targets[a]] = phases[a] * buffer[a]
+        if unit:
+            for a in range(dim):
+                state[base + targets[a]] = buffer[a]
+        else:
+            for a in range(dim):
+                state[base + targets[a]] = phases[a] * buffer[a]
 
 
 @njit(cache=True)
