@@ -153,3 +153,16 @@ def test_gate_initialize_and_composite_instructions_run_their_definitions() -> N
     outer.append(inner.to_instruction(), [1, 0], [1])
     counts = sim.sample(outer, 2000, seed=3)
     assert set(counts) == {"00", "10"}
+
+
+@pytest.mark.parametrize("num_qubits", [4, 12])
+def test_gate_numpy_and_numba_paths_agree(num_qubits: int) -> None:
+    # Below NUMPY_BELOW_QUBITS the ops run in NumPy, above it in numba: same results.
+    circuit = _random_input(num_qubits, 31)
+    circuit.cx(0, num_qubits - 1)
+    circuit.ccx(1, 2, 0)
+    circuit.append(MCXGate(3), [3, 0, 2, 1])
+    circuit.mcx(list(range(num_qubits - 1)), num_qubits - 1)
+    circuit.cp(0.3, 1, 3)
+    circuit.swap(0, 2)
+    np.testing.assert_allclose(sim.statevector(circuit), reference_state(circuit), atol=1e-10)

@@ -22,11 +22,14 @@ def test_threads_environment_variable_is_honoured_and_capped(
     assert configured_threads() == numba.config.NUMBA_NUM_THREADS
 
 
-def test_threads_for_small_states_is_one_and_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_for_large_states_uses_the_pool_and_restores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OPENQPU_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(1)
     before = numba.get_num_threads()
     with threads_for(SERIAL_BELOW_QUBITS - 1):
-        assert numba.get_num_threads() == 1
+        assert numba.get_num_threads() == before  # small states run serially, pool untouched
     with threads_for(SERIAL_BELOW_QUBITS + 4):
         assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
     assert numba.get_num_threads() == before

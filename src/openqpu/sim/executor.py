@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openqpu.errors import OpenQPUError
-from openqpu.sim import kernels
+from openqpu.sim import small
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
-from openqpu.sim.ops import DenseOp
+from openqpu.sim.ops import DenseOp, kernels
 from openqpu.sim.program import BoundStep
 from openqpu.sim.threads import threads_for
 
@@ -108,7 +108,8 @@ def _run_branch(
             for op in step:
                 op.apply(state)
         elif isinstance(step, Measure | Reset):
-            p1 = min(1.0, max(0.0, kernels.probability_of_one(state, step.qubit)))
+            measure = small if small.is_small(state) else kernels()
+            p1 = min(1.0, max(0.0, measure.probability_of_one(state, step.qubit)))
             if event < len(forced):
                 outcome = forced[event]
             else:
@@ -139,7 +140,8 @@ def _run_branch(
 def _settle(state: np.ndarray, step: Measure | Reset, outcome: int, p1: float) -> None:
     """Collapse onto ``outcome``; a reset then flips a 1 back to 0."""
     probability = p1 if outcome else 1.0 - p1
-    kernels.collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
+    measure = small if small.is_small(state) else kernels()
+    measure.collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
     if isinstance(step, Reset) and outcome:
         DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
 
@@ -162,8 +164,8 @@ def sample_final(
         return
     chunk = min(SAMPLING_CHUNK, state.size)
     totals = np.empty((state.size + chunk - 1) // chunk, dtype=np.float64)
-    if totals.size > 1 and state.size >= (1 << 14):
-        kernels.chunk_probabilities(state, chunk, totals)
+    if totals.size > 1:
+        kernels().chunk_probabilities(state, chunk, totals)
     else:
         _serial_chunk_totals(state, chunk, totals)
     per_chunk = rng.multinomial(branch.shots, totals / totals.sum())
@@ -171,7 +173,7 @@ def sample_final(
     for index in np.flatnonzero(per_chunk):
         start = int(index) * chunk
         piece = state[start : start + chunk]
-        kernels.probabilities(piece, probs[: piece.size])
+        (small if small.is_small(piece) else kernels()).probabilities(piece, probs[: piece.size])
         cumulative = np.cumsum(probs[: piece.size])
         draws = rng.random(int(per_chunk[index])) * cumulative[-1]
         found = np.searchsorted(cumulative, draws, side="right")

@@ -9,8 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from openqpu.sim import kernels
+from openqpu.sim import small
 from openqpu.sim.threads import SERIAL_BELOW_QUBITS
+
+
+def kernels():  # type: ignore[no-untyped-def]
+    """The numba kernels, imported on first use (small states never need them)."""
+    from openqpu.sim import kernels as compiled
+
+    return compiled
 
 
 def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
@@ -23,6 +30,7 @@ def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
 
 
 def _is_small(state: np.ndarray) -> bool:
+    """True when the serial kernel drivers are the better choice."""
     return state.size < (1 << SERIAL_BELOW_QUBITS)
 
 
@@ -39,15 +47,19 @@ class DenseOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
-        small = _is_small(state)
+        if small.is_small(state):
+            small.apply_dense(state, self.qubits, self.matrix)
+            return
+        k = kernels()
+        serial = _is_small(state)
         if len(self.qubits) == 1:
-            driver = kernels.dense1_serial if small else kernels.dense1_parallel
+            driver = k.dense1_serial if serial else k.dense1_parallel
             driver(state, self.qubits[0], self.matrix)
         elif len(self.qubits) == 2:
-            driver = kernels.dense2_serial if small else kernels.dense2_parallel
+            driver = k.dense2_serial if serial else k.dense2_parallel
             driver(state, self.qubits[0], self.qubits[1], self.matrix)
         else:
-            driver = kernels.dense_serial if small else kernels.dense_parallel
+            driver = k.dense_serial if serial else k.dense_parallel
             driver(state, self._bits, 0, self._offsets, self.matrix)
 
 
@@ -64,14 +76,18 @@ class DiagonalOp:
 
     def low_table(self, size: int, qubits: np.ndarray | None = None) -> np.ndarray:
         """The kernel's lookup table for a state (or buffer) of ``size`` amplitudes."""
-        return kernels.diagonal_low_table(self._qubits if qubits is None else qubits, size)
+        return kernels().diagonal_low_table(self._qubits if qubits is None else qubits, size)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
+        if small.is_small(state):
+            small.apply_diagonal(state, self.qubits, self.diagonal)
+            return
         table = self._tables.get(state.size)
         if table is None:
             table = self._tables[state.size] = self.low_table(state.size)
-        driver = kernels.diagonal_serial if _is_small(state) else kernels.diagonal_parallel
+        k = kernels()
+        driver = k.diagonal_serial if _is_small(state) else k.diagonal_parallel
         driver(state, self._qubits, self.diagonal, table)
 
 
@@ -97,7 +113,11 @@ class MonomialOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
-        driver = kernels.monomial_serial if _is_small(state) else kernels.monomial_parallel
+        if small.is_small(state):
+            small.apply_monomial(state, self.qubits, self.rows, self.phases)
+            return
+        k = kernels()
+        driver = k.monomial_serial if _is_small(state) else k.monomial_parallel
         driver(state, self._bits, self.sources, self.targets, self.phases)
 
 
@@ -118,7 +138,11 @@ class ControlledOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
-        driver = kernels.dense_serial if _is_small(state) else kernels.dense_parallel
+        if small.is_small(state):
+            small.apply_controlled(state, self.controls, self.ctrl_state, self.targets, self.matrix)
+            return
+        k = kernels()
+        driver = k.dense_serial if _is_small(state) else k.dense_parallel
         driver(state, self._bits, self._fixed, self._offsets, self.matrix)
 
 
@@ -134,6 +158,7 @@ class GroupOp:
     members: list[GroupMember]
 
     def __post_init__(self) -> None:
+        codes = kernels()
         position = {int(bit): j for j, bit in enumerate(self.block_bits)}
         size = 1 << len(self.block_bits)
         count = len(self.members)
@@ -149,14 +174,14 @@ class GroupOp:
         for i, op in enumerate(self.members):
             local = tuple(position[q] for q in op.qubits)
             if isinstance(op, DiagonalOp):
-                code, values = kernels.OP_DIAGONAL, op.diagonal
+                code, values = codes.OP_DIAGONAL, op.diagonal
                 extra = op.low_table(size, np.array(local, dtype=np.int64))
             elif isinstance(op, MonomialOp):
-                code, values = kernels.OP_MONOMIAL, op.phases
+                code, values = codes.OP_MONOMIAL, op.phases
                 extra = np.concatenate(op.offsets(local))
                 local = tuple(sorted(local))
             else:
-                code = kernels.OP_DENSE1 if len(op.qubits) == 1 else kernels.OP_DENSE2
+                code = codes.OP_DENSE1 if len(op.qubits) == 1 else codes.OP_DENSE2
                 values, extra = op.matrix.ravel(), np.zeros(0, dtype=np.int64)
             self._codes[i] = code
             self._qubits[i, : len(local)] = local
@@ -177,7 +202,7 @@ class GroupOp:
 
     def apply(self, state: np.ndarray) -> None:
         """Apply every member in place, one pass over the state."""
-        kernels.apply_group(
+        kernels().apply_group(
             state,
             self.block_bits,
             self.run_bits,
