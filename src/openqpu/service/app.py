@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 import openqpu
@@ -33,7 +33,6 @@ def create_app(
         title="openqpu",
         version=openqpu.__version__,
         description="An open quantum computing cloud: devices, jobs, results and statistics.",
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.db = database
@@ -63,6 +62,7 @@ async def _limit_body_and_count_visits(
     visitor = getattr(request.state, "visitor", None)
     if visitor is None and request.url.path.startswith("/api/"):
         visitor = request.client.host if request.client else "unknown"
-    if visitor is not None:
-        await run_in_threadpool(request.app.state.visits.record, visitor)
+    visits = request.app.state.visits
+    if visitor is not None and visits.is_new(visitor):
+        await run_in_threadpool(visits.record, visitor)
     return response

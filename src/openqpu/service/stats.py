@@ -16,6 +16,10 @@ from openqpu.service.jobs import queue_lengths
 from openqpu.service.models import Job, JobStatus, User, Visit
 
 
+def _digest(visitor: str) -> str:
+    return hashlib.sha256(visitor.encode()).hexdigest()[:32]
+
+
 class VisitCounter:
     """Counts each visitor once per day; remembers in memory whom it already stored."""
 
@@ -23,10 +27,14 @@ class VisitCounter:
         self.db = db
         self.seen: set[tuple[date, str]] = set()
 
+    def is_new(self, visitor: str) -> bool:
+        """False when this process already stored ``visitor`` today (no database access)."""
+        return (utcnow().date(), _digest(visitor)) not in self.seen
+
     def record(self, visitor: str) -> None:
         """Store ``visitor`` (a key id or an address) for today, once."""
         today = utcnow().date()
-        digest = hashlib.sha256(visitor.encode()).hexdigest()[:32]
+        digest = _digest(visitor)
         if (today, digest) in self.seen:
             return
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
