@@ -155,6 +155,15 @@ def test_api_cancel_queued_job_and_conflict_when_final(tmp_path: Any, database_u
             "40 qubits is more than device statevector has",
         ),
         (
+            {
+                "device": "statevector",
+                "circuits": ["OPENQASM 2.0;\nqreg q[1];\n" + "U(0,0,0) q[0];\n" * 20_001],
+            },
+            400,
+            "circuits[0]",
+            "20001 instructions is over the limit of 20000",
+        ),
+        (
             {"device": "statevector", "kind": "estimate", "circuits": [BELL]},
             400,
             "observables",

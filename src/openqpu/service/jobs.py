@@ -93,6 +93,11 @@ def validate(request: JobCreate, devices: Mapping[str, Device], settings: Settin
                 f"({device.num_qubits})",
             )
         widest = max(widest, circuit.num_qubits)
+        if circuit.size() > settings.max_circuit_gates:
+            raise InvalidRequest(
+                field,
+                f"{circuit.size()} instructions is over the limit of {settings.max_circuit_gates}",
+            )
         try:
             program = sim.compile(circuit)
         except OpenQPUError as exc:

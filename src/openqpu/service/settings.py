@@ -31,6 +31,7 @@ class Settings:
     max_shots: int = 1_000_000
     max_circuits: int = 100
     max_circuit_bytes: int = 1_000_000
+    max_circuit_gates: int = 20_000
     max_body_bytes: int = 5_000_000
     max_queued_jobs_per_user: int = 1_000
     max_shots_per_day: int = 100_000_000
