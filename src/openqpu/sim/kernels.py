@@ -441,3 +441,21 @@ def pauli_expectation(state: np.ndarray, x_mask: int, z_mask: int) -> complex:
         real += sign * value.real
         imag += sign * value.imag
     return complex(real, imag)
+
+
+@njit(parallel=True, cache=True)
+def affine_permute(state: np.ndarray, tables: np.ndarray, constant: int) -> None:
+    """Move amplitude ``i`` to ``constant ^ XOR_b tables[b, byte b of i]``.
+
+    ``tables`` (int64, ``(bytes, 256)``) describe a linear map of index bits over
+    GF(2); the permutation goes through one temporary copy of the state.
+    """
+    moved = np.empty_like(state)
+    count = tables.shape[0]
+    for i in prange(state.size):
+        target = constant
+        for b in range(count):
+            target ^= tables[b, (i >> (8 * b)) & 255]
+        moved[target] = state[i]
+    for i in prange(state.size):
+        state[i] = moved[i]

@@ -10,6 +10,7 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
+from openqpu.sim.affine import merge_permutations
 from openqpu.sim.blocking import plan_groups
 from openqpu.sim.fusion import (
     Block,
@@ -219,4 +220,4 @@ def _bind_segment(
                 ops.append(MonomialOp(tuple(block.qubits), rows, phases.astype(dtype)))
             else:
                 ops.append(DenseOp(tuple(block.qubits), np.ascontiguousarray(total.astype(dtype))))
-    return plan_groups(ops, num_qubits, dtype)
+    return plan_groups(merge_permutations(ops, num_qubits), num_qubits, dtype)
