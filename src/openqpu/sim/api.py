@@ -9,10 +9,9 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from openqpu.errors import OpenQPUError
-from openqpu.sim import small
 from openqpu.sim.executor import run_shots, run_unitary
 from openqpu.sim.memory import check_fits
-from openqpu.sim.ops import kernels
+from openqpu.sim.ops import state_kernels
 from openqpu.sim.program import ParameterValues, Program
 from openqpu.sim.rng import make_rng
 from openqpu.sim.threads import threads_for
@@ -166,7 +165,7 @@ def expectation(
 
 def _pauli_sum_expectation(state: np.ndarray, op: SparsePauliOp) -> float:
     total = 0j
-    measure = small if small.is_small(state) else kernels()
+    measure = state_kernels(state)
     paulis = op.paulis
     weights = 1 << np.arange(op.num_qubits, dtype=object)
     for term in range(len(op)):

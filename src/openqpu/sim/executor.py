@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openqpu.errors import OpenQPUError
-from openqpu.sim import small
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
-from openqpu.sim.ops import DenseOp, kernels
+from openqpu.sim.ops import DenseOp, kernels, state_kernels
 from openqpu.sim.program import BoundStep
 from openqpu.sim.threads import threads_for
 
@@ -108,8 +107,8 @@ def _run_branch(
             for op in step:
                 op.apply(state)
         elif isinstance(step, Measure | Reset):
-            measure = small if small.is_small(state) else kernels()
-            p1 = min(1.0, max(0.0, measure.probability_of_one(state, step.qubit)))
+            p1 = state_kernels(state).probability_of_one(state, step.qubit)
+            p1 = min(1.0, max(0.0, p1))
             if event < len(forced):
                 outcome = forced[event]
             else:
@@ -140,8 +139,7 @@ def _run_branch(
 def _settle(state: np.ndarray, step: Measure | Reset, outcome: int, p1: float) -> None:
     """Collapse onto ``outcome``; a reset then flips a 1 back to 0."""
     probability = p1 if outcome else 1.0 - p1
-    measure = small if small.is_small(state) else kernels()
-    measure.collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
+    state_kernels(state).collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
     if isinstance(step, Reset) and outcome:
         DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
 
@@ -173,7 +171,7 @@ def sample_final(
     for index in np.flatnonzero(per_chunk):
         start = int(index) * chunk
         piece = state[start : start + chunk]
-        (small if small.is_small(piece) else kernels()).probabilities(piece, probs[: piece.size])
+        state_kernels(piece).probabilities(piece, probs[: piece.size])
         cumulative = np.cumsum(probs[: piece.size])
         draws = rng.random(int(per_chunk[index])) * cumulative[-1]
         found = np.searchsorted(cumulative, draws, side="right")

@@ -20,6 +20,11 @@ def kernels():  # type: ignore[no-untyped-def]
     return compiled
 
 
+def state_kernels(state: np.ndarray):  # type: ignore[no-untyped-def]
+    """The module whose measurement kernels suit ``state``: NumPy when small, else numba."""
+    return small if small.is_small(state) else kernels()
+
+
 def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
     """``offsets[a]``: the state-index offset of local basis state ``a`` on ``qubits``."""
     local = np.arange(1 << len(qubits), dtype=np.int64)

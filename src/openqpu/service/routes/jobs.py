@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from openqpu.service import jobs
 from openqpu.service.deps import CurrentUser, DatabaseDep, SettingsDep
@@ -36,6 +37,13 @@ def _public(job: Job, owner: str, **extra: Any) -> JobPublic:
     )
 
 
+def _history(session: Session, job_id: str) -> list[JobEventPublic]:
+    return [
+        JobEventPublic(status=e.status, at=e.at, detail=e.detail)
+        for e in jobs.events(session, job_id)
+    ]
+
+
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
 def submit_job(
     body: JobCreate,
@@ -52,10 +60,7 @@ def submit_job(
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     with db.read() as session:
         position = jobs.queue_position(session, job)
-        history = [
-            JobEventPublic(status=e.status, at=e.at, detail=e.detail)
-            for e in jobs.events(session, job.id)
-        ]
+        history = _history(session, job.id)
     return _public(job, user.name, queue_position=position, events=history)
 
 
@@ -89,10 +94,7 @@ def get_job(job_id: str, db: DatabaseDep, user: CurrentUser) -> JobPublic:
     """Status, times, events and, while queued, the position in the queue."""
     with db.read() as session:
         job = jobs.get_job(session, user, job_id)
-        history = [
-            JobEventPublic(status=e.status, at=e.at, detail=e.detail)
-            for e in jobs.events(session, job_id)
-        ]
+        history = _history(session, job_id)
         owner = (
             user.name
             if job.owner_id == user.user_id
