@@ -35,11 +35,11 @@ def _principal(db: Database, name: str) -> Principal:
         return accounts.authenticate(session, token)
 
 
-def _submit(db: Database, who: Principal, **fields: object) -> Job:
-    request = JobCreate(device="statevector", circuits=[BELL], shots=10, **fields)
+def _submit(db: Database, who: Principal, circuit: str = BELL, **fields: object) -> str:
+    request = JobCreate(device="statevector", circuits=[circuit], **{"shots": 10, **fields})
     job, created = jobs.submit(db, who, request, default_catalog(), Settings())
-    assert created
-    return job
+    assert created and job["status"] == "queued"
+    return job["id"]
 
 
 def test_queue_claims_by_priority_then_fair_share(db: Database) -> None:
@@ -49,52 +49,75 @@ def test_queue_claims_by_priority_then_fair_share(db: Database) -> None:
     urgent = _submit(db, alice, priority=5)
     order = [queue.claim(db, "w", 30) for _ in range(7)]
     ids = [c.id for c in order if c is not None]
-    assert ids[0] == urgent.id
+    assert ids[0] == urgent
     # Bob's single job runs right after Alice's first, not after all five.
-    assert ids[1] == alice_jobs[0].id
-    assert ids[2] == bob_job.id
+    assert ids[1] == alice_jobs[0]
+    assert ids[2] == bob_job
     assert queue.claim(db, "w", 30) is None
+
+
+def test_queue_claims_small_jobs_together_and_big_or_retried_ones_alone(db: Database) -> None:
+    alice = _principal(db, "alice")
+    small = [_submit(db, alice) for _ in range(3)]
+    big = _submit(db, alice, shots=queue.SMALL_JOB_SHOTS + 1)
+    after = _submit(db, alice)
+    first = queue.claim_many(db, "w", 30, limit=8)
+    assert [c.id for c in first] == small  # stops before the big job
+    assert [c.id for c in queue.claim_many(db, "w", 30, limit=8)] == [big]  # alone
+    assert [c.id for c in queue.claim_many(db, "w", 30, limit=8)] == [after]
+    # A job whose worker died goes back to the queue and is then claimed alone.
+    retried = _submit(db, alice)
+    fresh = _submit(db, alice)
+    assert [c.id for c in queue.claim_many(db, "dead", 0.01, limit=8)] == [retried, fresh]
+    time.sleep(0.05)
+    assert queue.reap_expired(db, max_attempts=3) == 2
+    assert [c.id for c in queue.claim_many(db, "w", 30, limit=8)] == [retried]
+    outcomes = [queue.Outcome(retried, {"results": []}), queue.Outcome(small[0], error="boom")]
+    assert queue.finish_many(db, "w", outcomes) == [True, True]
+    with db.read() as session:
+        assert session.get(Job, small[0]).error == "boom"
 
 
 def test_queue_result_is_stored_exactly_once(db: Database) -> None:
     alice = _principal(db, "alice")
-    job = _submit(db, alice)
+    job_id = _submit(db, alice)
     claimed = queue.claim(db, "worker-1", 30)
-    assert claimed is not None and claimed.id == job.id
-    assert queue.complete(db, job.id, "worker-1", {"results": []}, 0.1)
-    assert not queue.complete(db, job.id, "worker-1", {"results": []}, 0.1)
-    assert not queue.complete(db, job.id, "worker-2", {"results": []}, 0.1)
+    assert claimed is not None and claimed.id == job_id
+    assert queue.complete(db, job_id, "worker-1", {"results": []}, 0.1)
+    assert not queue.complete(db, job_id, "worker-1", {"results": []}, 0.1)
+    assert not queue.complete(db, job_id, "worker-2", {"results": []}, 0.1)
     with db.read() as session:
-        assert len(list(session.scalars(select(Result).where(Result.job_id == job.id)))) == 1
+        assert len(list(session.scalars(select(Result).where(Result.job_id == job_id)))) == 1
         statuses = [e.status for e in session.scalars(select(JobEvent).order_by(JobEvent.id))]
     assert statuses == ["queued", "running", "done"]
 
 
 def test_queue_expired_lease_requeues_then_fails_after_max_attempts(db: Database) -> None:
     alice = _principal(db, "alice")
-    job = _submit(db, alice)
+    job_id = _submit(db, alice)
     for attempt in (1, 2):
         claimed = queue.claim(db, f"dead-{attempt}", 0.01)
         assert claimed is not None and claimed.attempts == attempt
         time.sleep(0.05)
         assert queue.reap_expired(db, max_attempts=2) == 1
     with db.read() as session:
-        stored = session.get(Job, job.id)
+        stored = session.get(Job, job_id)
     assert stored is not None and stored.status == JobStatus.FAILED.value
     assert "stopped its worker 2 times" in (stored.error or "")
     # The worker that lost its lease cannot store a result any more.
-    assert not queue.complete(db, job.id, "dead-2", {}, 0.0)
+    assert not queue.complete(db, job_id, "dead-2", {}, 0.0)
 
 
 def test_queue_cancelled_running_job_drops_its_result(db: Database) -> None:
     alice = _principal(db, "alice")
-    job = _submit(db, alice)
+    job_id = _submit(db, alice)
     assert queue.claim(db, "w", 30) is not None
-    jobs.cancel(db, alice, job.id)
-    assert not queue.renew(db, job.id, "w", 30)
-    assert not queue.complete(db, job.id, "w", {"results": []}, 0.1)
+    with db.transaction() as conn:
+        jobs.cancel(conn, alice, job_id)
+    assert not queue.renew(db, job_id, "w", 30)
+    assert not queue.complete(db, job_id, "w", {"results": []}, 0.1)
     with db.read() as session:
-        assert session.get(Result, job.id) is None
+        assert session.get(Result, job_id) is None
 
 
 def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
@@ -102,7 +125,7 @@ def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
     request = JobCreate(device="statevector", circuits=[BELL], idempotency_key="k-1")
     first, created = jobs.submit(db, alice, request, default_catalog(), Settings())
     again, created_again = jobs.submit(db, alice, request, default_catalog(), Settings())
-    assert created and not created_again and first.id == again.id
+    assert created and not created_again and first["id"] == again["id"]
 
 
 def test_queue_quota_on_queued_jobs(db: Database) -> None:

@@ -11,7 +11,10 @@ from openqpu.client.errors import JobFailed
 from openqpu.client.transport import Transport
 
 FINAL_STATUSES = ("done", "failed", "cancelled")
-# Polling starts fast for small jobs and slows down for long ones.
+# The server holds a status request until the job finishes or this many seconds pass.
+LONG_POLL_S = 10.0
+PROGRESS_POLL_S = 1.0  # shorter holds while a progress line is shown
+# Against a server that answers at once (no long poll), polling backs off like this.
 POLL_START_S = 0.05
 POLL_FACTOR = 1.5
 POLL_MAX_S = 2.0
@@ -60,6 +63,12 @@ class RemoteJob:
         self.last_info = self._transport.get(self._path)
         return self.last_info
 
+    def _wait_info(self, seconds: float) -> dict[str, Any]:
+        """The job's description once it is finished or after ``seconds`` (long poll)."""
+        params = {"wait": f"{seconds:.3f}"} if seconds > 0 else None
+        self.last_info = self._transport.get(self._path, params=params)
+        return self.last_info
+
     def status(self) -> str:
         """Fetch the job's status: queued, running, done, failed or cancelled."""
         return str(self.info()["status"])
@@ -76,8 +85,9 @@ class RemoteJob:
     def result(self, timeout: float | None = None, *, progress: bool = False) -> dict[str, Any]:
         """Wait for the job to finish and return its result.
 
-        Polls the server, first every 0.05 s and then 1.5 times less often each
-        time, up to every 2 s.
+        Each status request is a long poll: the server answers when the job finishes
+        or after up to 10 s (1 s with ``progress``). A server that answers at once is
+        polled first every 0.05 s and then 1.5 times less often, up to every 2 s.
 
         Args:
             timeout: the most seconds to wait; None waits as long as it takes.
@@ -98,9 +108,13 @@ class RemoteJob:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = POLL_START_S
         line = _ProgressLine(sys.stderr, self._id) if progress else None
+        hold_max = min(PROGRESS_POLL_S if progress else LONG_POLL_S, self._transport.timeout / 2)
         try:
             while True:
-                info = self.info()
+                hold = hold_max if deadline is None else min(hold_max, deadline - time.monotonic())
+                asked = time.monotonic()
+                info = self._wait_info(max(0.0, hold))
+                held = time.monotonic() - asked
                 status = info["status"]
                 if line is not None:
                     line.show(info)
@@ -109,14 +123,14 @@ class RemoteJob:
                     return self._result
                 if status in FINAL_STATUSES:
                     raise JobFailed(self._id, status, info.get("error"))
-                wait = delay
-                if deadline is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError(f"job {self._id} is still {status} after {timeout:g} s")
-                    wait = min(delay, left)
-                time.sleep(wait)
-                delay = min(delay * POLL_FACTOR, POLL_MAX_S)
+                if deadline is not None and deadline - time.monotonic() <= 0:
+                    raise TimeoutError(f"job {self._id} is still {status} after {timeout:g} s")
+                if held < hold / 2:  # the server did not hold the request: back off here
+                    wait = delay
+                    if deadline is not None:
+                        wait = min(delay, deadline - time.monotonic())
+                    time.sleep(max(0.0, wait))
+                    delay = min(delay * POLL_FACTOR, POLL_MAX_S)
         finally:
             if line is not None:
                 line.close()

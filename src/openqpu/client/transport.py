@@ -58,6 +58,7 @@ class Transport:
             raise ValueError(f"retries: must not be negative, got {retries}")
         self.retries = retries
         self.backoff_s = backoff_s
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.url,
             headers={

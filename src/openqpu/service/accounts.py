@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
@@ -89,21 +89,25 @@ def revoke_key(session: Session, key_id: str) -> None:
         key.revoked_at = utcnow()
 
 
-def authenticate(session: Session, token: str) -> Principal:
-    """The caller a bearer token belongs to."""
+_KEYS = ApiKey.__table__
+_USERS = User.__table__
+_KEY_OWNER = select(
+    _KEYS.c.secret_hash, _KEYS.c.revoked_at, _USERS.c.id, _USERS.c.name, _USERS.c.role
+).join(_USERS, _USERS.c.id == _KEYS.c.user_id)
+
+
+def authenticate(conn: Connection | Session, token: str) -> Principal:
+    """The caller a bearer token belongs to (checked against the database every time)."""
     parsed = keys.split_token(token)
     if parsed is None:
         raise AuthenticationFailed("malformed API key: expected 'oqk_<id>_<secret>'")
     key_id, secret = parsed
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_id == key_id)
-    ).first()
+    row = conn.execute(_KEY_OWNER.where(_KEYS.c.key_id == key_id)).first()
     # The hash is compared even when the key is unknown, so timing does not tell.
-    stored = row[0].secret_hash if row else keys.hash_secret("")
-    if not keys.secret_matches(secret, stored) or row is None or row[0].revoked_at is not None:
+    stored = row.secret_hash if row else keys.hash_secret("")
+    if not keys.secret_matches(secret, stored) or row is None or row.revoked_at is not None:
         raise AuthenticationFailed("invalid or revoked API key")
-    key, user = row
-    return Principal(user.id, user.name, user.role, key.key_id)
+    return Principal(row.id, row.name, row.role, key_id)
 
 
 def count_users(session: Session) -> int:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import openqpu
 from openqpu.device import Device, default_catalog
+from openqpu.service.batcher import WriteBatcher
 from openqpu.service.database import Database
 from openqpu.service.errors import install_error_handlers
+from openqpu.service.responses import FastJSONResponse
 from openqpu.service.routes import devices, health, jobs, stats, users
 from openqpu.service.settings import Settings
 from openqpu.service.stats import VisitCounter
+from openqpu.service.watcher import JobWatcher
 
 
 def create_app(
@@ -29,40 +34,92 @@ def create_app(
     """
     database = db or Database(settings.database_url)
     database.migrate()
+    batcher = WriteBatcher(database)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(batcher.close)
+
     app = FastAPI(
         title="openqpu",
         version=openqpu.__version__,
         description="An open quantum computing cloud: devices, jobs, results and statistics.",
+        default_response_class=FastJSONResponse,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.batcher = batcher
+    app.state.watcher = JobWatcher(database)
     app.state.devices = dict(devices_catalog or default_catalog())
     app.state.visits = VisitCounter(database)
     for module in (health, devices, jobs, stats, users):
         app.include_router(module.router)
     install_error_handlers(app)
-    app.middleware("http")(_limit_body_and_count_visits)
+    app.add_middleware(BodyLimitAndVisits, max_body_bytes=settings.max_body_bytes)
     return app
 
 
-async def _limit_body_and_count_visits(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    limit = request.app.state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return JSONResponse(
-            {
-                "detail": f"request body of {declared} bytes is over the limit of {limit} bytes",
-                "error": "PayloadTooLarge",
-            },
-            status_code=413,
-        )
-    response = await call_next(request)
-    visitor = getattr(request.state, "visitor", None)
-    if visitor is None and request.url.path.startswith("/api/"):
-        visitor = request.client.host if request.client else "unknown"
-    visits = request.app.state.visits
-    if visitor is not None and visits.is_new(visitor):
-        await run_in_threadpool(visits.record, visitor)
-    return response
+class BodyLimitAndVisits:
+    """ASGI middleware: refuse bodies over the limit (declared or streamed); count visitors.
+
+    A visitor is the API key that authenticated the request, else the client address
+    for API paths; each is stored once per day.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_json(send, 413, self._too_large(declared.decode(errors="replace")))
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # a chunked body without a declared length
+                raise HTTPException(413, self._too_large(f"at least {received}")["detail"])
+            return message
+
+        await self.app(scope, limited_receive, send)
+        await self._count_visit(scope)
+
+    def _too_large(self, size: str) -> dict[str, str]:
+        return {
+            "detail": f"request body of {size} bytes is over the limit of {self.limit} bytes",
+            "error": "PayloadTooLarge",
+        }
+
+    async def _count_visit(self, scope: Scope) -> None:
+        visitor = scope.get("state", {}).get("visitor")
+        if visitor is None and scope["path"].startswith("/api/"):
+            client = scope.get("client")
+            visitor = client[0] if client else "unknown"
+        visits: VisitCounter = scope["app"].state.visits
+        if visitor is not None and visits.is_new(visitor):
+            await run_in_threadpool(visits.record, visitor)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
+    response = FastJSONResponse(body, status_code=status)
+    await send(
+        {"type": "http.response.start", "status": status, "headers": response.raw_headers}
+    )
+    await send({"type": "http.response.body", "body": response.body})

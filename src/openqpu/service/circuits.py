@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,79 @@ class ParsedCircuit:
 
     circuit: QuantumCircuit
     field: str
+
+
+@dataclass(frozen=True)
+class CircuitSummary:
+    """What submit-time validation needs to know about a circuit."""
+
+    num_qubits: int
+    size: int
+    num_parameters: int
+    is_dynamic: bool
+
+
+class _SummaryCache:
+    """The summaries of recently seen sources: a resubmitted circuit is not parsed again."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str, int], CircuitSummary] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int]) -> CircuitSummary | None:
+        with self._lock:
+            summary = self._items.get(key)
+            if summary is not None:
+                self._items.move_to_end(key)
+            return summary
+
+    def put(self, key: tuple[str, str, int], summary: CircuitSummary) -> None:
+        with self._lock:
+            self._items[key] = summary
+            if len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+_summaries = _SummaryCache()
+
+
+def is_summarized(source: str, fmt: str, max_gates: int) -> bool:
+    """True when :func:`summarize` will answer from its cache (no parsing)."""
+    return _summaries.get((fmt, source, max_gates)) is not None
+
+
+def summarize(
+    source: str, fmt: str, field: str, max_gates: int, max_qubits: int
+) -> CircuitSummary:
+    """Decode and compile a circuit once to validate it; later calls hit a cache.
+
+    Raises InvalidRequest naming ``field`` for a circuit that cannot be read, has more
+    than ``max_gates`` instructions or uses an instruction the engine cannot run. A
+    circuit over ``max_qubits`` is summarised without compiling: the caller rejects it.
+    """
+    key = (fmt, source, max_gates)
+    summary = _summaries.get(key)
+    if summary is not None:
+        return summary
+    from openqpu import sim
+
+    circuit = decode_circuit(source, fmt, field)
+    if circuit.num_qubits > max_qubits:
+        return CircuitSummary(circuit.num_qubits, circuit.size(), 0, False)
+    if circuit.size() > max_gates:
+        raise InvalidRequest(
+            field, f"{circuit.size()} instructions is over the limit of {max_gates}"
+        )
+    try:
+        program = sim.compile(circuit)
+    except OpenQPUError as exc:
+        raise InvalidRequest(field, str(exc)) from None
+    summary = CircuitSummary(
+        circuit.num_qubits, circuit.size(), len(program.parameters), program.is_dynamic
+    )
+    _summaries.put(key, summary)
+    return summary
 
 
 def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:

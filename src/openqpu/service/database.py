@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,7 +34,13 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=16,
+        max_overflow=16,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 10},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -66,8 +72,21 @@ class Database:
         self.engine = make_engine(self.url)
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(immediate=True)
+        self._writer = writer
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for queries (SQLAlchemy Core: the lean path of hot requests)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in a write transaction: committed on success, rolled back on error."""
+        with self._writer.begin() as connection:
+            yield connection
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -14,17 +14,17 @@ from openqpu.service.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An API key: 'oqk_<id>_<secret>'")
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     """The app's database."""
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     return request.app.state.settings
 
 
-def current_user(
+async def current_user(
     request: Request,
     db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -33,13 +33,14 @@ def current_user(
     if credentials is None:
         raise AuthenticationFailed("missing API key: send 'Authorization: Bearer <key>'")
     # Checked against the database on every request, so a revoked key stops at once.
-    with db.read() as session:
-        principal = authenticate(session, credentials.credentials)
+    # One indexed read: cheaper on the event loop than a hop to a thread.
+    with db.connect() as conn:
+        principal = authenticate(conn, credentials.credentials)
     request.state.visitor = principal.key_id
     return principal
 
 
-def admin_user(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
+async def admin_user(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
     """The caller, who must be an administrator."""
     if not principal.is_admin:
         from openqpu.service.errors import Forbidden

@@ -1,23 +1,28 @@
-"""The job store: submit with validation and quotas, read, list and cancel jobs."""
+"""The job store: submit with validation and quotas, read, list and cancel jobs.
+
+Hot paths (submit, read, result, cancel) use SQLAlchemy Core on a ``Connection``:
+one short transaction per request, no ORM objects. Every function that takes a
+``Connection`` also works on an ORM ``Session`` (both have ``execute``).
+"""
 
 from __future__ import annotations
 
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from openqpu.device import Device
 from openqpu.errors import OpenQPUError
 from openqpu.service.accounts import NotFound, Principal
-from openqpu.service.circuits import InvalidRequest, decode_circuit, decode_observable
-from openqpu.service.clock import utcnow
+from openqpu.service.circuits import InvalidRequest, decode_observable, summarize
+from openqpu.service.clock import aware, utcnow
 from openqpu.service.database import Database
 from openqpu.service.models import (
     FINAL_STATUSES,
@@ -31,7 +36,37 @@ from openqpu.service.models import (
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
 
+JOBS = Job.__table__
+EVENTS = JobEvent.__table__
+RESULTS = Result.__table__
+USERS = User.__table__
+
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+# The columns of a job that its owner sees, in the order of the API's documents.
+PUBLIC_COLUMNS = (
+    "id",
+    "name",
+    "device",
+    "kind",
+    "status",
+    "shots",
+    "num_circuits",
+    "num_qubits",
+    "priority",
+    "seed",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "attempts",
+    "error",
+)
+_VIEW = select(
+    *(JOBS.c[name] for name in PUBLIC_COLUMNS),
+    JOBS.c.owner_id,
+    JOBS.c.fair_seq,
+    USERS.c.name.label("owner"),
+).join(USERS, USERS.c.id == JOBS.c.owner_id)
 
 
 class QuotaExceeded(OpenQPUError):
@@ -46,21 +81,38 @@ class Conflict(OpenQPUError):
     """The request does not fit the job's current state."""
 
 
-def record_transition(
-    session: Session, job: Job, new: JobStatus, detail: str | None = None
-) -> None:
-    """Move ``job`` to ``new`` (checked against TRANSITIONS) and record the event."""
-    old = JobStatus(job.status)
+def transition(
+    conn: Connection,
+    job_id: str,
+    old: JobStatus,
+    new: JobStatus,
+    detail: str | None = None,
+    *,
+    where: Sequence[Any] = (),
+    **values: Any,
+) -> bool:
+    """Move a job from ``old`` to ``new`` (checked against TRANSITIONS), record the event.
+
+    ``where`` adds conditions (the worker that holds it, say); ``values`` are set too.
+    Returns False, changing nothing, when the job is not in ``old`` (or fails ``where``).
+    """
     if new not in TRANSITIONS[old]:
-        raise Conflict(f"job {job.id} cannot go from {old.value} to {new.value}")
-    job.status = new.value
-    session.add(JobEvent(job_id=job.id, status=new.value, at=utcnow(), detail=detail))
+        raise Conflict(f"job {job_id} cannot go from {old.value} to {new.value}")
+    changed = conn.execute(
+        update(JOBS)
+        .where(JOBS.c.id == job_id, JOBS.c.status == old.value, *where)
+        .values(status=new.value, **values)
+    )
+    if changed.rowcount != 1:
+        return False
+    conn.execute(
+        insert(EVENTS).values(job_id=job_id, status=new.value, at=utcnow(), detail=detail)
+    )
+    return True
 
 
 def validate(request: JobCreate, devices: Mapping[str, Device], settings: Settings) -> int:
     """Check a submission completely; return its widest circuit's qubit count."""
-    from openqpu import sim
-
     device = devices.get(request.device)
     if device is None:
         known = ", ".join(sorted(devices))
@@ -85,37 +137,94 @@ def validate(request: JobCreate, devices: Mapping[str, Device], settings: Settin
             raise InvalidRequest(
                 field, f"{len(source)} bytes is over the limit of {settings.max_circuit_bytes}"
             )
-        circuit = decode_circuit(source, request.format, field)
-        if circuit.num_qubits > device.num_qubits:
+        summary = summarize(
+            source, request.format, field, settings.max_circuit_gates, device.num_qubits
+        )
+        if summary.num_qubits > device.num_qubits:
             raise InvalidRequest(
                 field,
-                f"{circuit.num_qubits} qubits is more than device {device.name} has "
+                f"{summary.num_qubits} qubits is more than device {device.name} has "
                 f"({device.num_qubits})",
             )
-        widest = max(widest, circuit.num_qubits)
-        if circuit.size() > settings.max_circuit_gates:
-            raise InvalidRequest(
-                field,
-                f"{circuit.size()} instructions is over the limit of {settings.max_circuit_gates}",
-            )
-        try:
-            program = sim.compile(circuit)
-        except OpenQPUError as exc:
-            raise InvalidRequest(field, str(exc)) from None
+        widest = max(widest, summary.num_qubits)
         values = request.parameter_values[index] if request.parameter_values else []
-        if len(values) != len(program.parameters):
+        if len(values) != summary.num_parameters:
             raise InvalidRequest(
                 f"parameter_values[{index}]",
-                f"the circuit has {len(program.parameters)} parameters, got {len(values)} values",
+                f"the circuit has {summary.num_parameters} parameters, got {len(values)} values",
             )
         if request.kind == "estimate":
-            if program.is_dynamic:
+            if summary.is_dynamic:
                 raise InvalidRequest(
                     field, "estimate needs a circuit without mid-circuit measurement"
                 )
             for position, spec in enumerate(request.observables or []):
-                decode_observable(spec, circuit.num_qubits, f"observables[{position}]")
+                decode_observable(spec, summary.num_qubits, f"observables[{position}]")
     return widest
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated request, ready to be stored by :func:`store`."""
+
+    principal: Principal
+    request: JobCreate
+    payload: str
+    num_qubits: int
+
+
+def prepare(
+    principal: Principal, request: JobCreate, devices: Mapping[str, Device], settings: Settings
+) -> Submission:
+    """Validate ``request`` (CPU only, no database) for :func:`store`."""
+    num_qubits = validate(request, devices, settings)
+    return Submission(principal, request, _payload(request), num_qubits)
+
+
+def _payload(request: JobCreate) -> str:
+    payload = request.model_dump(include={"circuits", "format", "kind", "shots", "observables"})
+    payload["parameter_values"] = request.parameter_values
+    return json.dumps(payload)
+
+
+def store(conn: Connection, submission: Submission, settings: Settings) -> tuple[dict, bool]:
+    """Queue a prepared job in one write transaction; return its document and whether it is new.
+
+    A repeated ``idempotency_key`` returns the job first stored with it (409 when the
+    key was used for a different request). Quotas are checked in the same transaction.
+    """
+    principal, request = submission.principal, submission.request
+    if request.idempotency_key:
+        existing = _by_idempotency_key(conn, principal.user_id, request.idempotency_key)
+        if existing is not None:
+            _same_request(existing, submission)
+            return job_document(conn, existing), False
+    now = utcnow()
+    active = _active_jobs(conn, principal.user_id)
+    _check_quotas(conn, principal.user_id, active, request.shots * len(request.circuits), settings, now)
+    job_id = str(uuid.uuid4())
+    conn.execute(
+        insert(JOBS).values(
+            id=job_id,
+            owner_id=principal.user_id,
+            device=request.device,
+            kind=request.kind,
+            status=JobStatus.QUEUED.value,
+            priority=request.priority,
+            fair_seq=active,
+            shots=request.shots,
+            seed=request.seed if request.seed is not None else secrets.randbits(62),
+            num_circuits=len(request.circuits),
+            num_qubits=submission.num_qubits,
+            payload=submission.payload,
+            name=request.name,
+            idempotency_key=request.idempotency_key,
+            created_at=now,
+            attempts=0,
+        )
+    )
+    conn.execute(insert(EVENTS).values(job_id=job_id, status=JobStatus.QUEUED.value, at=now))
+    return job_document(conn, find(conn, job_id)), True
 
 
 def submit(
@@ -124,83 +233,48 @@ def submit(
     request: JobCreate,
     devices: Mapping[str, Device],
     settings: Settings,
-) -> tuple[Job, bool]:
-    """Store a valid job in the queue; return it and whether it is new.
-
-    A repeated ``idempotency_key`` returns the job first stored with it.
-    """
-    payload = request.model_dump(include={"circuits", "format", "kind", "shots", "observables"})
-    payload["parameter_values"] = request.parameter_values
-    if request.idempotency_key:
-        existing = _by_idempotency_key(db, principal.user_id, request.idempotency_key)
-        if existing is not None:
-            return _same_request(existing, request, payload), False
-    num_qubits = validate(request, devices, settings)
-    now = utcnow()
-    job = Job(
-        id=str(uuid.uuid4()),
-        owner_id=principal.user_id,
-        device=request.device,
-        kind=request.kind,
-        status=JobStatus.QUEUED.value,
-        priority=request.priority,
-        shots=request.shots,
-        seed=request.seed if request.seed is not None else secrets.randbits(62),
-        num_circuits=len(request.circuits),
-        num_qubits=num_qubits,
-        payload=json.dumps(payload),
-        name=request.name,
-        idempotency_key=request.idempotency_key,
-        created_at=now,
-        attempts=0,
-    )
+) -> tuple[dict, bool]:
+    """Validate and store a job in its own transaction (for callers outside a request)."""
+    submission = prepare(principal, request, devices, settings)
     try:
-        with db.write() as session:
-            _check_quotas(session, principal.user_id, job.shots * job.num_circuits, settings, now)
-            job.fair_seq = _active_jobs(session, principal.user_id)
-            session.add(job)
-            session.flush()
-            session.add(JobEvent(job_id=job.id, status=JobStatus.QUEUED.value, at=now))
+        with db.transaction() as conn:
+            return store(conn, submission, settings)
     except IntegrityError:
         # Two submits with one idempotency key raced: the other one won.
-        existing = _by_idempotency_key(db, principal.user_id, request.idempotency_key or "")
-        if existing is None:
-            raise
-        return _same_request(existing, request, payload), False
-    return job, True
+        with db.transaction() as conn:
+            return store(conn, submission, settings)
 
 
-def _same_request(existing: Job, request: JobCreate, payload: dict[str, Any]) -> Job:
-    """The stored job, if it was made from this same request; a key reused otherwise."""
+def _same_request(existing: RowMapping, submission: Submission) -> None:
+    """Raise Conflict unless the stored job was made from this same request."""
+    request = submission.request
     same = (
-        json.loads(existing.payload) == json.loads(json.dumps(payload))
-        and existing.device == request.device
-        and (request.seed is None or existing.seed == request.seed)
+        json.loads(existing["payload"]) == json.loads(submission.payload)
+        and existing["device"] == request.device
+        and (request.seed is None or existing["seed"] == request.seed)
     )
     if not same:
         raise Conflict(
             f"idempotency_key {request.idempotency_key!r} was used for a different request "
-            f"(job {existing.id}); use a new key for a new job"
-        )
-    return existing
-
-
-def _by_idempotency_key(db: Database, user_id: int, key: str) -> Job | None:
-    with db.read() as session:
-        return session.scalar(
-            select(Job).where(Job.owner_id == user_id, Job.idempotency_key == key)
+            f"(job {existing['id']}); use a new key for a new job"
         )
 
 
-def _active_jobs(session: Session, user_id: int) -> int:
-    query = select(func.count(Job.id)).where(Job.owner_id == user_id, Job.status.in_(ACTIVE))
-    return int(session.scalar(query) or 0)
+def _by_idempotency_key(conn: Connection, user_id: int, key: str) -> RowMapping | None:
+    query = _VIEW.add_columns(JOBS.c.payload).where(
+        JOBS.c.owner_id == user_id, JOBS.c.idempotency_key == key
+    )
+    return conn.execute(query).mappings().first()
+
+
+def _active_jobs(conn: Connection, user_id: int) -> int:
+    query = select(func.count()).where(JOBS.c.owner_id == user_id, JOBS.c.status.in_(ACTIVE))
+    return int(conn.execute(query).scalar() or 0)
 
 
 def _check_quotas(
-    session: Session, user_id: int, shots: int, settings: Settings, now: datetime
+    conn: Connection, user_id: int, active: int, shots: int, settings: Settings, now: datetime
 ) -> None:
-    active = _active_jobs(session, user_id)
     if active >= settings.max_queued_jobs_per_user:
         raise QuotaExceeded(
             f"queued job limit reached: {active} of {settings.max_queued_jobs_per_user} jobs are "
@@ -208,13 +282,13 @@ def _check_quotas(
             retry_after=5,
         )
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = session.scalar(
-        select(func.coalesce(func.sum(Job.shots * Job.num_circuits), 0)).where(
-            Job.owner_id == user_id,
-            Job.created_at >= midnight,
-            Job.status != JobStatus.CANCELLED.value,
+    used = conn.execute(
+        select(func.coalesce(func.sum(JOBS.c.shots * JOBS.c.num_circuits), 0)).where(
+            JOBS.c.owner_id == user_id,
+            JOBS.c.created_at >= midnight,
+            JOBS.c.status != JobStatus.CANCELLED.value,
         )
-    )
+    ).scalar()
     if int(used or 0) + shots > settings.max_shots_per_day:
         reset = midnight + timedelta(days=1)
         raise QuotaExceeded(
@@ -224,106 +298,149 @@ def _check_quotas(
         )
 
 
-def get_job(session: Session, principal: Principal, job_id: str) -> Job:
-    """The job, if the caller may see it (its owner or an admin)."""
-    job = session.get(Job, job_id)
-    if job is None or (job.owner_id != principal.user_id and not principal.is_admin):
+def find(conn: Connection, job_id: str) -> RowMapping:
+    """The job row with its owner's name (any owner)."""
+    row = conn.execute(_VIEW.where(JOBS.c.id == job_id)).mappings().first()
+    if row is None:
         raise NotFound(f"no job {job_id!r}")
-    return job
+    return row
 
 
-def queue_position(session: Session, job: Job) -> int | None:
+def get_job(conn: Connection, principal: Principal, job_id: str) -> RowMapping:
+    """The job row, if the caller may see it (its owner or an admin)."""
+    row = conn.execute(_VIEW.where(JOBS.c.id == job_id)).mappings().first()
+    if row is None or (row["owner_id"] != principal.user_id and not principal.is_admin):
+        raise NotFound(f"no job {job_id!r}")
+    return row
+
+
+def job_document(
+    conn: Connection, row: RowMapping, *, with_events: bool = True
+) -> dict[str, Any]:
+    """The API's view of a job: its columns, owner, queue position and status history."""
+    document: dict[str, Any] = {name: row[name] for name in PUBLIC_COLUMNS}
+    for name in ("created_at", "started_at", "finished_at"):
+        if document[name] is not None:
+            document[name] = aware(document[name])
+    document["owner"] = row["owner"]
+    document["queue_position"] = queue_position(conn, row)
+    if with_events:
+        document["events"] = events(conn, row["id"])
+    return document
+
+
+def queue_position(conn: Connection, job: Mapping[str, Any]) -> int | None:
     """How many queued jobs on the same device run before this one (None unless queued)."""
-    if job.status != JobStatus.QUEUED.value:
+    if job["status"] != JobStatus.QUEUED.value:
         return None
-    ahead = select(func.count(Job.id)).where(
-        Job.status == JobStatus.QUEUED.value,
-        Job.device == job.device,
+    priority, fair_seq = job["priority"], job["fair_seq"]
+    ahead = select(func.count()).where(
+        JOBS.c.status == JobStatus.QUEUED.value,
+        JOBS.c.device == job["device"],
         or_(
-            Job.priority > job.priority,
-            and_(Job.priority == job.priority, Job.fair_seq < job.fair_seq),
+            JOBS.c.priority > priority,
+            and_(JOBS.c.priority == priority, JOBS.c.fair_seq < fair_seq),
             and_(
-                Job.priority == job.priority,
-                Job.fair_seq == job.fair_seq,
-                Job.created_at < job.created_at,
+                JOBS.c.priority == priority,
+                JOBS.c.fair_seq == fair_seq,
+                JOBS.c.created_at < job["created_at"],
             ),
         ),
     )
-    return int(session.scalar(ahead) or 0)
+    return int(conn.execute(ahead).scalar() or 0)
 
 
-def queue_lengths(session: Session) -> dict[str, int]:
+def queue_lengths(conn: Connection) -> dict[str, int]:
     """Number of queued jobs per device (devices with none are absent)."""
-    rows = session.execute(
-        select(Job.device, func.count(Job.id))
-        .where(Job.status == JobStatus.QUEUED.value)
-        .group_by(Job.device)
+    rows = conn.execute(
+        select(JOBS.c.device, func.count())
+        .where(JOBS.c.status == JobStatus.QUEUED.value)
+        .group_by(JOBS.c.device)
     )
     return {device: int(count) for device, count in rows}
 
 
-def events(session: Session, job_id: str) -> list[JobEvent]:
-    """The job's status changes in order."""
-    return list(
-        session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))
+def events(conn: Connection, job_id: str) -> list[dict[str, Any]]:
+    """The job's status changes in order, as ``{"status", "at", "detail"}``."""
+    rows = conn.execute(
+        select(EVENTS.c.status, EVENTS.c.at, EVENTS.c.detail)
+        .where(EVENTS.c.job_id == job_id)
+        .order_by(EVENTS.c.id)
     )
-
-
-def owner_names(session: Session, owner_ids: set[int]) -> dict[int, str]:
-    """User names by id."""
-    if not owner_ids:
-        return {}
-    rows = session.execute(select(User.id, User.name).where(User.id.in_(owner_ids)))
-    return {user_id: name for user_id, name in rows}
+    return [{"status": status, "at": aware(at), "detail": detail} for status, at, detail in rows]
 
 
 def list_jobs(
-    session: Session,
+    conn: Connection,
     principal: Principal,
     *,
     status: str | None,
     device: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[Job], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """The caller's jobs (all jobs for an admin), newest first, and how many match."""
-    conditions = [] if principal.is_admin else [Job.owner_id == principal.user_id]
+    conditions = [] if principal.is_admin else [JOBS.c.owner_id == principal.user_id]
     if status:
-        conditions.append(Job.status == status)
+        conditions.append(JOBS.c.status == status)
     if device:
-        conditions.append(Job.device == device)
-    count = int(session.scalar(select(func.count(Job.id)).where(*conditions)) or 0)
-    page = session.scalars(
-        select(Job)
-        .where(*conditions)
-        .order_by(Job.created_at.desc(), Job.id)
+        conditions.append(JOBS.c.device == device)
+    count = int(conn.execute(select(func.count()).select_from(JOBS).where(*conditions)).scalar())
+    page = conn.execute(
+        _VIEW.where(*conditions)
+        .order_by(JOBS.c.created_at.desc(), JOBS.c.id)
         .limit(limit)
         .offset(offset)
-    )
-    return list(page), count
+    ).mappings()
+    return [job_document(conn, row, with_events=False) for row in page], count
 
 
-def cancel(db: Database, principal: Principal, job_id: str) -> Job:
+def cancel(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any]:
     """Cancel a queued or running job; a finished job is a conflict."""
-    with db.write() as session:
-        job = get_job(session, principal, job_id)
-        if JobStatus(job.status) in FINAL_STATUSES:
-            raise Conflict(f"job {job_id} is already {job.status}")
-        record_transition(session, job, JobStatus.CANCELLED, f"by {principal.name}")
-        job.finished_at = utcnow()
-        job.lease_expires_at = None
-        return job
+    row = get_job(conn, principal, job_id)
+    old = JobStatus(row["status"])
+    if old in FINAL_STATUSES:
+        raise Conflict(f"job {job_id} is already {old.value}")
+    detail = f"by {principal.name}"
+    if not transition(
+        conn,
+        job_id,
+        old,
+        JobStatus.CANCELLED,
+        detail,
+        finished_at=utcnow(),
+        lease_expires_at=None,
+    ):
+        raise Conflict(f"job {job_id} changed status while being cancelled; try again")
+    return job_document(conn, find(conn, job_id))
 
 
-def result_of(session: Session, principal: Principal, job_id: str) -> dict[str, Any]:
-    """The stored result document of a done job."""
-    job = get_job(session, principal, job_id)
-    if job.status != JobStatus.DONE.value:
-        detail = f": {job.error}" if job.error else ""
-        raise Conflict(f"job {job_id} is {job.status}, it has no result{detail}")
-    row = session.get(Result, job_id)
-    if row is None:
+def final_statuses(conn: Connection, job_ids: Sequence[str]) -> dict[str, str]:
+    """Of ``job_ids``, those that are finished, with their status."""
+    finished = [status.value for status in FINAL_STATUSES]
+    rows = conn.execute(
+        select(JOBS.c.id, JOBS.c.status).where(
+            JOBS.c.id.in_(list(job_ids)), JOBS.c.status.in_(finished)
+        )
+    )
+    return {job_id: status for job_id, status in rows}
+
+
+def result_of(conn: Connection, principal: Principal, job_id: str) -> str:
+    """The stored result document of a done job, as JSON text with ``job_id`` added."""
+    row = conn.execute(
+        select(JOBS.c.owner_id, JOBS.c.status, JOBS.c.error, RESULTS.c.data)
+        .outerjoin(RESULTS, RESULTS.c.job_id == JOBS.c.id)
+        .where(JOBS.c.id == job_id)
+    ).first()
+    if row is None or (row.owner_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"no job {job_id!r}")
+    if row.status != JobStatus.DONE.value:
+        detail = f": {row.error}" if row.error else ""
+        raise Conflict(f"job {job_id} is {row.status}, it has no result{detail}")
+    if row.data is None:
         raise Conflict(f"job {job_id} is done but its result is missing")
-    document = json.loads(row.data)
-    document["job_id"] = job_id
-    return document
+    # The stored text is a JSON object: splice the id in without parsing it again.
+    rest = row.data.strip()[1:].lstrip()
+    separator = "" if rest.startswith("}") else ","
+    return '{"job_id":' + json.dumps(job_id) + separator + rest

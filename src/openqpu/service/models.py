@@ -100,6 +100,7 @@ class Job(Base):
             sqlite_where=text("status = 'queued'"),
         ),
         Index("ix_jobs_owner_created", "owner_id", "created_at"),
+        Index("ix_jobs_owner_status", "owner_id", "status"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )
 
@@ -127,6 +128,17 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+# The order workers claim in: priority first (highest first), then fair share, then age.
+Index(
+    "ix_jobs_claim",
+    Job.priority.desc(),
+    Job.fair_seq,
+    Job.created_at,
+    postgresql_where=text("status = 'queued'"),
+    sqlite_where=text("status = 'queued'"),
+)
 
 
 class JobEvent(Base):

@@ -9,16 +9,24 @@ from ``running`` (held by this worker) to ``done``, so it is stored exactly once
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 
 from openqpu.service.clock import utcnow
 from openqpu.service.database import Database
-from openqpu.service.jobs import record_transition
-from openqpu.service.models import Job, JobStatus, Result
+from openqpu.service.jobs import JOBS, RESULTS, transition
+from openqpu.service.models import JobStatus
+
+QUEUED, RUNNING, DONE, FAILED = (
+    JobStatus.QUEUED,
+    JobStatus.RUNNING,
+    JobStatus.DONE,
+    JobStatus.FAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -31,100 +39,172 @@ class ClaimedJob:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a claimed job ended: a result document, or an error message."""
+
+    job_id: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    run_seconds: float = 0.0
+
+
 def claim(db: Database, worker_id: str, lease_seconds: float) -> ClaimedJob | None:
     """Take the next queued job (priority, then fair share, then age) or None."""
-    now = utcnow()
-    with db.write() as session:
-        # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
-        # lock (BEGIN IMMEDIATE) already serialises claims.
-        job = session.scalar(
-            select(Job)
-            .where(Job.status == JobStatus.QUEUED.value)
-            .order_by(Job.priority.desc(), Job.fair_seq, Job.created_at)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if job is None:
-            return None
-        record_transition(session, job, JobStatus.RUNNING, worker_id)
-        job.worker_id = worker_id
-        job.started_at = now
-        job.lease_expires_at = now + timedelta(seconds=lease_seconds)
-        job.attempts += 1
-        return ClaimedJob(job.id, json.loads(job.payload), int(job.seed or 0), job.attempts)
+    claimed = claim_many(db, worker_id, lease_seconds, limit=1)
+    return claimed[0] if claimed else None
 
 
-def _held(job_id: str, worker_id: str) -> Any:
+# Jobs this small may share one claim (one transaction) with the job at the head of the queue.
+SMALL_JOB_QUBITS = 16
+SMALL_JOB_SHOTS = 100_000
+
+
+def _is_small(num_qubits: int, shots: int, num_circuits: int, attempts: int) -> bool:
+    # A retried job is claimed alone: if it crashes its worker again, no other job
+    # loses an attempt with it.
     return (
-        Job.id == job_id,
-        Job.status == JobStatus.RUNNING.value,
-        Job.worker_id == worker_id,
+        attempts == 0
+        and num_qubits <= SMALL_JOB_QUBITS
+        and shots * num_circuits <= SMALL_JOB_SHOTS
     )
 
 
-def renew(db: Database, job_id: str, worker_id: str, lease_seconds: float) -> bool:
-    """Extend the lease; False when the job is no longer this worker's (cancelled, reaped)."""
-    with db.write() as session:
-        changed = session.execute(
-            update(Job)
-            .where(*_held(job_id, worker_id))
+def claim_many(
+    db: Database, worker_id: str, lease_seconds: float, *, limit: int
+) -> list[ClaimedJob]:
+    """Take the job at the head of the queue and, when it and the next ones are small,
+    up to ``limit`` jobs in all, in one transaction (priority, then fair share, then age).
+    """
+    now = utcnow()
+    with db.transaction() as conn:
+        # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
+        # lock (BEGIN IMMEDIATE) already serialises claims.
+        rows = conn.execute(
+            select(
+                JOBS.c.id,
+                JOBS.c.payload,
+                JOBS.c.seed,
+                JOBS.c.attempts,
+                JOBS.c.num_qubits,
+                JOBS.c.shots,
+                JOBS.c.num_circuits,
+            )
+            .where(JOBS.c.status == QUEUED.value)
+            .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed: list[ClaimedJob] = []
+        for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
+            small = _is_small(num_qubits, shots, num_circuits, attempts)
+            if claimed and not small:
+                break
+            transition(
+                conn,
+                job_id,
+                QUEUED,
+                RUNNING,
+                worker_id,
+                worker_id=worker_id,
+                started_at=now,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=attempts + 1,
+            )
+            claimed.append(ClaimedJob(job_id, json.loads(payload), int(seed or 0), attempts + 1))
+            if not small:
+                break
+        return claimed
+
+
+def renew(db: Database, job_ids: str | Sequence[str], worker_id: str, lease_seconds: float) -> bool:
+    """Extend the leases; False when none of the jobs is still this worker's."""
+    ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
+    with db.transaction() as conn:
+        changed = conn.execute(
+            update(JOBS)
+            .where(
+                JOBS.c.id.in_(ids),
+                JOBS.c.status == RUNNING.value,
+                JOBS.c.worker_id == worker_id,
+            )
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         )
-        return changed.rowcount == 1
+        return changed.rowcount > 0
+
+
+def _finish(conn: Connection, worker_id: str, outcome: Outcome) -> bool:
+    now = utcnow()
+    held = (JOBS.c.worker_id == worker_id,)
+    if outcome.error is not None:
+        return transition(
+            conn,
+            outcome.job_id,
+            RUNNING,
+            FAILED,
+            outcome.error,
+            where=held,
+            error=outcome.error,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+    if not transition(
+        conn,
+        outcome.job_id,
+        RUNNING,
+        DONE,
+        where=held,
+        finished_at=now,
+        lease_expires_at=None,
+        run_seconds=outcome.run_seconds,
+    ):
+        return False
+    conn.execute(
+        insert(RESULTS).values(
+            job_id=outcome.job_id, data=json.dumps(outcome.result), created_at=now
+        )
+    )
+    return True
+
+
+def finish_many(db: Database, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Store several outcomes in one transaction; each True if this worker still held it."""
+    with db.transaction() as conn:
+        return [_finish(conn, worker_id, outcome) for outcome in outcomes]
 
 
 def complete(
     db: Database, job_id: str, worker_id: str, result: dict[str, Any], run_seconds: float
 ) -> bool:
     """Store the result and mark the job done, if this worker still holds it."""
-    now = utcnow()
-    with db.write() as session:
-        job = session.scalar(select(Job).where(*_held(job_id, worker_id)).with_for_update())
-        if job is None:
-            return False
-        record_transition(session, job, JobStatus.DONE)
-        job.finished_at = now
-        job.lease_expires_at = None
-        job.run_seconds = run_seconds
-        session.add(Result(job_id=job_id, data=json.dumps(result), created_at=now))
-        return True
+    return finish_many(db, worker_id, [Outcome(job_id, result, run_seconds=run_seconds)])[0]
 
 
 def fail(db: Database, job_id: str, worker_id: str, error: str) -> bool:
     """Mark the job failed with ``error``, if this worker still holds it."""
-    with db.write() as session:
-        job = session.scalar(select(Job).where(*_held(job_id, worker_id)).with_for_update())
-        if job is None:
-            return False
-        record_transition(session, job, JobStatus.FAILED, error)
-        job.error = error
-        job.finished_at = utcnow()
-        job.lease_expires_at = None
-        return True
+    return finish_many(db, worker_id, [Outcome(job_id, error=error)])[0]
 
 
 def reap_expired(db: Database, max_attempts: int) -> int:
     """Requeue running jobs whose lease ran out; fail those that used every attempt."""
     now = utcnow()
-    with db.write() as session:
-        expired = list(
-            session.scalars(
-                select(Job)
-                .where(Job.status == JobStatus.RUNNING.value, Job.lease_expires_at < now)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for job in expired:
-            if job.attempts >= max_attempts:
+    with db.transaction() as conn:
+        expired = conn.execute(
+            select(JOBS.c.id, JOBS.c.attempts)
+            .where(JOBS.c.status == RUNNING.value, JOBS.c.lease_expires_at < now)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for job_id, attempts in expired:
+            released = {"worker_id": None, "lease_expires_at": None}
+            if attempts >= max_attempts:
                 message = (
-                    f"the job stopped its worker {job.attempts} times "
+                    f"the job stopped its worker {attempts} times "
                     f"(limit {max_attempts} attempts); it is not retried"
                 )
-                record_transition(session, job, JobStatus.FAILED, message)
-                job.error = message
-                job.finished_at = now
+                transition(
+                    conn, job_id, RUNNING, FAILED, message, error=message, finished_at=now,
+                    **released,
+                )
             else:
-                record_transition(session, job, JobStatus.QUEUED, "lease expired")
-            job.worker_id = None
-            job.lease_expires_at = None
+                transition(conn, job_id, RUNNING, QUEUED, "lease expired", **released)
         return len(expired)

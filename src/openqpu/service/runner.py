@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Any
 
 from openqpu import sim
 from openqpu.service.circuits import decode_circuit, decode_observable
+
+PROGRAM_CACHE_SIZE = 128
+_programs: OrderedDict[tuple[str, str], sim.Program] = OrderedDict()
+
+
+def compiled(source: str, fmt: str, field: str) -> sim.Program:
+    """The compiled program of a circuit source; recently run sources are not parsed again."""
+    key = (fmt, source)
+    program = _programs.get(key)
+    if program is None:
+        program = sim.compile(decode_circuit(source, fmt, field))
+        _programs[key] = program
+        if len(_programs) > PROGRAM_CACHE_SIZE:
+            _programs.popitem(last=False)
+    else:
+        _programs.move_to_end(key)
+    return program
 
 
 def circuit_seed(seed: int, index: int) -> int:
@@ -21,7 +39,7 @@ def run_payload(payload: dict[str, Any], seed: int) -> dict[str, Any]:
     values = payload.get("parameter_values")
     entries = []
     for index, source in enumerate(payload["circuits"]):
-        circuit = decode_circuit(source, fmt, f"circuits[{index}]")
+        circuit = compiled(source, fmt, f"circuits[{index}]")
         bound = values[index] if values else None
         circuit_started = time.perf_counter()
         if payload["kind"] == "estimate":

@@ -27,6 +27,7 @@ class Settings:
     lease_seconds: float = 30.0
     poll_seconds: float = 0.2
     max_attempts: int = 3
+    claim_batch: int = 8
     max_run_seconds: float = 600.0
     max_shots: int = 1_000_000
     max_circuits: int = 100
@@ -39,7 +40,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
-        for name in ("port", "max_shots", "max_circuits", "max_attempts"):
+        for name in ("port", "max_shots", "max_circuits", "max_attempts", "claim_batch"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.workers < 0:

@@ -33,16 +33,23 @@ def new_worker_id() -> str:
 
 
 class Heartbeat(threading.Thread):
-    """Renews a job's lease and enforces the run-time limit."""
+    """Renews the leases of a worker's claimed jobs and enforces the run-time limit."""
 
-    def __init__(self, db: Database, job_id: str, worker_id: str, settings: Settings) -> None:
-        super().__init__(daemon=True, name=f"heartbeat-{job_id[:8]}")
-        self.db, self.job_id, self.worker_id, self.settings = db, job_id, worker_id, settings
+    def __init__(
+        self, db: Database, job_ids: list[str], worker_id: str, settings: Settings
+    ) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{job_ids[0][:8]}")
+        self.db, self.job_ids, self.worker_id, self.settings = db, job_ids, worker_id, settings
         self.done = threading.Event()
+        self.current = job_ids[0]
         self.started = time.monotonic()
 
+    def running(self, job_id: str) -> None:
+        """Job ``job_id`` starts now: its run time counts from here."""
+        self.current, self.started = job_id, time.monotonic()
+
     def run(self) -> None:
-        """Renew every third of a lease until the job ends."""
+        """Renew every third of a lease until the jobs end."""
         interval = max(0.05, self.settings.lease_seconds / 3)
         while not self.done.wait(interval):
             if time.monotonic() - self.started > self.settings.max_run_seconds:
@@ -50,38 +57,52 @@ class Heartbeat(threading.Thread):
                     f"run time limit exceeded: the job ran longer than "
                     f"{self.settings.max_run_seconds:g} s (max_run_seconds)"
                 )
-                queue.fail(self.db, self.job_id, self.worker_id, message)
-                log.error("job %s: %s; restarting the worker", self.job_id, message)
+                queue.fail(self.db, self.current, self.worker_id, message)
+                log.error("job %s: %s; restarting the worker", self.current, message)
                 os._exit(EXIT_RUN_TIME_LIMIT)
             try:
                 if not queue.renew(
-                    self.db, self.job_id, self.worker_id, self.settings.lease_seconds
+                    self.db, self.job_ids, self.worker_id, self.settings.lease_seconds
                 ):
-                    return  # cancelled or reaped: the result will be discarded
+                    return  # cancelled or reaped: the results will be discarded
             except Exception:  # a database hiccup: try again next beat
-                log.exception("lease renewal of %s failed", self.job_id)
+                log.exception("lease renewal of %s failed", self.job_ids)
 
 
 def run_one(db: Database, settings: Settings, worker_id: str) -> bool:
-    """Claim and run one job; return False when the queue was empty."""
-    claimed = queue.claim(db, worker_id, settings.lease_seconds)
-    if claimed is None:
+    """Claim and run the next job (with the small ones right behind it, if it is small).
+
+    Returns False when the queue was empty.
+    """
+    claimed = queue.claim_many(
+        db, worker_id, settings.lease_seconds, limit=max(1, settings.claim_batch)
+    )
+    if not claimed:
         return False
-    heartbeat = Heartbeat(db, claimed.id, worker_id, settings)
+    heartbeat = Heartbeat(db, [job.id for job in claimed], worker_id, settings)
     heartbeat.start()
-    started = time.perf_counter()
+    outcomes = []
     try:
-        result = run_payload(claimed.payload, claimed.seed)
-    except (OpenQPUError, ValueError) as exc:
-        queue.fail(db, claimed.id, worker_id, str(exc))
-    except Exception as exc:  # a bug in the engine must not take the queue down
-        log.exception("job %s failed", claimed.id)
-        queue.fail(db, claimed.id, worker_id, f"internal error: {type(exc).__name__}: {exc}")
-    else:
-        queue.complete(db, claimed.id, worker_id, result, time.perf_counter() - started)
+        for job in claimed:
+            heartbeat.running(job.id)
+            outcomes.append(_run(job))
     finally:
         heartbeat.done.set()
+        if outcomes:
+            queue.finish_many(db, worker_id, outcomes)
     return True
+
+
+def _run(job: queue.ClaimedJob) -> queue.Outcome:
+    started = time.perf_counter()
+    try:
+        result = run_payload(job.payload, job.seed)
+    except (OpenQPUError, ValueError) as exc:
+        return queue.Outcome(job.id, error=str(exc))
+    except Exception as exc:  # a bug in the engine must not take the queue down
+        log.exception("job %s failed", job.id)
+        return queue.Outcome(job.id, error=f"internal error: {type(exc).__name__}: {exc}")
+    return queue.Outcome(job.id, result, run_seconds=time.perf_counter() - started)
 
 
 def warm_up() -> None:

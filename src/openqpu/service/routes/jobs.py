@@ -1,118 +1,116 @@
-"""Jobs: submit, read, list, cancel, results."""
+"""Jobs: submit, read, list, cancel, results.
+
+The handlers are ``async``: reads are single indexed queries run on the event loop,
+writes go through the app's :class:`~openqpu.service.batcher.WriteBatcher` (group
+commit), and only circuit parsing on a cache miss goes to a thread.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from openqpu.service import jobs
+from openqpu.service.circuits import is_summarized
 from openqpu.service.deps import CurrentUser, DatabaseDep, SettingsDep
-from openqpu.service.models import Job, JobStatus
-from openqpu.service.schemas import JobCreate, JobEventPublic, JobPublic, JobsPublic
+from openqpu.service.models import JobStatus
+from openqpu.service.responses import FastJSONResponse, RawJSONResponse
+from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
-
-def _public(job: Job, owner: str, **extra: Any) -> JobPublic:
-    return JobPublic(
-        id=job.id,
-        name=job.name,
-        owner=owner,
-        device=job.device,
-        kind=job.kind,
-        status=job.status,
-        shots=job.shots,
-        num_circuits=job.num_circuits,
-        num_qubits=job.num_qubits,
-        priority=job.priority,
-        seed=job.seed,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        attempts=job.attempts,
-        error=job.error,
-        **extra,
-    )
-
-
-def _history(session: Session, job_id: str) -> list[JobEventPublic]:
-    return [
-        JobEventPublic(status=e.status, at=e.at, detail=e.detail)
-        for e in jobs.events(session, job_id)
-    ]
+MAX_WAIT_SECONDS = 30.0
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
-def submit_job(
-    body: JobCreate,
-    request: Request,
-    response: Response,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    user: CurrentUser,
-) -> JobPublic:
+async def submit_job(
+    body: JobCreate, request: Request, settings: SettingsDep, user: CurrentUser
+) -> FastJSONResponse:
     """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
-    job, created = jobs.submit(db, user, body, request.app.state.devices, settings)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    with db.read() as session:
-        position = jobs.queue_position(session, job)
-        history = _history(session, job.id)
-    return _public(job, user.name, queue_position=position, events=history)
+    devices = request.app.state.devices
+    cached = all(
+        is_summarized(source, body.format, settings.max_circuit_gates) for source in body.circuits
+    )
+    if cached:
+        submission = jobs.prepare(user, body, devices, settings)
+    else:  # parsing and compiling may take a while: keep the event loop free
+        submission = await run_in_threadpool(jobs.prepare, user, body, devices, settings)
+    batcher = request.app.state.batcher
+    try:
+        document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))
+    except IntegrityError:
+        # Two submits with one idempotency key raced in two processes: the other one won.
+        document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))
+    return FastJSONResponse(
+        document,
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        headers={"Location": f"/api/v1/jobs/{document['id']}"},
+    )
 
 
 @router.get("", response_model=JobsPublic)
-def list_jobs(
+async def list_jobs(
     db: DatabaseDep,
     user: CurrentUser,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> JobsPublic:
+) -> FastJSONResponse:
     """The caller's jobs (every job for an admin), newest first."""
-    with db.read() as session:
+    with db.connect() as conn:
         page, count = jobs.list_jobs(
-            session,
+            conn,
             user,
             status=status_filter.value if status_filter else None,
             device=device,
             limit=limit,
             offset=offset,
         )
-        names = jobs.owner_names(session, {job.owner_id for job in page})
-    return JobsPublic(
-        data=[_public(job, names.get(job.owner_id, "?")) for job in page], count=count
-    )
+    return FastJSONResponse({"data": page, "count": count})
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(job_id: str, db: DatabaseDep, user: CurrentUser) -> JobPublic:
-    """Status, times, events and, while queued, the position in the queue."""
-    with db.read() as session:
-        job = jobs.get_job(session, user, job_id)
-        history = _history(session, job_id)
-        owner = (
-            user.name
-            if job.owner_id == user.user_id
-            else jobs.owner_names(session, {job.owner_id}).get(job.owner_id, "?")
-        )
-        position = jobs.queue_position(session, job)
-    return _public(job, owner, queue_position=position, events=history)
+async def get_job(
+    job_id: str,
+    request: Request,
+    db: DatabaseDep,
+    user: CurrentUser,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="seconds to wait for the job to finish before answering (long poll)",
+        ),
+    ] = 0.0,
+) -> FastJSONResponse:
+    """Status, times, events and, while queued, the position in the queue.
+
+    With ``?wait=S`` the answer comes when the job is finished or after S seconds,
+    whichever is first: one request instead of a polling loop.
+    """
+    with db.connect() as conn:
+        row = jobs.get_job(conn, user, job_id)
+        if wait <= 0 or row["status"] not in jobs.ACTIVE:
+            return FastJSONResponse(jobs.job_document(conn, row))
+    await request.app.state.watcher.wait(job_id, wait)
+    with db.connect() as conn:
+        return FastJSONResponse(jobs.job_document(conn, jobs.get_job(conn, user, job_id)))
 
 
-@router.get("/{job_id}/result")
-def get_result(job_id: str, db: DatabaseDep, user: CurrentUser) -> dict[str, Any]:
+@router.get("/{job_id}/result", response_model=dict[str, Any])
+async def get_result(job_id: str, db: DatabaseDep, user: CurrentUser) -> RawJSONResponse:
     """Per-circuit counts or expectation values, execution time and the seed used."""
-    with db.read() as session:
-        return jobs.result_of(session, user, job_id)
+    with db.connect() as conn:
+        return RawJSONResponse(jobs.result_of(conn, user, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(job_id: str, db: DatabaseDep, user: CurrentUser) -> JobPublic:
+async def cancel_job(job_id: str, request: Request, user: CurrentUser) -> FastJSONResponse:
     """Cancel a queued or running job."""
-    job = jobs.cancel(db, user, job_id)
-    return _public(job, user.name)
+    document = await request.app.state.batcher.run(lambda conn: jobs.cancel(conn, user, job_id))
+    return FastJSONResponse(document)
