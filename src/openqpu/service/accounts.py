@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
@@ -91,9 +91,12 @@ def revoke_key(session: Session, key_id: str) -> None:
 
 _KEYS = ApiKey.__table__
 _USERS = User.__table__
-_KEY_OWNER = select(
-    _KEYS.c.secret_hash, _KEYS.c.revoked_at, _USERS.c.id, _USERS.c.name, _USERS.c.role
-).join(_USERS, _USERS.c.id == _KEYS.c.user_id)
+# Built once: SQLAlchemy reuses its compiled form on every request.
+_KEY_OWNER = (
+    select(_KEYS.c.secret_hash, _KEYS.c.revoked_at, _USERS.c.id, _USERS.c.name, _USERS.c.role)
+    .join(_USERS, _USERS.c.id == _KEYS.c.user_id)
+    .where(_KEYS.c.key_id == bindparam("key_id"))
+)
 
 
 def authenticate(conn: Connection | Session, token: str) -> Principal:
@@ -102,7 +105,7 @@ def authenticate(conn: Connection | Session, token: str) -> Principal:
     if parsed is None:
         raise AuthenticationFailed("malformed API key: expected 'oqk_<id>_<secret>'")
     key_id, secret = parsed
-    row = conn.execute(_KEY_OWNER.where(_KEYS.c.key_id == key_id)).first()
+    row = conn.execute(_KEY_OWNER, {"key_id": key_id}).first()
     # The hash is compared even when the key is unknown, so timing does not tell.
     stored = row.secret_hash if row else keys.hash_secret("")
     if not keys.secret_matches(secret, stored) or row is None or row.revoked_at is not None:

@@ -119,7 +119,5 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
     response = FastJSONResponse(body, status_code=status)
-    await send(
-        {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-    )
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
     await send({"type": "http.response.body", "body": response.body})

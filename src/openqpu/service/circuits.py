@@ -81,9 +81,7 @@ def is_summarized(source: str, fmt: str, max_gates: int) -> bool:
     return _summaries.get((fmt, source, max_gates)) is not None
 
 
-def summarize(
-    source: str, fmt: str, field: str, max_gates: int, max_qubits: int
-) -> CircuitSummary:
+def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int) -> CircuitSummary:
     """Decode and compile a circuit once to validate it; later calls hit a cache.
 
     Raises InvalidRequest naming ``field`` for a circuit that cannot be read, has more

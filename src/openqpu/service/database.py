@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # Writers take SQLite's write lock at BEGIN, so a read-then-write transaction
     # never fails half way on a lock upgrade; readers stay concurrent.
-    immediate = connection.get_execution_options().get("immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement is its own transaction (the hot read path)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("immediate") else "BEGIN")
+
+
+@dataclass
+class _HeldConnection:
+    connection: Connection
+    in_use: bool = False
 
 
 class Database:
@@ -73,14 +83,33 @@ class Database:
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(immediate=True)
         self._writer = writer
+        self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._local = threading.local()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for queries (SQLAlchemy Core: the lean path of hot requests)."""
-        with self.engine.connect() as connection:
-            yield connection
+        """A connection for queries, each statement its own transaction.
+
+        The lean path of hot requests: every thread (the event loop's, above all) keeps
+        one such connection open, so a query costs no pool checkout and no BEGIN or
+        ROLLBACK round trip. A connection that broke (database restarted) is replaced on
+        the next call; a nested call gets a connection of its own from the pool.
+        """
+        held: _HeldConnection | None = getattr(self._local, "held", None)
+        if held is None or held.in_use or held.connection.closed or held.connection.invalidated:
+            if held is not None and held.in_use:
+                with self._reader.connect() as connection:
+                    yield connection
+                return
+            held = _HeldConnection(self._reader.connect())
+            self._local.held = held
+        held.in_use = True
+        try:
+            yield held.connection
+        finally:
+            held.in_use = False
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -105,7 +134,11 @@ class Database:
         migrate(self.engine)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and this thread's held one)."""
+        held: _HeldConnection | None = getattr(self._local, "held", None)
+        if held is not None and not held.in_use:
+            held.connection.close()
+            self._local.held = None
         self.engine.dispose()
 
 

@@ -26,7 +26,6 @@ async def get_settings(request: Request) -> Settings:
 
 async def current_user(
     request: Request,
-    db: Annotated[Database, Depends(get_db)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <key>``."""
@@ -34,7 +33,7 @@ async def current_user(
         raise AuthenticationFailed("missing API key: send 'Authorization: Bearer <key>'")
     # Checked against the database on every request, so a revoked key stops at once.
     # One indexed read: cheaper on the event loop than a hop to a thread.
-    with db.connect() as conn:
+    with request.app.state.db.connect() as conn:
         principal = authenticate(conn, credentials.credentials)
     request.state.visitor = principal.key_id
     return principal

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openqpu.device import Device
@@ -69,6 +69,50 @@ _VIEW = select(
 ).join(USERS, USERS.c.id == JOBS.c.owner_id)
 
 
+# Hot statements are built once: SQLAlchemy then reuses their compiled form and cache key.
+_JOB_BY_ID = _VIEW.where(JOBS.c.id == bindparam("job_id"))
+_BY_IDEMPOTENCY_KEY = _VIEW.add_columns(JOBS.c.payload).where(
+    JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.idempotency_key == bindparam("key")
+)
+_ACTIVE_JOBS = select(func.count()).where(
+    JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.status.in_(ACTIVE)
+)
+_SHOTS_SINCE = select(func.coalesce(func.sum(JOBS.c.shots * JOBS.c.num_circuits), 0)).where(
+    JOBS.c.owner_id == bindparam("owner_id"),
+    JOBS.c.created_at >= bindparam("since"),
+    JOBS.c.status != JobStatus.CANCELLED.value,
+)
+_INSERT_JOB = insert(JOBS)
+_INSERT_EVENT = insert(EVENTS)
+_AHEAD_IN_QUEUE = select(func.count()).where(
+    JOBS.c.status == JobStatus.QUEUED.value,
+    JOBS.c.device == bindparam("device"),
+    or_(
+        JOBS.c.priority > bindparam("priority"),
+        and_(JOBS.c.priority == bindparam("priority"), JOBS.c.fair_seq < bindparam("fair_seq")),
+        and_(
+            JOBS.c.priority == bindparam("priority"),
+            JOBS.c.fair_seq == bindparam("fair_seq"),
+            JOBS.c.created_at < bindparam("created_at"),
+        ),
+    ),
+)
+_EVENTS_OF = (
+    select(EVENTS.c.status, EVENTS.c.at, EVENTS.c.detail)
+    .where(EVENTS.c.job_id == bindparam("job_id"))
+    .order_by(EVENTS.c.id)
+)
+_FINISHED_AMONG = select(JOBS.c.id, JOBS.c.status).where(
+    JOBS.c.id.in_(bindparam("ids", expanding=True)),
+    JOBS.c.status.in_([status.value for status in FINAL_STATUSES]),
+)
+_RESULT_OF = (
+    select(JOBS.c.owner_id, JOBS.c.status, JOBS.c.error, RESULTS.c.data)
+    .outerjoin(RESULTS, RESULTS.c.job_id == JOBS.c.id)
+    .where(JOBS.c.id == bindparam("job_id"))
+)
+
+
 class QuotaExceeded(OpenQPUError):
     """A per-user limit is reached; ``retry_after`` says when to try again (seconds)."""
 
@@ -106,7 +150,7 @@ def transition(
     if changed.rowcount != 1:
         return False
     conn.execute(
-        insert(EVENTS).values(job_id=job_id, status=new.value, at=utcnow(), detail=detail)
+        _INSERT_EVENT, {"job_id": job_id, "status": new.value, "at": utcnow(), "detail": detail}
     )
     return True
 
@@ -201,30 +245,38 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
             return job_document(conn, existing), False
     now = utcnow()
     active = _active_jobs(conn, principal.user_id)
-    _check_quotas(conn, principal.user_id, active, request.shots * len(request.circuits), settings, now)
+    shots = request.shots * len(request.circuits)
+    _check_quotas(conn, principal.user_id, active, shots, settings, now)
     job_id = str(uuid.uuid4())
-    conn.execute(
-        insert(JOBS).values(
-            id=job_id,
-            owner_id=principal.user_id,
-            device=request.device,
-            kind=request.kind,
-            status=JobStatus.QUEUED.value,
-            priority=request.priority,
-            fair_seq=active,
-            shots=request.shots,
-            seed=request.seed if request.seed is not None else secrets.randbits(62),
-            num_circuits=len(request.circuits),
-            num_qubits=submission.num_qubits,
-            payload=submission.payload,
-            name=request.name,
-            idempotency_key=request.idempotency_key,
-            created_at=now,
-            attempts=0,
-        )
-    )
-    conn.execute(insert(EVENTS).values(job_id=job_id, status=JobStatus.QUEUED.value, at=now))
-    return job_document(conn, find(conn, job_id)), True
+    values = {
+        "id": job_id,
+        "owner_id": principal.user_id,
+        "device": request.device,
+        "kind": request.kind,
+        "status": JobStatus.QUEUED.value,
+        "priority": request.priority,
+        "fair_seq": active,
+        "shots": request.shots,
+        "seed": request.seed if request.seed is not None else secrets.randbits(62),
+        "num_circuits": len(request.circuits),
+        "num_qubits": submission.num_qubits,
+        "payload": submission.payload,
+        "name": request.name,
+        "idempotency_key": request.idempotency_key,
+        "created_at": now,
+        "attempts": 0,
+        "started_at": None,
+        "finished_at": None,
+        "error": None,
+    }
+    conn.execute(_INSERT_JOB, values)
+    queued = {"job_id": job_id, "status": JobStatus.QUEUED.value, "at": now, "detail": None}
+    conn.execute(_INSERT_EVENT, queued)
+    document = {name: values.get(name) for name in PUBLIC_COLUMNS}
+    document["owner"] = principal.name
+    document["queue_position"] = queue_position(conn, values)
+    document["events"] = [{"status": queued["status"], "at": now, "detail": None}]
+    return document, True
 
 
 def submit(
@@ -261,15 +313,11 @@ def _same_request(existing: RowMapping, submission: Submission) -> None:
 
 
 def _by_idempotency_key(conn: Connection, user_id: int, key: str) -> RowMapping | None:
-    query = _VIEW.add_columns(JOBS.c.payload).where(
-        JOBS.c.owner_id == user_id, JOBS.c.idempotency_key == key
-    )
-    return conn.execute(query).mappings().first()
+    return conn.execute(_BY_IDEMPOTENCY_KEY, {"owner_id": user_id, "key": key}).mappings().first()
 
 
 def _active_jobs(conn: Connection, user_id: int) -> int:
-    query = select(func.count()).where(JOBS.c.owner_id == user_id, JOBS.c.status.in_(ACTIVE))
-    return int(conn.execute(query).scalar() or 0)
+    return int(conn.execute(_ACTIVE_JOBS, {"owner_id": user_id}).scalar() or 0)
 
 
 def _check_quotas(
@@ -282,13 +330,7 @@ def _check_quotas(
             retry_after=5,
         )
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = conn.execute(
-        select(func.coalesce(func.sum(JOBS.c.shots * JOBS.c.num_circuits), 0)).where(
-            JOBS.c.owner_id == user_id,
-            JOBS.c.created_at >= midnight,
-            JOBS.c.status != JobStatus.CANCELLED.value,
-        )
-    ).scalar()
+    used = conn.execute(_SHOTS_SINCE, {"owner_id": user_id, "since": midnight}).scalar()
     if int(used or 0) + shots > settings.max_shots_per_day:
         reset = midnight + timedelta(days=1)
         raise QuotaExceeded(
@@ -300,7 +342,7 @@ def _check_quotas(
 
 def find(conn: Connection, job_id: str) -> RowMapping:
     """The job row with its owner's name (any owner)."""
-    row = conn.execute(_VIEW.where(JOBS.c.id == job_id)).mappings().first()
+    row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).mappings().first()
     if row is None:
         raise NotFound(f"no job {job_id!r}")
     return row
@@ -308,15 +350,13 @@ def find(conn: Connection, job_id: str) -> RowMapping:
 
 def get_job(conn: Connection, principal: Principal, job_id: str) -> RowMapping:
     """The job row, if the caller may see it (its owner or an admin)."""
-    row = conn.execute(_VIEW.where(JOBS.c.id == job_id)).mappings().first()
+    row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).mappings().first()
     if row is None or (row["owner_id"] != principal.user_id and not principal.is_admin):
         raise NotFound(f"no job {job_id!r}")
     return row
 
 
-def job_document(
-    conn: Connection, row: RowMapping, *, with_events: bool = True
-) -> dict[str, Any]:
+def job_document(conn: Connection, row: RowMapping, *, with_events: bool = True) -> dict[str, Any]:
     """The API's view of a job: its columns, owner, queue position and status history."""
     document: dict[str, Any] = {name: row[name] for name in PUBLIC_COLUMNS}
     for name in ("created_at", "started_at", "finished_at"):
@@ -333,21 +373,8 @@ def queue_position(conn: Connection, job: Mapping[str, Any]) -> int | None:
     """How many queued jobs on the same device run before this one (None unless queued)."""
     if job["status"] != JobStatus.QUEUED.value:
         return None
-    priority, fair_seq = job["priority"], job["fair_seq"]
-    ahead = select(func.count()).where(
-        JOBS.c.status == JobStatus.QUEUED.value,
-        JOBS.c.device == job["device"],
-        or_(
-            JOBS.c.priority > priority,
-            and_(JOBS.c.priority == priority, JOBS.c.fair_seq < fair_seq),
-            and_(
-                JOBS.c.priority == priority,
-                JOBS.c.fair_seq == fair_seq,
-                JOBS.c.created_at < job["created_at"],
-            ),
-        ),
-    )
-    return int(conn.execute(ahead).scalar() or 0)
+    keys = ("device", "priority", "fair_seq", "created_at")
+    return int(conn.execute(_AHEAD_IN_QUEUE, {key: job[key] for key in keys}).scalar() or 0)
 
 
 def queue_lengths(conn: Connection) -> dict[str, int]:
@@ -362,11 +389,7 @@ def queue_lengths(conn: Connection) -> dict[str, int]:
 
 def events(conn: Connection, job_id: str) -> list[dict[str, Any]]:
     """The job's status changes in order, as ``{"status", "at", "detail"}``."""
-    rows = conn.execute(
-        select(EVENTS.c.status, EVENTS.c.at, EVENTS.c.detail)
-        .where(EVENTS.c.job_id == job_id)
-        .order_by(EVENTS.c.id)
-    )
+    rows = conn.execute(_EVENTS_OF, {"job_id": job_id})
     return [{"status": status, "at": aware(at), "detail": detail} for status, at, detail in rows]
 
 
@@ -417,22 +440,13 @@ def cancel(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any
 
 def final_statuses(conn: Connection, job_ids: Sequence[str]) -> dict[str, str]:
     """Of ``job_ids``, those that are finished, with their status."""
-    finished = [status.value for status in FINAL_STATUSES]
-    rows = conn.execute(
-        select(JOBS.c.id, JOBS.c.status).where(
-            JOBS.c.id.in_(list(job_ids)), JOBS.c.status.in_(finished)
-        )
-    )
+    rows = conn.execute(_FINISHED_AMONG, {"ids": list(job_ids)})
     return {job_id: status for job_id, status in rows}
 
 
 def result_of(conn: Connection, principal: Principal, job_id: str) -> str:
     """The stored result document of a done job, as JSON text with ``job_id`` added."""
-    row = conn.execute(
-        select(JOBS.c.owner_id, JOBS.c.status, JOBS.c.error, RESULTS.c.data)
-        .outerjoin(RESULTS, RESULTS.c.job_id == JOBS.c.id)
-        .where(JOBS.c.id == job_id)
-    ).first()
+    row = conn.execute(_RESULT_OF, {"job_id": job_id}).first()
     if row is None or (row.owner_id != principal.user_id and not principal.is_admin):
         raise NotFound(f"no job {job_id!r}")
     if row.status != JobStatus.DONE.value:

@@ -64,9 +64,7 @@ def _is_small(num_qubits: int, shots: int, num_circuits: int, attempts: int) -> 
     # A retried job is claimed alone: if it crashes its worker again, no other job
     # loses an attempt with it.
     return (
-        attempts == 0
-        and num_qubits <= SMALL_JOB_QUBITS
-        and shots * num_circuits <= SMALL_JOB_SHOTS
+        attempts == 0 and num_qubits <= SMALL_JOB_QUBITS and shots * num_circuits <= SMALL_JOB_SHOTS
     )
 
 
@@ -76,45 +74,74 @@ def claim_many(
     """Take the job at the head of the queue and, when it and the next ones are small,
     up to ``limit`` jobs in all, in one transaction (priority, then fair share, then age).
     """
-    now = utcnow()
     with db.transaction() as conn:
-        # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
-        # lock (BEGIN IMMEDIATE) already serialises claims.
-        rows = conn.execute(
-            select(
-                JOBS.c.id,
-                JOBS.c.payload,
-                JOBS.c.seed,
-                JOBS.c.attempts,
-                JOBS.c.num_qubits,
-                JOBS.c.shots,
-                JOBS.c.num_circuits,
-            )
-            .where(JOBS.c.status == QUEUED.value)
-            .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        claimed: list[ClaimedJob] = []
-        for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
-            small = _is_small(num_qubits, shots, num_circuits, attempts)
-            if claimed and not small:
-                break
-            transition(
-                conn,
-                job_id,
-                QUEUED,
-                RUNNING,
-                worker_id,
-                worker_id=worker_id,
-                started_at=now,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=attempts + 1,
-            )
-            claimed.append(ClaimedJob(job_id, json.loads(payload), int(seed or 0), attempts + 1))
-            if not small:
-                break
-        return claimed
+        return _claim(conn, worker_id, lease_seconds, limit)
+
+
+_ANY_QUEUED = select(JOBS.c.id).where(JOBS.c.status == QUEUED.value).limit(1)
+
+
+def finish_and_claim(
+    db: Database,
+    worker_id: str,
+    outcomes: Sequence[Outcome],
+    lease_seconds: float,
+    *,
+    limit: int,
+) -> tuple[list[bool], list[ClaimedJob]]:
+    """Store ``outcomes`` and claim the next jobs (as :func:`claim_many`) in one transaction.
+
+    A worker's loop makes one write transaction per batch of jobs instead of two. With
+    nothing to store and nothing queued it returns at once, without taking a write lock.
+    """
+    if not outcomes:
+        with db.connect() as conn:
+            if conn.execute(_ANY_QUEUED).first() is None:
+                return [], []
+    with db.transaction() as conn:
+        stored = [_finish(conn, worker_id, outcome) for outcome in outcomes]
+        return stored, _claim(conn, worker_id, lease_seconds, limit)
+
+
+def _claim(conn: Connection, worker_id: str, lease_seconds: float, limit: int) -> list[ClaimedJob]:
+    now = utcnow()
+    # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
+    # lock (BEGIN IMMEDIATE) already serialises claims.
+    rows = conn.execute(
+        select(
+            JOBS.c.id,
+            JOBS.c.payload,
+            JOBS.c.seed,
+            JOBS.c.attempts,
+            JOBS.c.num_qubits,
+            JOBS.c.shots,
+            JOBS.c.num_circuits,
+        )
+        .where(JOBS.c.status == QUEUED.value)
+        .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed: list[ClaimedJob] = []
+    for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
+        small = _is_small(num_qubits, shots, num_circuits, attempts)
+        if claimed and not small:
+            break
+        transition(
+            conn,
+            job_id,
+            QUEUED,
+            RUNNING,
+            worker_id,
+            worker_id=worker_id,
+            started_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=attempts + 1,
+        )
+        claimed.append(ClaimedJob(job_id, json.loads(payload), int(seed or 0), attempts + 1))
+        if not small:
+            break
+    return claimed
 
 
 def renew(db: Database, job_ids: str | Sequence[str], worker_id: str, lease_seconds: float) -> bool:
@@ -202,7 +229,13 @@ def reap_expired(db: Database, max_attempts: int) -> int:
                     f"(limit {max_attempts} attempts); it is not retried"
                 )
                 transition(
-                    conn, job_id, RUNNING, FAILED, message, error=message, finished_at=now,
+                    conn,
+                    job_id,
+                    RUNNING,
+                    FAILED,
+                    message,
+                    error=message,
+                    finished_at=now,
                     **released,
                 )
             else:

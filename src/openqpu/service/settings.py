@@ -25,7 +25,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     lease_seconds: float = 30.0
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.1
     max_attempts: int = 3
     claim_batch: int = 8
     max_run_seconds: float = 600.0

@@ -24,6 +24,7 @@ from openqpu.service.settings import Settings
 log = logging.getLogger("openqpu.worker")
 
 REAP_EVERY_SECONDS = 2.0
+IDLE_FIRST_SECONDS = 0.002
 EXIT_RUN_TIME_LIMIT = 3
 
 
@@ -33,13 +34,23 @@ def new_worker_id() -> str:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the leases of a worker's claimed jobs and enforces the run-time limit."""
+    """Renews the leases of a worker's claimed jobs and enforces the run-time limit.
+
+    ``outcomes`` is the list the worker appends finished jobs to: when the limit
+    strikes, they are stored together with the failure before the process ends.
+    """
 
     def __init__(
-        self, db: Database, job_ids: list[str], worker_id: str, settings: Settings
+        self,
+        db: Database,
+        job_ids: list[str],
+        worker_id: str,
+        settings: Settings,
+        outcomes: list[queue.Outcome],
     ) -> None:
         super().__init__(daemon=True, name=f"heartbeat-{job_ids[0][:8]}")
         self.db, self.job_ids, self.worker_id, self.settings = db, job_ids, worker_id, settings
+        self.outcomes = outcomes
         self.done = threading.Event()
         self.current = job_ids[0]
         self.started = time.monotonic()
@@ -57,7 +68,8 @@ class Heartbeat(threading.Thread):
                     f"run time limit exceeded: the job ran longer than "
                     f"{self.settings.max_run_seconds:g} s (max_run_seconds)"
                 )
-                queue.fail(self.db, self.current, self.worker_id, message)
+                failure = queue.Outcome(self.current, error=message)
+                queue.finish_many(self.db, self.worker_id, [*self.outcomes, failure])
                 log.error("job %s: %s; restarting the worker", self.current, message)
                 os._exit(EXIT_RUN_TIME_LIMIT)
             try:
@@ -69,28 +81,20 @@ class Heartbeat(threading.Thread):
                 log.exception("lease renewal of %s failed", self.job_ids)
 
 
-def run_one(db: Database, settings: Settings, worker_id: str) -> bool:
-    """Claim and run the next job (with the small ones right behind it, if it is small).
-
-    Returns False when the queue was empty.
-    """
-    claimed = queue.claim_many(
-        db, worker_id, settings.lease_seconds, limit=max(1, settings.claim_batch)
-    )
-    if not claimed:
-        return False
-    heartbeat = Heartbeat(db, [job.id for job in claimed], worker_id, settings)
+def run_claimed(
+    db: Database, settings: Settings, worker_id: str, claimed: list[queue.ClaimedJob]
+) -> list[queue.Outcome]:
+    """Run claimed jobs one after another under one heartbeat; return their outcomes."""
+    outcomes: list[queue.Outcome] = []
+    heartbeat = Heartbeat(db, [job.id for job in claimed], worker_id, settings, outcomes)
     heartbeat.start()
-    outcomes = []
     try:
         for job in claimed:
             heartbeat.running(job.id)
             outcomes.append(_run(job))
     finally:
         heartbeat.done.set()
-        if outcomes:
-            queue.finish_many(db, worker_id, outcomes)
-    return True
+    return outcomes
 
 
 def _run(job: queue.ClaimedJob) -> queue.Outcome:
@@ -121,14 +125,21 @@ def warm_up() -> None:
 def run_worker(
     settings: Settings, stop: threading.Event | None = None, *, parent_pid: int | None = None
 ) -> None:
-    """Work until ``stop`` is set (forever when None) or the parent process is gone."""
+    """Work until ``stop`` is set (forever when None) or the parent process is gone.
+
+    Each turn stores the outcomes of the last batch and claims the next one in a single
+    transaction. An idle worker looks for work with a read (no write lock), first after
+    ``IDLE_FIRST_SECONDS`` and then twice as long each time, up to ``poll_seconds``.
+    """
     db = Database(settings.database_url)
     worker_id = new_worker_id()
     warm_up()
     log.info("worker %s started on %s", worker_id, db.dialect)
-    idle = settings.poll_seconds / 8
+    idle = IDLE_FIRST_SECONDS
     last_reap = 0.0
     stop = stop or threading.Event()
+    pending: list[queue.Outcome] = []  # finished, not yet stored
+    limit = max(1, settings.claim_batch)
     while not stop.is_set():
         if parent_pid is not None and os.getppid() != parent_pid:
             log.info("worker %s: the server process is gone; stopping", worker_id)
@@ -137,11 +148,21 @@ def run_worker(
             if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
                 queue.reap_expired(db, settings.max_attempts)
                 last_reap = time.monotonic()
-            if run_one(db, settings, worker_id):
-                idle = settings.poll_seconds / 8
+            _, claimed = queue.finish_and_claim(
+                db, worker_id, pending, settings.lease_seconds, limit=limit
+            )
+            pending = []
+            if claimed:
+                pending = run_claimed(db, settings, worker_id, claimed)
+                idle = IDLE_FIRST_SECONDS
                 continue
         except Exception:  # database restarting, for example: back off and retry
             log.exception("worker %s: error in the work loop", worker_id)
         stop.wait(idle)
         idle = min(settings.poll_seconds, idle * 2)
+    if pending:
+        try:
+            queue.finish_many(db, worker_id, pending)
+        except Exception:  # their leases run out and the jobs run again elsewhere
+            log.exception("worker %s: storing the last results failed", worker_id)
     db.dispose()

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openqpu.service import jobs
 from openqpu.service.circuits import is_summarized
-from openqpu.service.deps import CurrentUser, DatabaseDep, SettingsDep
+from openqpu.service.deps import CurrentUser
 from openqpu.service.models import JobStatus
 from openqpu.service.responses import FastJSONResponse, RawJSONResponse
 from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
@@ -26,11 +26,9 @@ MAX_WAIT_SECONDS = 30.0
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
-async def submit_job(
-    body: JobCreate, request: Request, settings: SettingsDep, user: CurrentUser
-) -> FastJSONResponse:
+async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> FastJSONResponse:
     """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
-    devices = request.app.state.devices
+    settings, devices = request.app.state.settings, request.app.state.devices
     cached = all(
         is_summarized(source, body.format, settings.max_circuit_gates) for source in body.circuits
     )
@@ -53,7 +51,7 @@ async def submit_job(
 
 @router.get("", response_model=JobsPublic)
 async def list_jobs(
-    db: DatabaseDep,
+    request: Request,
     user: CurrentUser,
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
@@ -61,7 +59,7 @@ async def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> FastJSONResponse:
     """The caller's jobs (every job for an admin), newest first."""
-    with db.connect() as conn:
+    with request.app.state.db.connect() as conn:
         page, count = jobs.list_jobs(
             conn,
             user,
@@ -77,7 +75,6 @@ async def list_jobs(
 async def get_job(
     job_id: str,
     request: Request,
-    db: DatabaseDep,
     user: CurrentUser,
     wait: Annotated[
         float,
@@ -93,6 +90,7 @@ async def get_job(
     With ``?wait=S`` the answer comes when the job is finished or after S seconds,
     whichever is first: one request instead of a polling loop.
     """
+    db = request.app.state.db
     with db.connect() as conn:
         row = jobs.get_job(conn, user, job_id)
         if wait <= 0 or row["status"] not in jobs.ACTIVE:
@@ -103,9 +101,9 @@ async def get_job(
 
 
 @router.get("/{job_id}/result", response_model=dict[str, Any])
-async def get_result(job_id: str, db: DatabaseDep, user: CurrentUser) -> RawJSONResponse:
+async def get_result(job_id: str, request: Request, user: CurrentUser) -> RawJSONResponse:
     """Per-circuit counts or expectation values, execution time and the seed used."""
-    with db.connect() as conn:
+    with request.app.state.db.connect() as conn:
         return RawJSONResponse(jobs.result_of(conn, user, job_id))
 
 
