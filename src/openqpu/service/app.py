@@ -39,7 +39,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await run_in_threadpool(batcher.close)
+        batcher.close()
 
     app = FastAPI(
         title="openqpu",
