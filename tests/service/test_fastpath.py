@@ -1,0 +1,121 @@
+"""The service's fast paths: long polls, group commit, streamed body limits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, insert, select
+
+from openqpu.service.accounts import add_user
+from openqpu.service.batcher import WriteBatcher
+from openqpu.service.clock import utcnow
+from openqpu.service.database import Database
+from openqpu.service.models import User
+from tests.service.conftest import Server, new_user, start_server
+from tests.service.test_api import BELL
+
+USERS = User.__table__
+
+
+def test_long_poll_answers_when_the_job_finishes(shared_server: Server) -> None:
+    with shared_server.client(new_user(shared_server)) as client:
+        job = client.post("/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]})
+        started = time.monotonic()
+        answer = client.get(f"/api/v1/jobs/{job.json()['id']}", params={"wait": 25})
+        assert answer.status_code == 200 and answer.json()["status"] == "done"
+        assert time.monotonic() - started < 20  # woken by the job, not by the time limit
+        too_long = client.get(f"/api/v1/jobs/{job.json()['id']}", params={"wait": 31})
+        assert too_long.status_code == 422 and too_long.json()["field"] == "query.wait"
+
+
+def test_long_poll_gives_up_after_the_wait(database_url: str, tmp_path: Path) -> None:
+    server = start_server(database_url, tmp_path / "server.log", workers=0)
+    try:
+        with server.client() as client:
+            job = client.post("/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]})
+            started = time.monotonic()
+            answer = client.get(f"/api/v1/jobs/{job.json()['id']}", params={"wait": 0.6})
+            held = time.monotonic() - started
+            assert answer.json()["status"] == "queued" and answer.json()["queue_position"] == 0
+            assert 0.5 <= held < 5
+    finally:
+        server.stop()
+
+
+def test_streamed_body_over_the_limit_is_413(shared_server: Server) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(60):
+            yield b" " * 100_000  # 6 MB in all, no Content-Length: chunked encoding
+
+    with shared_server.client() as client:
+        response = client.post(
+            "/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413 and "over the limit" in response.json()["detail"]
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def _insert_user(name: str) -> Callable[[Connection], str]:
+    def write(conn: Connection) -> str:
+        row = {"name": name, "country": "CN", "role": "user", "created_at": utcnow()}
+        conn.execute(insert(USERS), row)
+        return name
+
+    return write
+
+
+def test_batcher_commits_together_and_one_failure_stays_alone(db: Database) -> None:
+    with db.write() as session:
+        add_user(session, "taken", "CN")
+    batcher = WriteBatcher(db)
+
+    async def scenario() -> list[object]:
+        writes = [_insert_user("a"), _insert_user("taken"), _insert_user("b")]
+        return await asyncio.gather(*(batcher.run(w) for w in writes), return_exceptions=True)
+
+    outcomes = asyncio.run(scenario())
+    batcher.close()
+    assert outcomes[0] == "a" and outcomes[2] == "b"
+    assert isinstance(outcomes[1], Exception)  # the unique name: only this write failed
+    with db.connect() as conn:
+        names = set(conn.execute(select(USERS.c.name)).scalars())
+    assert names == {"taken", "a", "b"}
+
+
+def test_batcher_waits_for_sqlite_lock_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    batcher = WriteBatcher(db)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+
+    async def scenario() -> tuple[int, str]:
+        write = asyncio.create_task(batcher.run(_insert_user("late")))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the write waits
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not write.done()
+        other.execute("COMMIT")
+        return ticks, await asyncio.wait_for(write, 5)
+
+    ticks, name = asyncio.run(scenario())
+    batcher.close()
+    other.close()
+    assert ticks == 20 and name == "late"
+    with db.connect() as conn:
+        assert conn.execute(select(USERS.c.name)).scalar() == "late"
+    db.dispose()
