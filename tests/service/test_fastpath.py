@@ -119,3 +119,47 @@ def test_batcher_waits_for_sqlite_lock_without_blocking_the_loop(tmp_path: Path)
     with db.connect() as conn:
         assert conn.execute(select(USERS.c.name)).scalar() == "late"
     db.dispose()
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                members.append(int(entry.name))
+    return members
+
+
+def test_several_api_processes_share_the_port(tmp_path: Path) -> None:
+    server = start_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        tmp_path / "server.log",
+        workers=1,
+        extra_env={"OPENQPU_API_PROCESSES": "3"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(_group_members(server.process.pid)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the main process, one worker, two more API processes
+        assert len(_group_members(server.process.pid)) >= 4
+        time.sleep(3)  # the extra API processes start listening after their imports
+        ids = []
+        for _ in range(12):  # a new connection each time: the kernel spreads them
+            with server.client() as client:
+                job = client.post(
+                    "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+                )
+                assert job.status_code == 201, job.text
+                ids.append(job.json()["id"])
+        with server.client() as client:
+            for job_id in ids:
+                done = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 20}).json()
+                assert done["status"] == "done"
+    finally:
+        server.stop()
+    time.sleep(1.5)
+    assert _group_members(server.process.pid) == []  # every process stopped with the server

@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -24,6 +25,12 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    serve.add_argument(
+        "--api-processes",
+        type=positive_int,
+        default=None,
+        help="API processes sharing the port (default 1; more use more cores)",
+    )
     serve.add_argument("--db", dest="database_url", default=None, help="database URL")
     serve.set_defaults(handler=_serve)
     worker = commands.add_parser("worker", help="run workers only, against a shared database")
@@ -55,18 +62,53 @@ def _worker_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
         pass
 
 
-class WorkerPool:
-    """Keeps ``size`` worker processes alive, restarting any that die."""
+def _api_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
+    """One more API process: its own socket on the shared port (SO_REUSEPORT)."""
+    from openqpu.service.app import create_app
+    from openqpu.service.settings import Settings
 
-    def __init__(self, settings: Any, size: int) -> None:
-        self.settings, self.size = settings, size
+    settings = Settings(**settings_fields)
+    app = create_app(settings)
+    sock = listening_socket(settings.host, settings.port)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    _run_uvicorn(app, sock)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` that other processes may bind too.
+
+    With SO_REUSEPORT the kernel spreads new connections over every process that
+    listens on the port: several API processes share one address without a proxy.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class WorkerPool:
+    """Keeps ``size`` processes running ``target`` alive, restarting any that die."""
+
+    def __init__(self, settings: Any, size: int, target: Any = _worker_process) -> None:
+        self.settings, self.size, self.target = settings, size, target
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[Any] = []
         self.stop = threading.Event()
 
     def _spawn(self) -> Any:
         process = self.context.Process(
-            target=_worker_process, args=(asdict(self.settings), os.getpid()), daemon=True
+            target=self.target, args=(asdict(self.settings), os.getpid()), daemon=True
         )
         process.start()
         return process
@@ -91,7 +133,7 @@ class WorkerPool:
             process.join(timeout=5)
 
 
-def _run_uvicorn(app: Any, host: str, port: int) -> None:
+def _run_uvicorn(app: Any, sock: socket.socket) -> None:
     """Serve ``app`` until SIGINT or SIGTERM, then return (instead of dying).
 
     uvicorn re-raises the stopping signal after its graceful shutdown, which would
@@ -110,11 +152,18 @@ def _run_uvicorn(app: Any, host: str, port: int) -> None:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    Server(config).run(sockets=[sock])
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        api_processes=args.api_processes,
+    )
     if settings is None:
         return 2
     from openqpu.service.app import create_app
@@ -128,11 +177,19 @@ def _serve(args: argparse.Namespace) -> int:
     if token:
         print(f"  first start: admin API key (shown once, keep it): {token}")
     sys.stdout.flush()
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(f"openqpu: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 2
     pool = WorkerPool(settings, settings.workers)
     pool.start()
+    api_pool = WorkerPool(settings, settings.api_processes - 1, target=_api_process)
+    api_pool.start()
     try:
-        _run_uvicorn(app, settings.host, settings.port)
+        _run_uvicorn(app, sock)
     finally:
+        api_pool.close()
         pool.close()
     return 0
 

@@ -24,6 +24,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    api_processes: int = 1
     lease_seconds: float = 30.0
     poll_seconds: float = 0.1
     max_attempts: int = 3
@@ -40,7 +41,14 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.database_url:
             object.__setattr__(self, "database_url", default_database_url())
-        for name in ("port", "max_shots", "max_circuits", "max_attempts", "claim_batch"):
+        for name in (
+            "port",
+            "max_shots",
+            "max_circuits",
+            "max_attempts",
+            "claim_batch",
+            "api_processes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.workers < 0:
