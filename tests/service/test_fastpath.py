@@ -161,5 +161,7 @@ def test_several_api_processes_share_the_port(tmp_path: Path) -> None:
                 assert done["status"] == "done"
     finally:
         server.stop()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 15
+    while _group_members(server.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _group_members(server.process.pid) == []  # every process stopped with the server
