@@ -17,9 +17,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from openqpu.service.database import Database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "OPENQPU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -160,6 +164,17 @@ def start_server(
 
 
 FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated, empty database of each kind, opened in this process."""
+    from openqpu.service.database import Database
+
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

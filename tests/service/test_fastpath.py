@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, insert, select
 
 from openqpu.service.accounts import add_user
@@ -57,14 +56,6 @@ def test_streamed_body_over_the_limit_is_413(shared_server: Server) -> None:
             "/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
         )
     assert response.status_code == 413 and "over the limit" in response.json()["detail"]
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def _insert_user(name: str) -> Callable[[Connection], str]:

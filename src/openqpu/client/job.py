@@ -60,8 +60,7 @@ class RemoteJob:
             failed or cancelled), ``queue_position`` (while queued), ``error``,
             ``events`` (each status change with its time), shots, times and more.
         """
-        self.last_info = self._transport.get(self._path)
-        return self.last_info
+        return self._wait_info(0.0)
 
     def _wait_info(self, seconds: float) -> dict[str, Any]:
         """The job's description once it is finished or after ``seconds`` (long poll)."""

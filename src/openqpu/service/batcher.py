@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -85,15 +86,9 @@ class WriteBatcher:
         return batch
 
     def _commit(self, batch: list[Write]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
             with self.db.transaction() as conn:
-                for write, _future in batch:
-                    try:
-                        with conn.begin_nested():
-                            outcomes.append((True, write(conn)))
-                    except Exception as exc:  # this write fails alone; the others go on
-                        outcomes.append((False, exc))
+                outcomes = _run_each(batch, conn, conn.begin_nested)
         except Exception as exc:  # the commit failed: none of the batch is stored
             log.warning("a batch of %d writes failed: %s", len(batch), exc)
             outcomes = [(False, exc)] * len(batch)
@@ -107,16 +102,8 @@ class WriteBatcher:
             _settle(batch, [(False, exc)] * len(batch))
             return
         batch = self._take()  # everything handed in while waiting for the lock
-        outcomes: list[tuple[bool, Any]] = []
         try:
-            for write, _future in batch:
-                conn.exec_driver_sql("SAVEPOINT write")
-                try:
-                    outcomes.append((True, write(conn)))
-                except Exception as exc:  # this write fails alone; the others go on
-                    conn.exec_driver_sql("ROLLBACK TO write")
-                    outcomes.append((False, exc))
-                conn.exec_driver_sql("RELEASE write")
+            outcomes = _run_each(batch, conn, lambda: _sqlite_savepoint(conn))
             conn.exec_driver_sql("COMMIT")
         except Exception as exc:  # the commit failed: none of the batch is stored
             log.warning("a batch of %d writes failed: %s", len(batch), exc)
@@ -149,6 +136,48 @@ class WriteBatcher:
             conn.exec_driver_sql("ROLLBACK")
         except Exception:  # the transaction is gone already
             self.close()
+
+
+def _run_each(
+    batch: list[Write], conn: Connection, savepoint: Callable[[], AbstractContextManager[Any]]
+) -> list[tuple[bool, Any]]:
+    """Run each write in a savepoint of ``conn``'s transaction: a failing one fails alone.
+
+    Only a write's own error is its outcome; an error of the savepoints themselves
+    propagates and fails the whole batch.
+    """
+    outcomes: list[tuple[bool, Any]] = []
+    for write, _future in batch:
+        try:
+            with savepoint():
+                try:
+                    outcomes.append((True, write(conn)))
+                except Exception as exc:
+                    raise _WriteFailed(exc) from exc
+        except _WriteFailed as failed:  # rolled back to its savepoint; the others go on
+            outcomes.append((False, failed.error))
+    return outcomes
+
+
+class _WriteFailed(Exception):
+    """Carries one write's error out of its savepoint, which rolls back on the way."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextmanager
+def _sqlite_savepoint(conn: Connection) -> Iterator[None]:
+    """A savepoint by hand: the batcher's SQLite connection runs its own BEGIN and COMMIT."""
+    conn.exec_driver_sql("SAVEPOINT write")
+    try:
+        yield
+    except Exception:
+        conn.exec_driver_sql("ROLLBACK TO write")
+        raise
+    finally:
+        conn.exec_driver_sql("RELEASE write")
 
 
 def _settle(batch: list[Write], outcomes: list[tuple[bool, Any]]) -> None:

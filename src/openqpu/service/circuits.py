@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +15,7 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from openqpu.errors import CircuitSyntaxError, OpenQPUError
+from openqpu.service.lru import LruCache
 
 FORMATS = ("auto", "qasm2", "qasm3", "qpy")
 
@@ -51,29 +50,7 @@ class CircuitSummary:
     is_dynamic: bool
 
 
-class _SummaryCache:
-    """The summaries of recently seen sources: a resubmitted circuit is not parsed again."""
-
-    def __init__(self, capacity: int = 512) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str, int], CircuitSummary] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, int]) -> CircuitSummary | None:
-        with self._lock:
-            summary = self._items.get(key)
-            if summary is not None:
-                self._items.move_to_end(key)
-            return summary
-
-    def put(self, key: tuple[str, str, int], summary: CircuitSummary) -> None:
-        with self._lock:
-            self._items[key] = summary
-            if len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-
-
-_summaries = _SummaryCache()
+_summaries: LruCache[tuple[str, str, int], CircuitSummary] = LruCache(512)
 
 
 def is_summarized(source: str, fmt: str, max_gates: int) -> bool:

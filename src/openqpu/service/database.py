@@ -98,11 +98,11 @@ class Database:
         the next call; a nested call gets a connection of its own from the pool.
         """
         held: _HeldConnection | None = getattr(self._local, "held", None)
-        if held is None or held.in_use or held.connection.closed or held.connection.invalidated:
-            if held is not None and held.in_use:
-                with self._reader.connect() as connection:
-                    yield connection
-                return
+        if held is not None and held.in_use:
+            with self._reader.connect() as connection:
+                yield connection
+            return
+        if held is None or held.connection.closed or held.connection.invalidated:
             held = _HeldConnection(self._reader.connect())
             self._local.held = held
         held.in_use = True

@@ -350,8 +350,8 @@ def find(conn: Connection, job_id: str) -> RowMapping:
 
 def get_job(conn: Connection, principal: Principal, job_id: str) -> RowMapping:
     """The job row, if the caller may see it (its owner or an admin)."""
-    row = conn.execute(_JOB_BY_ID, {"job_id": job_id}).mappings().first()
-    if row is None or (row["owner_id"] != principal.user_id and not principal.is_admin):
+    row = find(conn, job_id)
+    if row["owner_id"] != principal.user_id and not principal.is_admin:
         raise NotFound(f"no job {job_id!r}")
     return row
 

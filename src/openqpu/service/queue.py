@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from openqpu.service.clock import utcnow
 from openqpu.service.database import Database
@@ -79,6 +79,22 @@ def claim_many(
 
 
 _ANY_QUEUED = select(JOBS.c.id).where(JOBS.c.status == QUEUED.value).limit(1)
+# Built once, like the request paths' statements: a worker claims many times a second.
+_HEAD_OF_QUEUE = (
+    select(
+        JOBS.c.id,
+        JOBS.c.payload,
+        JOBS.c.seed,
+        JOBS.c.attempts,
+        JOBS.c.num_qubits,
+        JOBS.c.shots,
+        JOBS.c.num_circuits,
+    )
+    .where(JOBS.c.status == QUEUED.value)
+    .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
 
 
 def finish_and_claim(
@@ -107,21 +123,7 @@ def _claim(conn: Connection, worker_id: str, lease_seconds: float, limit: int) -
     now = utcnow()
     # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
     # lock (BEGIN IMMEDIATE) already serialises claims.
-    rows = conn.execute(
-        select(
-            JOBS.c.id,
-            JOBS.c.payload,
-            JOBS.c.seed,
-            JOBS.c.attempts,
-            JOBS.c.num_qubits,
-            JOBS.c.shots,
-            JOBS.c.num_circuits,
-        )
-        .where(JOBS.c.status == QUEUED.value)
-        .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+    rows = conn.execute(_HEAD_OF_QUEUE, {"limit": limit}).all()
     claimed: list[ClaimedJob] = []
     for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
         small = _is_small(num_qubits, shots, num_circuits, attempts)

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any
 
 from openqpu import sim
 from openqpu.service.circuits import decode_circuit, decode_observable
+from openqpu.service.lru import LruCache
 
 PROGRAM_CACHE_SIZE = 128
-_programs: OrderedDict[tuple[str, str], sim.Program] = OrderedDict()
+_programs: LruCache[tuple[str, str], sim.Program] = LruCache(PROGRAM_CACHE_SIZE)
 
 
 def compiled(source: str, fmt: str, field: str) -> sim.Program:
     """The compiled program of a circuit source; recently run sources are not parsed again."""
-    key = (fmt, source)
-    program = _programs.get(key)
-    if program is None:
-        program = sim.compile(decode_circuit(source, fmt, field))
-        _programs[key] = program
-        if len(_programs) > PROGRAM_CACHE_SIZE:
-            _programs.popitem(last=False)
-    else:
-        _programs.move_to_end(key)
-    return program
+    return _programs.get_or_make(
+        (fmt, source), lambda: sim.compile(decode_circuit(source, fmt, field))
+    )
 
 
 def circuit_seed(seed: int, index: int) -> int:
@@ -39,25 +32,25 @@ def run_payload(payload: dict[str, Any], seed: int) -> dict[str, Any]:
     values = payload.get("parameter_values")
     entries = []
     for index, source in enumerate(payload["circuits"]):
-        circuit = compiled(source, fmt, f"circuits[{index}]")
+        program = compiled(source, fmt, f"circuits[{index}]")
         bound = values[index] if values else None
         circuit_started = time.perf_counter()
         if payload["kind"] == "estimate":
             observables = [
-                decode_observable(spec, circuit.num_qubits, f"observables[{i}]")
+                decode_observable(spec, program.num_qubits, f"observables[{i}]")
                 for i, spec in enumerate(payload["observables"])
             ]
-            expectation = sim.expectation(circuit, observables, parameter_values=bound)
+            expectation = sim.expectation(program, observables, parameter_values=bound)
             entry: dict[str, Any] = {"expectation_values": [float(v) for v in expectation]}
         else:
             counts = sim.sample(
-                circuit,
+                program,
                 payload["shots"],
                 seed=circuit_seed(seed, index),
                 parameter_values=bound,
             )
             entry = {"counts": counts, "shots": payload["shots"]}
-        entry["num_qubits"] = circuit.num_qubits
+        entry["num_qubits"] = program.num_qubits
         entry["seconds"] = round(time.perf_counter() - circuit_started, 6)
         entries.append(entry)
     return {
