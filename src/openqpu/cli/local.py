@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+# Files read as OriginIR whatever they hold; others are OriginIR when they start with QINIT.
+ORIGINIR_SUFFIXES = (".ir", ".originir")
+
 
 def positive_int(text: str) -> int:
     """An argparse type: an integer of at least 1."""
@@ -22,8 +25,10 @@ def positive_int(text: str) -> int:
 
 def add_run_command(commands: argparse._SubParsersAction) -> None:
     """``openqpu run FILE``: run a circuit file on the local engine."""
-    run = commands.add_parser("run", help="run an OpenQASM 2 or 3 file on the local engine")
-    run.add_argument("file", type=Path, help="OpenQASM 2 or 3 source file")
+    run = commands.add_parser(
+        "run", help="run an OpenQASM 2/3 or OriginIR file on the local engine"
+    )
+    run.add_argument("file", type=Path, help="OpenQASM 2/3 (.qasm) or OriginIR (.ir) source file")
     run.add_argument("--shots", type=positive_int, default=1024, help="shots (default 1024)")
     run.add_argument("--seed", type=int, default=None, help="seed for reproducible counts")
     run.add_argument("--json", action="store_true", help="print one JSON object")
@@ -37,10 +42,11 @@ def _run_command(args: argparse.Namespace) -> int:
         print(f"openqpu: cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
     from openqpu.errors import CircuitSyntaxError, OpenQPUError
-    from openqpu.formats import loads
+    from openqpu.formats import loads, originir
 
+    is_ir = args.file.suffix.lower() in ORIGINIR_SUFFIXES or originir.is_originir(text)
     try:
-        circuit = loads(text)
+        circuit = originir.loads(text) if is_ir else loads(text)
     except CircuitSyntaxError as exc:
         line = exc.line if exc.line is not None else 1
         column = exc.column if exc.column is not None else 1

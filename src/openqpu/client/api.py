@@ -142,7 +142,7 @@ class Client:
 
         Args:
             circuits: one or several circuits: ``QuantumCircuit`` objects,
-                OpenQASM 2/3 text, or paths to .qasm or .qpy files.
+                OpenQASM 2/3 or OriginIR text, or paths to .qasm, .ir or .qpy files.
             device: the device's name, e.g. ``statevector``.
             shots: shots per circuit (sample jobs).
             seed: circuit ``i`` runs with seed ``seed + i``; None lets the server pick.

@@ -23,7 +23,7 @@ CircuitLike: TypeAlias = "QuantumCircuit | str | os.PathLike[str]"
 ObservableLike: TypeAlias = "SparsePauliOp | Mapping[str, float] | str"
 
 # A string without an OpenQASM header and with one of these endings names a file.
-FILE_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".qpy")
+FILE_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".qpy", ".ir", ".originir")
 
 
 def encode_circuits(circuits: CircuitLike | Iterable[CircuitLike]) -> list[str]:
@@ -31,12 +31,13 @@ def encode_circuits(circuits: CircuitLike | Iterable[CircuitLike]) -> list[str]:
 
     Args:
         circuits: one circuit or several, each a ``QuantumCircuit`` (sent as
-            base64 QPY), OpenQASM 2 or 3 source text, a base64 QPY string, or a
-            path (a ``Path``, or a string ending in .qasm, .qasm2, .qasm3 or .qpy).
+            base64 QPY), OpenQASM 2/3 or OriginIR source text, a base64 QPY string,
+            or a path (a ``Path``, or a string ending in .qasm, .qasm2, .qasm3, .ir,
+            .originir or .qpy).
             A .qpy file contributes every circuit it holds.
 
     Returns:
-        One string per circuit: OpenQASM text or base64 QPY.
+        One string per circuit: OpenQASM or OriginIR text, or base64 QPY.
 
     Raises:
         TypeError: an item is none of the above.
@@ -59,7 +60,7 @@ def encode_circuits(circuits: CircuitLike | Iterable[CircuitLike]) -> list[str]:
             encoded.append(item)
         else:
             raise TypeError(
-                f"circuits[{position}]: expected a QuantumCircuit, OpenQASM text or a path, "
+                f"circuits[{position}]: expected a QuantumCircuit, circuit source text or a path, "
                 f"got {type(item).__name__}"
             )
     return encoded

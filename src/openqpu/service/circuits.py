@@ -17,7 +17,7 @@ from qiskit.quantum_info import SparsePauliOp
 from openqpu.errors import CircuitSyntaxError, OpenQPUError
 from openqpu.service.lru import LruCache
 
-FORMATS = ("auto", "qasm2", "qasm3", "qpy")
+FORMATS = ("auto", "qasm2", "qasm3", "qpy", "originir")
 
 
 class InvalidRequest(OpenQPUError):
@@ -90,9 +90,17 @@ def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int
 
 
 def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:
-    """Decode one circuit given as OpenQASM 2/3 text or base64 QPY."""
+    """Decode one circuit given as OpenQASM 2/3 or OriginIR text, or base64 QPY."""
     if fmt not in FORMATS:
         raise InvalidRequest("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "originir" or (fmt == "auto" and "OPENQASM" not in source[:4096]):
+        from openqpu.formats import originir
+
+        if fmt == "originir" or originir.is_originir(source):
+            try:
+                return originir.loads(source)
+            except CircuitSyntaxError as exc:
+                raise InvalidRequest(field, str(exc), line=exc.line, column=exc.column) from None
     if fmt == "qpy" or (fmt == "auto" and "OPENQASM" not in source[:4096]):
         return _decode_qpy(source, field, explicit=fmt == "qpy")
     from openqpu.formats.qasm import detect_qasm_version, loads

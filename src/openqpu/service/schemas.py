@@ -19,8 +19,10 @@ class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device: str = Field(min_length=1, max_length=64)
-    circuits: list[str] = Field(min_length=1, description="OpenQASM 2/3 text or base64 QPY")
-    format: Literal["auto", "qasm2", "qasm3", "qpy"] = "auto"
+    circuits: list[str] = Field(
+        min_length=1, description="OpenQASM 2/3 or OriginIR text, or base64 QPY"
+    )
+    format: Literal["auto", "qasm2", "qasm3", "qpy", "originir"] = "auto"
     kind: Literal["sample", "estimate"] = "sample"
     shots: int = Field(default=1024, ge=1)
     seed: int | None = Field(default=None, ge=0, lt=1 << 63)
