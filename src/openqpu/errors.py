@@ -49,3 +49,16 @@ class CircuitSyntaxError(OpenQPUError):
         if line is not None:
             where = f"{line}:{column}: " if column is not None else f"{line}: "
         super().__init__(f"{where}{detail}")
+
+
+class DoesNotFit(OpenQPUError):
+    """A circuit is wider than the connected block of working qubits of a device."""
+
+    def __init__(self, num_qubits: int, device: str, block_size: int) -> None:
+        self.num_qubits = num_qubits
+        self.device = device
+        self.block_size = block_size
+        super().__init__(
+            f"the circuit needs {num_qubits} qubits but {device}'s largest connected block "
+            f"of working qubits has {block_size}"
+        )

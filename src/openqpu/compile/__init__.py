@@ -1,0 +1,8 @@
+"""Compilation of user circuits for a device: layout, routing, native gates, schedule."""
+
+from __future__ import annotations
+
+from openqpu.compile.compiled import CompiledCircuit, noise_model_for
+from openqpu.compile.transpile import compile_for_device
+
+__all__ = ["CompiledCircuit", "compile_for_device", "noise_model_for"]
