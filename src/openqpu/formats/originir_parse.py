@@ -299,6 +299,7 @@ class _Parser:
             raise cursor.error(f"unexpected '{cursor.peek()}' after the statement")
 
     def count(self, cursor: _Cursor, keyword: str, *, minimum: int) -> int:
+        cursor.skip()
         at = cursor.pos
         value = int(cursor.match(_INTEGER, f"a count after {keyword}"))
         if value < minimum:
@@ -309,6 +310,7 @@ class _Parser:
         assert self.num_qubits is not None
         qubits: list[int] = []
         while True:
+            cursor.skip()
             at = cursor.pos
             index = cursor.register("q", self.num_qubits)
             if index is None:
@@ -338,6 +340,7 @@ class _Parser:
                 break
         params: list[float] = []
         if cursor.peek() == "(":
+            cursor.skip()
             at = cursor.pos
             params = cursor.parameters()
             if len(params) != num_params:
@@ -382,6 +385,7 @@ class _Parser:
     def open_block(self, cursor: _Cursor, kind: str) -> None:
         controls: tuple[int, ...] = ()
         if kind == "CONTROL":
+            cursor.skip()
             at = cursor.pos
             controls = self.qubit_list(cursor, allow_register=False)
             if set(controls) & set(self.controls()):
@@ -397,6 +401,7 @@ class _Parser:
                 f"END{kind} closes the {block.kind} opened on line {block.line}", start
             )
         if kind == "CONTROL" and not cursor.at_end():
+            cursor.skip()
             at = cursor.pos
             if self.qubit_list(cursor, allow_register=False) != block.controls:
                 raise cursor.error(
@@ -420,6 +425,7 @@ class _Parser:
             raise cursor.error("MEASURE before 'CREG n' declared classical bits", start)
         qubit = cursor.register("q", self.num_qubits)
         cursor.expect(",", "',' between the qubit and the classical bit")
+        cursor.skip()
         at = cursor.pos
         clbit = cursor.register("c", self.num_clbits)
         if (qubit is None) != (clbit is None):
@@ -466,10 +472,12 @@ def _controlled(item: _Item, controls: tuple[int, ...]) -> list[_Item]:
     """``item`` with extra controls; its global phase becomes a (multi-)controlled phase."""
     items = []
     if item.operation is not None:
-        items.append(_Item(item.operation.control(len(controls)), controls + item.qubits))
+        items.append(
+            _Item(item.operation.control(len(controls), annotated=False), controls + item.qubits)
+        )
     if item.phase:
         gate: Gate = lib.PhaseGate(item.phase)
         if len(controls) > 1:
-            gate = gate.control(len(controls) - 1)
+            gate = gate.control(len(controls) - 1, annotated=False)
         items.append(_Item(gate, controls))
     return items
