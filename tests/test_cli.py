@@ -85,3 +85,33 @@ def test_cli_entry_point_runs_as_a_process() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["shots"] == 10
+
+
+ORIGINIR_DATA = Path(__file__).parent / "data" / "originir"
+
+
+def test_cli_run_originir_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ORIGINIR_DATA / "bell.ir"), "--shots", "100", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert set(counts) <= {"00", "11"} and sum(counts.values()) == 100
+    assert main(["run", str(ORIGINIR_DATA / "features.ir"), "--shots", "20", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"110": 20}
+
+
+def test_cli_run_detects_originir_by_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "circuit.txt"
+    source.write_text("QINIT 1\nCREG 1\nX q[0]\nMEASURE q[0],c[0]\n")
+    assert main(["run", str(source), "--shots", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"] == {"1": 5}
+
+
+def test_cli_run_originir_syntax_error_is_file_line_col(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bad.ir"
+    source.write_text("QINIT 2\nCREG 2\nH q[0]\nQIF c[0]\n")
+    assert main(["run", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{source}:4:1: classical control (QIF)")

@@ -375,3 +375,11 @@ def test_originir_example_files_run_on_the_engine() -> None:
     bell = sim.sample(loads((DATA / "bell.ir").read_text()), 200, seed=5)
     assert set(bell) == {"00", "11"}
     assert sim.sample(loads((DATA / "features.ir").read_text()), 50, seed=5) == {"110": 50}
+
+
+def test_originir_files_are_sent_as_text_by_the_sdk() -> None:
+    from openqpu.client.payload import encode_circuits
+
+    path = DATA / "bell.ir"
+    assert encode_circuits(str(path)) == [path.read_text()]
+    assert encode_circuits(path) == [path.read_text()]

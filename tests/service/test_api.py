@@ -362,3 +362,36 @@ def test_api_user_list_command(shared_server: Server) -> None:
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     assert "admin" in listing.stdout and "ZZ" in listing.stdout
+
+
+ORIGINIR_BELL = "// Bell pair in OriginIR\nQINIT 2\nCREG 2\nH q[0]\nCNOT q[0],q[1]\nMEASURE q,c\n"
+
+
+@pytest.mark.parametrize("fmt", ["originir", "auto"])
+def test_api_accepts_originir(shared_server: Server, fmt: str) -> None:
+    with shared_server.client(new_user(shared_server)) as client:
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "device": "statevector",
+                "circuits": [ORIGINIR_BELL],
+                "format": fmt,
+                "shots": 300,
+                "seed": 9,
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert wait_done(client, created.json()["id"])["status"] == "done"
+        result = client.get(f"/api/v1/jobs/{created.json()['id']}/result").json()
+    counts = result["results"][0]["counts"]
+    assert set(counts) == {"00", "11"} and sum(counts.values()) == 300
+
+
+def test_api_originir_syntax_error_names_the_line(shared_server: Server) -> None:
+    broken = ORIGINIR_BELL.replace("CNOT q[0],q[1]", "CNOT q[0],q[5]")
+    with shared_server.client() as client:
+        response = client.post("/api/v1/jobs", json={"device": "statevector", "circuits": [broken]})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["field"] == "circuits[0]" and body["line"] == 5 and body["column"] == 13
+    assert body["detail"] == ("circuits[0]: 5:13: index q[5] is out of range for a register of 2")
