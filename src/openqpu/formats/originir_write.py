@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from qiskit import QuantumCircuit
 from qiskit.circuit import CircuitInstruction, ControlFlowOp, ControlledGate, Instruction
@@ -162,9 +163,9 @@ def _statements_for(base: Instruction, qubits: list[str]) -> list[str]:
     return [_gate_line(base.name, base.params, qubits)]
 
 
-def _gate_line(name: str, params: Sequence[object], qubits: list[str]) -> str:
+def _gate_line(name: str, params: Sequence[Any], qubits: list[str]) -> str:
     keyword, convert = DIRECT[name]
-    values = convert([float(p) for p in params])  # type: ignore[arg-type]
+    values = convert([float(p) for p in params])
     text = f"{keyword} {','.join(qubits)}"
     if values:
         text += ",(" + ",".join(repr(float(v)) for v in values) + ")"

@@ -121,7 +121,7 @@ def _decode_qpy(source: str, field: str, *, explicit: bool) -> QuantumCircuit:
         raw = base64.b64decode(source, validate=True)
         circuits = qpy.load(io.BytesIO(raw))
     except Exception:
-        hint = "" if explicit else " (no OPENQASM header either)"
+        hint = "" if explicit else " (no OPENQASM header or QINIT statement either)"
         raise InvalidRequest(field, f"not valid base64-encoded QPY{hint}") from None
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
         raise InvalidRequest(field, "QPY data must hold exactly one circuit")
