@@ -155,3 +155,31 @@ def test_noise_model_covers_every_gate_and_measurement(
     other = generate_snapshot(spec, seed=12, taken_at=T0)
     with pytest.raises(ValueError, match="which the circuit was compiled against"):
         noise_model_for(compiled, spec, other)
+
+
+def test_transpile_dynamic_circuit_is_compiled_unscheduled(
+    spec: DeviceSpec, snapshot: CalibrationSnapshot
+) -> None:
+    circuit = QuantumCircuit(2, 2)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(1)
+    circuit.measure(1, 1)
+    compiled = compile_for_device(circuit, spec, snapshot)
+    assert compiled.duration_ns is None
+    assert "if_else" in compiled.circuit.count_ops()
+    assert openqpu.sim.sample(compiled.circuit, 200, seed=1).keys() == {"00", "11"}
+
+
+def test_transpile_drops_idle_qubits_from_barriers(
+    spec: DeviceSpec, snapshot: CalibrationSnapshot
+) -> None:
+    circuit = QuantumCircuit(4)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.barrier()
+    compiled = compile_for_device(circuit, spec, snapshot)
+    assert compiled.num_qubits == 2
+    assert len(compiled.initial_layout) == 4
+    assert compiled.circuit.count_ops()["barrier"] == 1

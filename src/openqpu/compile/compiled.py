@@ -26,7 +26,8 @@ class CompiledCircuit:
             circuit at the start (routing may move it later).
         num_two_qubit_gates: number of ``cz`` gates.
         depth: depth of the compact circuit, delays and barriers not counted.
-        duration_ns: length of the schedule.
+        duration_ns: length of the schedule; None for circuits with control
+            flow, which Qiskit does not schedule.
         snapshot_id: id of the calibration it was compiled against.
         estimated_success_probability: product over gates of (1 - gate error)
             and over measurements of (1 - mean readout error); idle decay during
@@ -40,7 +41,7 @@ class CompiledCircuit:
     initial_layout: tuple[int, ...]
     num_two_qubit_gates: int
     depth: int
-    duration_ns: float
+    duration_ns: float | None
     snapshot_id: str
     estimated_success_probability: float
     qasm3: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from qiskit import QuantumCircuit, QuantumRegister, qasm3
-from qiskit.circuit import CircuitInstruction, Qubit
+from qiskit.circuit import Barrier, CircuitInstruction, Qubit
 from qiskit.transpiler import Target
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 
@@ -36,7 +36,9 @@ def compile_for_device(
 
     Scheduling is ALAP with the Target's durations; idle time becomes explicit
     ``delay`` instructions in units of ``dt`` (whole numbers: scheduling in
-    seconds leaves float residue such as ``delay[6.6e-23s]``).
+    seconds leaves float residue such as ``delay[6.6e-23s]``). Qiskit cannot
+    schedule control flow, so a circuit with ``if_else`` is compiled without
+    delays and its idle qubits do not relax in simulation.
 
     Args:
         circuit: the user's circuit, in any gates Qiskit can translate.
@@ -70,9 +72,11 @@ def compile_for_device(
         optimization_level,
         target=target,
         seed_transpiler=int(make_rng(seed).integers(2**31)),
-        scheduling_method="alap",
+        # Qiskit 2.x refuses any scheduling stage when control flow is present.
+        scheduling_method=None if circuit.has_control_flow_op() else "alap",
     )
     scheduled = manager.run(circuit)
+    dynamic = circuit.has_control_flow_op()
     physical, chip_qubits = _trimmed(scheduled)
     compact = _compacted(physical, chip_qubits)
     layout = scheduled.layout
@@ -85,7 +89,7 @@ def compile_for_device(
             1 for inst in compact.data if len(inst.qubits) == 2 and inst.name not in _PASSIVE
         ),
         depth=compact.depth(filter_function=lambda inst: inst.name not in _PASSIVE),
-        duration_ns=physical.estimate_duration(target, unit="s") * 1e9,
+        duration_ns=None if dynamic else physical.estimate_duration(target, unit="s") * 1e9,
         snapshot_id=snapshot.id,
         estimated_success_probability=_success_probability(compact, chip_qubits, target),
         qasm3=qasm3.dumps(physical),
@@ -108,7 +112,7 @@ def _trimmed(scheduled: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
         if inst.name == "barrier":
             qubits = tuple(q for q in inst.qubits if q in keep)
             if qubits:
-                trimmed.append(inst.replace(qubits=qubits))
+                trimmed.append(inst.replace(operation=Barrier(len(qubits)), qubits=qubits))
         elif keep.issuperset(inst.qubits):
             trimmed.append(inst)
     return trimmed, used

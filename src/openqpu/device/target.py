@@ -12,7 +12,7 @@ component, is caught first by ``openqpu.compile`` with ``largest_working_block``
 
 from __future__ import annotations
 
-from qiskit.circuit import Delay, Measure, Parameter, Reset
+from qiskit.circuit import Delay, IfElseOp, Measure, Parameter, Reset
 from qiskit.circuit.library import CZGate, RZGate, SXGate, XGate
 from qiskit.transpiler import InstructionProperties, Target
 
@@ -28,7 +28,8 @@ def build_target(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> Target:
     Each working qubit gets ``rz`` (virtual: error 0, duration 0), ``sx`` and ``x``
     (the snapshot's 1q error and duration), ``measure`` (error: mean of the two
     readout errors), ``reset`` and ``delay``; each working coupler gets ``cz`` in
-    both directions. Durations are in seconds, ``dt`` is ``spec.dt_ns``.
+    both directions; ``if_else`` is allowed everywhere. Durations are in
+    seconds, ``dt`` is ``spec.dt_ns``.
 
     Args:
         spec: the device.
@@ -88,6 +89,8 @@ def build_target(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> Target:
             {(q,): InstructionProperties(duration=spec.durations.reset_ns * _NS) for q in qubits},
         )
     target.add_instruction(Delay(Parameter("t")), {(q,): None for q in qubits})
+    # Classical feed-forward (the engine runs ``if_else``); allowed on every qubit.
+    target.add_instruction(IfElseOp, name="if_else")
     return target
 
 
