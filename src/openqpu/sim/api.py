@@ -11,6 +11,7 @@ from qiskit.quantum_info import SparsePauliOp
 from openqpu.errors import OpenQPUError
 from openqpu.sim.executor import run_shots, run_unitary
 from openqpu.sim.memory import check_fits
+from openqpu.sim.noise import NoiseModel
 from openqpu.sim.ops import state_kernels
 from openqpu.sim.program import ParameterValues, Program
 from openqpu.sim.rng import make_rng
@@ -19,17 +20,26 @@ from openqpu.sim.threads import threads_for
 _DTYPES = {"complex128": np.dtype(np.complex128), "complex64": np.dtype(np.complex64)}
 
 
-def compile(circuit: QuantumCircuit) -> Program:
+def compile(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Program:
     """Lower and fuse ``circuit`` once; the result runs many shots or parameter sets.
+
+    Args:
+        circuit: the circuit.
+        noise: channels to place after gates, on delays and on measurements; a
+            noisy program runs its shots as Monte-Carlo trajectories.
 
     Raises:
         UnsupportedInstruction: the circuit contains an instruction the engine lacks.
     """
-    return Program(circuit)
+    return Program(circuit, noise)
 
 
-def _program(circuit: QuantumCircuit | Program) -> Program:
-    return circuit if isinstance(circuit, Program) else Program(circuit)
+def _program(circuit: QuantumCircuit | Program, noise: NoiseModel | None = None) -> Program:
+    if isinstance(circuit, Program):
+        if noise is not None:
+            raise ValueError("pass the noise model to compile(), not with a compiled Program")
+        return circuit
+    return Program(circuit, noise)
 
 
 def _dtype(name: str | np.dtype) -> np.dtype:
@@ -80,18 +90,21 @@ def sample(
     shots: int,
     *,
     seed: int | np.random.Generator | None = None,
+    noise: NoiseModel | None = None,
     dtype: str = "complex128",
     parameter_values: ParameterValues = None,
 ) -> dict[str, int]:
     """Run ``shots`` shots and return counts of the classical bits.
 
-    With only terminal measurements every shot is sampled from one final state;
-    otherwise shots run as trajectories, one per distinct branch of outcomes.
+    With only terminal measurements and no noise every shot is sampled from one
+    final state; otherwise shots run as trajectories, one per distinct branch of
+    outcomes (measurements and noise channels alike).
 
     Args:
         circuit: a ``QuantumCircuit`` or a compiled ``Program``.
         shots: number of shots, at least 1.
         seed: seed or generator; the same seed gives the same counts.
+        noise: a noise model for a ``QuantumCircuit`` (a ``Program`` carries its own).
         dtype: ``"complex128"`` (default) or ``"complex64"``.
         parameter_values: values of the circuit's parameters.
 
@@ -105,12 +118,18 @@ def sample(
     """
     if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
         raise ValueError(f"shots must be a positive integer, not {shots!r}")
-    program = _program(circuit)
+    program = _program(circuit, noise)
     kind = _dtype(dtype)
     check_fits(program.num_qubits, kind)
     steps, _ = program.bind(parameter_values, kind)
     packed = run_shots(
-        steps, program.num_qubits, program.final_measures, int(shots), make_rng(seed), kind
+        steps,
+        program.num_qubits,
+        program.final_measures,
+        int(shots),
+        make_rng(seed),
+        kind,
+        program.final_readout,
     )
     width = program.num_clbits
     return {

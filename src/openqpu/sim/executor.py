@@ -1,9 +1,9 @@
 """Running a bound program: a final statevector, or shots as grouped trajectories.
 
-Shots that reach a mid-circuit measurement or reset are split between the two
-outcomes by one binomial draw, so each distinct branch is simulated once with
-the number of shots that took it. At the end of a branch its shots are sampled
-from the final state for the measurements deferred there.
+Shots that reach a random event (mid-circuit measurement, reset, noise channel)
+are shared among its outcomes by one multinomial draw, so each distinct branch
+is simulated once with the number of shots that took it. At the end of a branch
+its shots are sampled from the final state for the measurements deferred there.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openqpu.errors import OpenQPUError
-from openqpu.sim.lowering import Jump, JumpUnless, Measure, Reset
+from openqpu.sim import channels
+from openqpu.sim.lowering import Jump, JumpUnless, Measure, Noise, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
+from openqpu.sim.noise import ReadoutError
 from openqpu.sim.ops import DenseOp, kernels, state_kernels
 from openqpu.sim.program import BoundStep
 from openqpu.sim.threads import threads_for
@@ -46,6 +48,33 @@ def run_unitary(steps: list[BoundStep], num_qubits: int, dtype: np.dtype) -> np.
     return state
 
 
+class _Pending:
+    """Branches waiting to run, and how many state copies they may hold.
+
+    ``budget`` is how many states fit in memory: siblings keep a copy of the state
+    while they fit; beyond that a sibling is replayed from the start later, its
+    outcomes forced.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.branches: list[_Branch] = []
+        self.budget = budget
+        self.held = 0
+
+    def can_hold_another(self) -> bool:
+        """True when one more copy fits beside the running state and those held."""
+        return self.held + 2 <= self.budget
+
+    def push(self, branch: _Branch) -> None:
+        self.branches.append(branch)
+        self.held += branch.state is not None
+
+    def pop(self) -> _Branch:
+        branch = self.branches.pop()
+        self.held -= branch.state is not None
+        return branch
+
+
 @dataclass
 class _Branch:
     """Shots that share every outcome so far."""
@@ -64,17 +93,24 @@ def run_shots(
     shots: int,
     rng: np.random.Generator,
     dtype: np.dtype,
+    final_readout: list[tuple[int, ReadoutError]] | None = None,
 ) -> Counter[int]:
-    """Run ``shots`` shots; return counts keyed by the packed classical bits."""
+    """Run ``shots`` shots; return counts keyed by the packed classical bits.
+
+    ``final_readout`` lists the classical bits of deferred measurements whose
+    reading errs, with their error; it is applied to every shot at the end.
+    """
     counts: Counter[int] = Counter()
-    budget = memory_limit_bytes() // state_bytes(num_qubits, dtype)
-    pending = [_Branch(0, zero_state(num_qubits, dtype), 0, shots)]
+    pending = _Pending(memory_limit_bytes() // state_bytes(num_qubits, dtype))
+    pending.push(_Branch(0, zero_state(num_qubits, dtype), 0, shots))
     with threads_for(num_qubits):
-        while pending:
+        while pending.branches:
             branch = pending.pop()
             state = branch.state if branch.state is not None else zero_state(num_qubits, dtype)
-            _run_branch(steps, branch, state, pending, rng, budget)
+            _run_branch(steps, branch, state, pending, rng)
             sample_final(state, branch, final_measures, rng, counts)
+    if final_readout:
+        counts = misread(counts, final_readout, rng)
     return counts
 
 
@@ -82,15 +118,13 @@ def _run_branch(
     steps: list[BoundStep],
     branch: _Branch,
     state: np.ndarray,
-    pending: list[_Branch],
+    pending: _Pending,
     rng: np.random.Generator,
-    budget: int,
 ) -> None:
-    """Run one branch to the end, splitting off siblings at measurements.
+    """Run one branch to the end, splitting off siblings at random events.
 
-    ``budget`` is how many states fit in memory: copies of pending siblings are
-    kept while they fit; beyond that a sibling is replayed from the start later,
-    with its outcomes forced.
+    Events are measurements, resets and noise channels: the branch's shots are
+    shared among the outcomes by one multinomial draw.
     """
     replay = branch.state is None
     # A replayed branch starts over and follows its recorded outcomes.
@@ -106,29 +140,15 @@ def _run_branch(
         if isinstance(step, list):
             for op in step:
                 op.apply(state)
-        elif isinstance(step, Measure | Reset):
-            p1 = state_kernels(state).probability_of_one(state, step.qubit)
-            p1 = min(1.0, max(0.0, p1))
+        elif isinstance(step, Measure | Reset | Noise):
+            probs = _event_probabilities(step, state)
             if event < len(forced):
                 outcome = forced[event]
             else:
-                ones = int(rng.binomial(branch.shots, p1))
-                outcome = 1 if ones == branch.shots else 0
-                if 0 < ones < branch.shots:
-                    sibling = _Branch(step_index, None, branch.clbits, ones, [*history, 1])
-                    held = sum(1 for other in pending if other.state is not None)
-                    if held + 2 <= budget:
-                        sibling.state = state.copy()
-                        _settle(sibling.state, step, 1, p1)
-                        if isinstance(step, Measure):
-                            sibling.clbits |= 1 << step.clbit
-                    pending.append(sibling)
-                    branch.shots -= ones
+                outcome = _split(step_index, step, branch, history, state, probs, pending, rng)
             event += 1
             history.append(outcome)
-            _settle(state, step, outcome, p1)
-            if isinstance(step, Measure):
-                branch.clbits = (branch.clbits & ~(1 << step.clbit)) | (outcome << step.clbit)
+            branch.clbits = _settle(step, state, outcome, probs, branch.clbits)
         elif isinstance(step, JumpUnless):
             if not step.condition(branch.clbits):
                 step_index = step.target
@@ -136,12 +156,67 @@ def _run_branch(
             step_index = step.target
 
 
-def _settle(state: np.ndarray, step: Measure | Reset, outcome: int, p1: float) -> None:
-    """Collapse onto ``outcome``; a reset then flips a 1 back to 0."""
-    probability = p1 if outcome else 1.0 - p1
-    state_kernels(state).collapse(state, step.qubit, outcome, 1.0 / np.sqrt(probability))
-    if isinstance(step, Reset) and outcome:
-        DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
+def _split(
+    step_index: int,
+    step: Measure | Reset | Noise,
+    branch: _Branch,
+    history: list[int],
+    state: np.ndarray,
+    probs: np.ndarray,
+    pending: _Pending,
+    rng: np.random.Generator,
+) -> int:
+    """Share the branch's shots among the outcomes; return the one this branch follows.
+
+    Every other outcome drawn becomes a pending sibling starting after this step.
+    """
+    drawn = rng.multinomial(branch.shots, probs / probs.sum())
+    outcomes = np.flatnonzero(drawn)
+    followed = int(outcomes[np.argmax(drawn[outcomes])])
+    for outcome in outcomes.tolist():
+        if outcome == followed:
+            continue
+        sibling = _Branch(step_index, None, branch.clbits, int(drawn[outcome]), [*history, outcome])
+        if pending.can_hold_another():
+            sibling.state = state.copy()
+            sibling.clbits = _settle(step, sibling.state, outcome, probs, branch.clbits)
+        pending.push(sibling)
+    branch.shots = int(drawn[followed])
+    return followed
+
+
+def _event_probabilities(step: Measure | Reset | Noise, state: np.ndarray) -> np.ndarray:
+    """Outcome probabilities; a measurement with readout error has outcome 2 * true + flipped."""
+    if isinstance(step, Noise):
+        return channels.probabilities(step, state)
+    p1 = min(1.0, max(0.0, state_kernels(state).probability_of_one(state, step.qubit)))
+    if isinstance(step, Measure) and step.readout is not None:
+        e10, e01 = step.readout.prob_1_given_0, step.readout.prob_0_given_1
+        return np.array([(1 - p1) * (1 - e10), (1 - p1) * e10, p1 * (1 - e01), p1 * e01])
+    return np.array([1.0 - p1, p1])
+
+
+def _settle(
+    step: Measure | Reset | Noise, state: np.ndarray, outcome: int, probs: np.ndarray, clbits: int
+) -> int:
+    """Put ``state`` in its post-event form for ``outcome``; return the classical bits after."""
+    if isinstance(step, Noise):
+        channels.settle(step, state, outcome, probs)
+        return clbits
+    recorded = value = outcome
+    if isinstance(step, Measure) and step.readout is not None:
+        value = outcome >> 1
+        recorded = value ^ (outcome & 1)
+        p1 = float(probs[2] + probs[3])
+    else:
+        p1 = float(probs[1])
+    probability = p1 if value else 1.0 - p1
+    state_kernels(state).collapse(state, step.qubit, value, 1.0 / np.sqrt(probability))
+    if isinstance(step, Reset):
+        if value:
+            DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
+        return clbits
+    return (clbits & ~(1 << step.clbit)) | (recorded << step.clbit)
 
 
 # Basis states are sampled chunk by chunk so that no array of 2^n probabilities is
@@ -188,3 +263,22 @@ def _serial_chunk_totals(state: np.ndarray, chunk: int, totals: np.ndarray) -> N
     for c in range(totals.size):
         piece = state[c * chunk : (c + 1) * chunk]
         totals[c] = float(np.vdot(piece, piece).real)
+
+
+def misread(
+    counts: Counter[int], readout: list[tuple[int, ReadoutError]], rng: np.random.Generator
+) -> Counter[int]:
+    """Flip each listed classical bit of every shot with its readout error's probability."""
+    if not counts:
+        return counts
+    # Object arrays hold Python ints, so any number of classical bits works.
+    packed = np.array(list(counts), dtype=object)
+    shots = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    for clbit, error in readout:
+        bit = ((packed >> clbit) & 1).astype(bool)
+        flipped = rng.binomial(shots, np.where(bit, error.prob_0_given_1, error.prob_1_given_0))
+        packed = np.concatenate([packed, packed ^ (1 << clbit)])
+        shots = np.concatenate([shots - flipped, flipped])
+        packed, where = np.unique(packed, return_inverse=True)
+        shots = np.bincount(where.ravel(), weights=shots).astype(np.int64)
+    return Counter({int(v): int(c) for v, c in zip(packed, shots, strict=True) if c})

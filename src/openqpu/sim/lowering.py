@@ -25,6 +25,7 @@ from qiskit.circuit import (
 
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
+from openqpu.sim.noise import Channel, NoiseModel, ReadoutError
 from openqpu.sim.structure import Kind, classify
 
 # Gates on more qubits than this are applied as "controls + small target"
@@ -60,10 +61,11 @@ class GateLeaf:
 
 @dataclass
 class Measure:
-    """Measure ``qubit`` into classical bit ``clbit``."""
+    """Measure ``qubit`` into classical bit ``clbit``; ``readout`` may misreport it."""
 
     qubit: int
     clbit: int
+    readout: ReadoutError | None = None
 
 
 @dataclass
@@ -71,6 +73,14 @@ class Reset:
     """Reset ``qubit`` to |0>."""
 
     qubit: int
+
+
+@dataclass
+class Noise:
+    """A noise channel on ``qubits``, sampled per trajectory."""
+
+    channel: Channel
+    qubits: tuple[int, ...]
 
 
 @dataclass
@@ -88,7 +98,7 @@ class Jump:
     target: int = -1
 
 
-Instruction = GateLeaf | Measure | Reset | JumpUnless | Jump
+Instruction = GateLeaf | Measure | Reset | Noise | JumpUnless | Jump
 
 
 @dataclass
@@ -99,16 +109,30 @@ class LoweredCircuit:
     num_clbits: int
     instructions: list[Instruction] = field(default_factory=list)
     phases: list[float | ParameterExpression] = field(default_factory=list)
+    noise: NoiseModel | None = None
+
+    def add_noise(self, name: str, qubits: tuple[int, ...], operation: Any) -> None:
+        """Place the channels the noise model attaches to this instruction."""
+        if self.noise is None:
+            return
+        if name == "delay":
+            for qubit in qubits:
+                placed = self.noise.idle(qubit, float(operation.duration), operation.unit)
+                if placed is not None:
+                    self.instructions.append(Noise(placed.channel, placed.qubits))
+            return
+        for placed in self.noise.after_gate(name, qubits):
+            self.instructions.append(Noise(placed.channel, placed.qubits))
 
 
-def lower(circuit: QuantumCircuit) -> LoweredCircuit:
-    """Lower ``circuit`` into a flat instruction list.
+def lower(circuit: QuantumCircuit, noise: NoiseModel | None = None) -> LoweredCircuit:
+    """Lower ``circuit`` into a flat instruction list, with ``noise`` channels placed.
 
     Raises:
         UnsupportedInstruction: an instruction is not a gate with a known matrix
             or definition, measure, reset, barrier, delay, ``if_else`` or ``box``.
     """
-    lowered = LoweredCircuit(circuit.num_qubits, circuit.num_clbits)
+    lowered = LoweredCircuit(circuit.num_qubits, circuit.num_clbits, noise=noise)
     clbit_index = {bit: i for i, bit in enumerate(circuit.clbits)}
     qubit_index = {bit: i for i, bit in enumerate(circuit.qubits)}
     _lower_into(lowered, circuit, qubit_index, clbit_index, clbit_index)
@@ -128,9 +152,11 @@ def _lower_into(
         qubits = tuple(qubit_map[q] for q in item.qubits)
         name = operation.name
         if name in _IGNORED:
+            out.add_noise(name, qubits, operation)
             continue
         if name == "measure":
-            out.instructions.append(Measure(qubits[0], clbit_map[item.clbits[0]]))
+            readout = out.noise.readout.get(qubits[0]) if out.noise else None
+            out.instructions.append(Measure(qubits[0], clbit_map[item.clbits[0]], readout))
         elif name == "reset":
             out.instructions.append(Reset(qubits[0]))
         elif name == "global_phase":
@@ -142,6 +168,7 @@ def _lower_into(
             _lower_block(out, operation.blocks[0], item, qubit_map, clbit_map, top_clbits)
         elif isinstance(operation, Gate):
             _lower_gate(out, operation, qubits)
+            out.add_noise(name, qubits, operation)
         elif _has_plain_definition(operation):
             # A composite instruction (initialize, a custom sub-circuit with
             # measurements): run its definition on the mapped bits.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,10 +27,12 @@ from openqpu.sim.lowering import (
     JumpUnless,
     LoweredCircuit,
     Measure,
+    Noise,
     Reset,
     evaluate_parameter,
     lower,
 )
+from openqpu.sim.noise import NoiseModel, ReadoutError
 from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp, MonomialOp
 from openqpu.sim.structure import Kind, monomial_parts
 
@@ -44,8 +47,8 @@ class _Segment:
     plans: dict[np.dtype, list[Block]]
 
 
-Step = _Segment | Measure | Reset | JumpUnless | Jump
-BoundStep = list[GateOp] | Measure | Reset | JumpUnless | Jump
+Step = _Segment | Measure | Reset | Noise | JumpUnless | Jump
+BoundStep = list[GateOp] | Measure | Reset | Noise | JumpUnless | Jump
 
 
 class Program:
@@ -57,20 +60,30 @@ class Program:
         parameters: the circuit's free parameters, in Qiskit's order.
         final_measures: ``(qubit, clbit)`` measurements deferred to the end, sampled
             from the final state.
-        is_dynamic: True when mid-circuit measurement, reset or classical control
-            remain, so shots run as trajectories.
+        final_readout: ``(clbit, ReadoutError)`` for deferred measurements whose
+            qubit has a readout error in the noise model.
+        is_dynamic: True when mid-circuit measurement, reset, classical control or
+            noise remain, so shots run as trajectories.
+        is_noisy: True when the noise model placed any channel or readout error.
     """
 
-    def __init__(self, circuit: QuantumCircuit) -> None:
-        lowered = lower(circuit)
+    def __init__(self, circuit: QuantumCircuit, noise: NoiseModel | None = None) -> None:
+        lowered = lower(circuit, noise)
+        _drop_trailing_noise(lowered)
         self.num_qubits = circuit.num_qubits
         self.num_clbits = circuit.num_clbits
         self.parameters: list[Parameter] = list(circuit.parameters)
         self._phases = lowered.phases
         deferred = _deferrable_measures(lowered)
-        self.final_measures = [
-            (ins.qubit, ins.clbit) for i, ins in enumerate(lowered.instructions) if i in deferred
+        finals = [ins for i, ins in enumerate(lowered.instructions) if i in deferred]
+        self.final_measures = [(ins.qubit, ins.clbit) for ins in finals]
+        self.final_readout: list[tuple[int, ReadoutError]] = [
+            (ins.clbit, ins.readout) for ins in finals if ins.readout is not None
         ]
+        self.is_noisy = bool(self.final_readout) or any(
+            isinstance(ins, Noise) or (isinstance(ins, Measure) and ins.readout is not None)
+            for ins in lowered.instructions
+        )
         self._steps = _segment(lowered, deferred | _idle_resets(lowered))
         self.is_dynamic = any(not isinstance(step, _Segment) for step in self._steps)
         self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
@@ -110,6 +123,38 @@ class Program:
         return dict(zip(self.parameters, flat, strict=True))
 
 
+def _drop_trailing_noise(lowered: LoweredCircuit) -> None:
+    """Remove channels on qubits that nothing uses afterwards: they change no outcome.
+
+    Idle relaxation after a qubit's last measurement is common in scheduled
+    circuits; keeping it would turn that measurement into a mid-circuit one.
+    """
+    used_later: set[int] = set()
+    keep: list[bool] = []
+    control_later = False
+    for ins in reversed(lowered.instructions):
+        keep.append(True)
+        if isinstance(ins, GateLeaf):
+            used_later.update(ins.qubits)
+            used_later.update(ins.controls)
+        elif isinstance(ins, Measure | Reset):
+            used_later.add(ins.qubit)
+        elif isinstance(ins, JumpUnless | Jump):
+            control_later = True
+        elif isinstance(ins, Noise) and not control_later:
+            keep[-1] = not used_later.isdisjoint(ins.qubits)
+    keep.reverse()
+    if all(keep):
+        return
+    # Jump targets are instruction indices: renumber them past the removed ones.
+    new_index = list(itertools.accumulate(keep, initial=0))
+    kept = [ins for ins, k in zip(lowered.instructions, keep, strict=True) if k]
+    for ins in kept:
+        if isinstance(ins, JumpUnless | Jump):
+            ins.target = new_index[ins.target]
+    lowered.instructions = kept
+
+
 def _deferrable_measures(lowered: LoweredCircuit) -> set[int]:
     """Indices of measurements that can be sampled from the final state."""
     instructions = lowered.instructions
@@ -128,6 +173,8 @@ def _deferrable_measures(lowered: LoweredCircuit) -> set[int]:
         if isinstance(ins, GateLeaf):
             touched.update(ins.qubits)
             touched.update(ins.controls)
+        elif isinstance(ins, Noise):
+            touched.update(ins.qubits)
         elif isinstance(ins, Reset):
             touched.add(ins.qubit)
         elif isinstance(ins, JumpUnless | Jump):
@@ -151,6 +198,8 @@ def _idle_resets(lowered: LoweredCircuit) -> set[int]:
         if isinstance(ins, GateLeaf):
             touched.update(ins.qubits)
             touched.update(ins.controls)
+        elif isinstance(ins, Noise):
+            touched.update(ins.qubits)
         elif isinstance(ins, Measure):
             touched.add(ins.qubit)
         elif isinstance(ins, Reset) and ins.qubit not in touched:
