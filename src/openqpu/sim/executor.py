@@ -20,6 +20,7 @@ from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
 from openqpu.sim.noise import ReadoutError
 from openqpu.sim.ops import DenseOp, kernels, state_kernels
 from openqpu.sim.program import BoundStep
+from openqpu.sim.solo import SoloRunner, encode
 from openqpu.sim.threads import threads_for
 
 _X = np.array([[0, 1], [1, 0]])
@@ -103,15 +104,37 @@ def run_shots(
     counts: Counter[int] = Counter()
     pending = _Pending(memory_limit_bytes() // state_bytes(num_qubits, dtype))
     pending.push(_Branch(0, zero_state(num_qubits, dtype), 0, shots))
+    solo = _solo_runner(steps, num_qubits, final_measures, dtype, rng, counts)
     with threads_for(num_qubits):
         while pending.branches:
             branch = pending.pop()
             state = branch.state if branch.state is not None else zero_state(num_qubits, dtype)
-            _run_branch(steps, branch, state, pending, rng)
-            sample_final(state, branch, final_measures, rng, counts)
+            if not _run_branch(steps, branch, state, pending, rng, solo):
+                sample_final(state, branch, final_measures, rng, counts)
+        if solo is not None:
+            solo.flush()
     if final_readout:
         counts = misread(counts, final_readout, rng)
     return counts
+
+
+# Branches with at most this many shots run their shots as solo trajectories.
+SOLO_SHOTS = 8
+
+
+def _solo_runner(
+    steps: list[BoundStep],
+    num_qubits: int,
+    final_measures: list[tuple[int, int]],
+    dtype: np.dtype,
+    rng: np.random.Generator,
+    counts: Counter[int],
+) -> SoloRunner | None:
+    """A runner for solo trajectories when the program has random events to split on."""
+    if not any(isinstance(step, Measure | Reset | Noise) for step in steps):
+        return None
+    program = encode(steps, num_qubits, final_measures, dtype)
+    return None if program is None else SoloRunner(program, rng, counts)
 
 
 def _run_branch(
@@ -120,11 +143,13 @@ def _run_branch(
     state: np.ndarray,
     pending: _Pending,
     rng: np.random.Generator,
-) -> None:
+    solo: SoloRunner | None = None,
+) -> bool:
     """Run one branch to the end, splitting off siblings at random events.
 
     Events are measurements, resets and noise channels: the branch's shots are
-    shared among the outcomes by one multinomial draw.
+    shared among the outcomes by one multinomial draw. Returns True when the
+    branch was handed to ``solo`` to finish.
     """
     replay = branch.state is None
     # A replayed branch starts over and follows its recorded outcomes.
@@ -135,6 +160,14 @@ def _run_branch(
         branch.clbits = 0
     event = 0
     while step_index < len(steps):
+        if (
+            solo is not None
+            and branch.shots <= SOLO_SHOTS
+            and event >= len(forced)
+            and solo.accepts(step_index)
+        ):
+            solo.add(state, step_index, branch.clbits, branch.shots)
+            return True
         step = steps[step_index]
         step_index += 1
         if isinstance(step, list):
@@ -145,7 +178,9 @@ def _run_branch(
             if event < len(forced):
                 outcome = forced[event]
             else:
-                outcome = _split(step_index, step, branch, history, state, probs, pending, rng)
+                outcome = _split(
+                    step_index, step, branch, history, state, probs, pending, rng, solo
+                )
             event += 1
             history.append(outcome)
             branch.clbits = _settle(step, state, outcome, probs, branch.clbits)
@@ -154,6 +189,7 @@ def _run_branch(
                 step_index = step.target
         elif isinstance(step, Jump):
             step_index = step.target
+    return False
 
 
 def _split(
@@ -165,10 +201,12 @@ def _split(
     probs: np.ndarray,
     pending: _Pending,
     rng: np.random.Generator,
+    solo: SoloRunner | None = None,
 ) -> int:
     """Share the branch's shots among the outcomes; return the one this branch follows.
 
-    Every other outcome drawn becomes a pending sibling starting after this step.
+    Every other outcome drawn becomes a pending sibling starting after this step,
+    or goes to ``solo`` at once when it has few shots.
     """
     drawn = rng.multinomial(branch.shots, probs / probs.sum())
     outcomes = np.flatnonzero(drawn)
@@ -177,6 +215,11 @@ def _split(
         if outcome == followed:
             continue
         sibling = _Branch(step_index, None, branch.clbits, int(drawn[outcome]), [*history, outcome])
+        if solo is not None and sibling.shots <= SOLO_SHOTS and solo.accepts(step_index):
+            moved = state.copy()
+            clbits = _settle(step, moved, outcome, probs, branch.clbits)
+            solo.add(moved, step_index, clbits, sibling.shots)
+            continue
         if pending.can_hold_another():
             sibling.state = state.copy()
             sibling.clbits = _settle(step, sibling.state, outcome, probs, branch.clbits)
