@@ -244,7 +244,7 @@ def test_api_keys_are_required_checked_and_revocable(shared_server: Server) -> N
 def test_api_devices_stats_and_metrics(server: Server) -> None:
     with server.client() as client:
         devices = client.get("/api/v1/devices").json()
-        assert [d["name"] for d in devices] == ["statevector"]
+        assert [d["name"] for d in devices] == ["statevector", "lattice12", "lattice72"]
         assert devices[0]["status"] == "online" and devices[0]["num_qubits"] >= 20
         assert client.get("/api/v1/devices/statevector").json()["queue_length"] == 0
         assert client.get("/api/v1/devices/missing").status_code == 404
@@ -254,7 +254,7 @@ def test_api_devices_stats_and_metrics(server: Server) -> None:
         wait_done(client, job_id)
     stats = httpx.get(f"{server.url}/api/v1/stats").json()
     assert stats["tasks_completed"] == 1
-    assert stats["tasks_completed_per_device"] == {"statevector": 1}
+    assert stats["tasks_completed_per_device"] == {"statevector": 1, "lattice12": 0, "lattice72": 0}
     assert stats["users"] == 1 and stats["countries"] == 1
     assert stats["visits"] >= 1
     metrics = httpx.get(f"{server.url}/metrics").text

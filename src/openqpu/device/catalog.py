@@ -1,13 +1,15 @@
-"""The catalogue of devices a server hosts.
+"""The catalogue of devices a server hosts: the ideal simulator and the emulated chips.
 
-Today it holds the ideal simulators; the emulated superconducting chip joins it
-as data files in its own issue.
+Chips are data: one file per device (see ``openqpu.device.spec``); an operator
+adds one by putting a file in a directory the server is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from openqpu.device.spec import DeviceSpec, load_device_specs
 from openqpu.sim.memory import memory_limit_bytes
 
 # Gates the ideal simulators execute natively: every standard Qiskit gate.
@@ -28,6 +30,8 @@ class Device:
         native_gates: gate names it runs without translation.
         description: one line for people.
         simulator: True for ideal simulators.
+        spec: the chip's description (topology, durations, calibration ranges);
+            None for simulators.
     """
 
     name: str
@@ -35,6 +39,12 @@ class Device:
     native_gates: tuple[str, ...]
     description: str
     simulator: bool = True
+    spec: DeviceSpec | None = None
+
+    @classmethod
+    def from_spec(cls, spec: DeviceSpec) -> Device:
+        """The catalogue entry of an emulated chip."""
+        return cls(spec.name, spec.num_qubits, spec.native_gates, spec.description, False, spec)
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
@@ -48,12 +58,20 @@ def _widest_statevector(itemsize: int) -> int:
     return max(1, (memory_limit_bytes() // itemsize).bit_length() - 1)
 
 
-def default_catalog() -> dict[str, Device]:
-    """The devices every server hosts: the ideal statevector simulator."""
+def default_catalog(device_dir: str | Path | None = None) -> dict[str, Device]:
+    """The devices a server hosts: the ideal statevector simulator and the chips.
+
+    Args:
+        device_dir: a directory of extra device files (``*.toml``); a file there
+            replaces a shipped device of the same name.
+    """
     statevector = Device(
         name="statevector",
         num_qubits=min(32, _widest_statevector(16)),
         native_gates=_SIMULATOR_GATES,
         description="Ideal statevector simulator (openqpu.sim, complex128), exact results",
     )
-    return {statevector.name: statevector}
+    catalog = {statevector.name: statevector}
+    for name, spec in load_device_specs(device_dir).items():
+        catalog[name] = Device.from_spec(spec)
+    return catalog

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import openqpu
 from openqpu.device import Device, default_catalog
 from openqpu.service.batcher import WriteBatcher
+from openqpu.service.calibrations import calibrations_for
 from openqpu.service.database import Database
 from openqpu.service.errors import install_error_handlers
 from openqpu.service.responses import FastJSONResponse
@@ -52,7 +53,10 @@ def create_app(
     app.state.db = database
     app.state.batcher = batcher
     app.state.watcher = JobWatcher(database)
-    app.state.devices = dict(devices_catalog or default_catalog())
+    app.state.devices = dict(devices_catalog or default_catalog(settings.device_dir or None))
+    app.state.calibrations = calibrations_for(database, app.state.devices, settings)
+    for chip in app.state.calibrations.specs:
+        app.state.calibrations.schedule(chip)  # the first snapshot is made at first start
     app.state.visits = VisitCounter(database)
     for module in (health, devices, jobs, stats, users):
         app.include_router(module.router)

@@ -19,8 +19,9 @@ from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or
 from sqlalchemy.exc import IntegrityError
 
 from openqpu.device import Device
-from openqpu.errors import OpenQPUError
+from openqpu.errors import DoesNotFit, OpenQPUError
 from openqpu.service.accounts import NotFound, Principal
+from openqpu.service.calibrations import Calibrations
 from openqpu.service.circuits import InvalidRequest, decode_observable, summarize
 from openqpu.service.clock import aware, utcnow
 from openqpu.service.database import Database
@@ -155,12 +156,31 @@ def transition(
     return True
 
 
-def validate(request: JobCreate, devices: Mapping[str, Device], settings: Settings) -> int:
-    """Check a submission completely; return its widest circuit's qubit count."""
+def validate(
+    request: JobCreate,
+    devices: Mapping[str, Device],
+    settings: Settings,
+    calibrations: Calibrations | None = None,
+) -> int:
+    """Check a submission completely; return its widest circuit's qubit count.
+
+    On a chip a circuit must also fit the largest connected block of working
+    qubits in the calibration in force (``calibrations`` gives it).
+    """
     device = devices.get(request.device)
     if device is None:
         known = ", ".join(sorted(devices))
         raise InvalidRequest("device", f"no device {request.device!r} (devices: {known})")
+    usable = device.num_qubits
+    if device.spec is not None:
+        if request.kind == "estimate":
+            raise InvalidRequest(
+                "kind",
+                f"estimate jobs run on the ideal simulators; on {device.name} submit a sample "
+                "job that measures in the observables' bases",
+            )
+        if calibrations is not None:
+            usable = calibrations.largest_block(device.name)
     if request.shots > settings.max_shots:
         raise InvalidRequest("shots", f"{request.shots} is over the limit of {settings.max_shots}")
     if len(request.circuits) > settings.max_circuits:
@@ -190,6 +210,8 @@ def validate(request: JobCreate, devices: Mapping[str, Device], settings: Settin
                 f"{summary.num_qubits} qubits is more than device {device.name} has "
                 f"({device.num_qubits})",
             )
+        if summary.num_qubits > usable:
+            raise InvalidRequest(field, str(DoesNotFit(summary.num_qubits, device.name, usable)))
         widest = max(widest, summary.num_qubits)
         values = request.parameter_values[index] if request.parameter_values else []
         if len(values) != summary.num_parameters:
@@ -218,15 +240,30 @@ class Submission:
 
 
 def prepare(
-    principal: Principal, request: JobCreate, devices: Mapping[str, Device], settings: Settings
+    principal: Principal,
+    request: JobCreate,
+    devices: Mapping[str, Device],
+    settings: Settings,
+    calibrations: Calibrations | None = None,
 ) -> Submission:
-    """Validate ``request`` (CPU only, no database) for :func:`store`."""
-    num_qubits = validate(request, devices, settings)
+    """Validate ``request`` (CPU; on a chip the cached calibration) for :func:`store`."""
+    num_qubits = validate(request, devices, settings, calibrations)
     return Submission(principal, request, _payload(request), num_qubits)
 
 
 def _payload(request: JobCreate) -> str:
-    payload = request.model_dump(include={"circuits", "format", "kind", "shots", "observables"})
+    payload = request.model_dump(
+        include={
+            "device",
+            "circuits",
+            "format",
+            "kind",
+            "shots",
+            "observables",
+            "optimization_level",
+            "mitigation",
+        }
+    )
     payload["parameter_values"] = request.parameter_values
     return json.dumps(payload)
 

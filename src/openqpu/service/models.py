@@ -170,3 +170,17 @@ class Visit(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     visitor: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Calibration(Base):
+    """A chip's calibration snapshot, kept as history (``CalibrationSnapshot.to_dict``)."""
+
+    __tablename__ = "calibrations"
+
+    id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    epoch: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("device", "epoch", name="uq_calibrations_device_epoch"),)

@@ -69,16 +69,24 @@ def _is_small(num_qubits: int, shots: int, num_circuits: int, attempts: int) -> 
 
 
 def claim_many(
-    db: Database, worker_id: str, lease_seconds: float, *, limit: int
+    db: Database,
+    worker_id: str,
+    lease_seconds: float,
+    *,
+    limit: int,
+    paused: Sequence[str] = (),
 ) -> list[ClaimedJob]:
     """Take the job at the head of the queue and, when it and the next ones are small,
     up to ``limit`` jobs in all, in one transaction (priority, then fair share, then age).
+    Jobs for the ``paused`` devices (in maintenance) are left waiting.
     """
     with db.transaction() as conn:
-        return _claim(conn, worker_id, lease_seconds, limit)
+        return _claim(conn, worker_id, lease_seconds, limit, paused)
 
 
-_ANY_QUEUED = select(JOBS.c.id).where(JOBS.c.status == QUEUED.value).limit(1)
+# Devices in maintenance ("paused") keep their queue waiting.
+_NOT_PAUSED = JOBS.c.device.not_in(bindparam("paused", expanding=True))
+_ANY_QUEUED = select(JOBS.c.id).where(JOBS.c.status == QUEUED.value, _NOT_PAUSED).limit(1)
 # Built once, like the request paths' statements: a worker claims many times a second.
 _HEAD_OF_QUEUE = (
     select(
@@ -90,7 +98,7 @@ _HEAD_OF_QUEUE = (
         JOBS.c.shots,
         JOBS.c.num_circuits,
     )
-    .where(JOBS.c.status == QUEUED.value)
+    .where(JOBS.c.status == QUEUED.value, _NOT_PAUSED)
     .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -104,6 +112,7 @@ def finish_and_claim(
     lease_seconds: float,
     *,
     limit: int,
+    paused: Sequence[str] = (),
 ) -> tuple[list[bool], list[ClaimedJob]]:
     """Store ``outcomes`` and claim the next jobs (as :func:`claim_many`) in one transaction.
 
@@ -112,18 +121,20 @@ def finish_and_claim(
     """
     if not outcomes:
         with db.connect() as conn:
-            if conn.execute(_ANY_QUEUED).first() is None:
+            if conn.execute(_ANY_QUEUED, {"paused": list(paused)}).first() is None:
                 return [], []
     with db.transaction() as conn:
         stored = [_finish(conn, worker_id, outcome) for outcome in outcomes]
-        return stored, _claim(conn, worker_id, lease_seconds, limit)
+        return stored, _claim(conn, worker_id, lease_seconds, limit, paused)
 
 
-def _claim(conn: Connection, worker_id: str, lease_seconds: float, limit: int) -> list[ClaimedJob]:
+def _claim(
+    conn: Connection, worker_id: str, lease_seconds: float, limit: int, paused: Sequence[str]
+) -> list[ClaimedJob]:
     now = utcnow()
     # SKIP LOCKED lets PostgreSQL workers claim side by side; SQLite's write
     # lock (BEGIN IMMEDIATE) already serialises claims.
-    rows = conn.execute(_HEAD_OF_QUEUE, {"limit": limit}).all()
+    rows = conn.execute(_HEAD_OF_QUEUE, {"limit": limit, "paused": list(paused)}).all()
     claimed: list[ClaimedJob] = []
     for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
         small = _is_small(num_qubits, shots, num_circuits, attempts)

@@ -31,6 +31,12 @@ class JobCreate(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
     name: str | None = Field(default=None, max_length=128)
     priority: int = Field(default=0, ge=0, le=9)
+    optimization_level: int = Field(
+        default=2, ge=0, le=3, description="Qiskit transpiler level for chips (0-3)"
+    )
+    mitigation: Literal["readout"] | None = Field(
+        default=None, description="'readout': correct counts with the calibration's readout errors"
+    )
 
     @field_validator("circuits", mode="before")
     @classmethod
@@ -76,8 +82,15 @@ class JobsPublic(BaseModel):
     count: int
 
 
+class MaintenanceWindow(BaseModel):
+    """A recalibration: the chip's queue waits from ``start`` to ``end``."""
+
+    start: UtcDatetime
+    end: UtcDatetime
+
+
 class DevicePublic(BaseModel):
-    """A device and its queue."""
+    """A device and its queue; chips add their calibration and maintenance calendar."""
 
     name: str
     num_qubits: int
@@ -86,6 +99,10 @@ class DevicePublic(BaseModel):
     queue_length: int
     simulator: bool
     description: str
+    topology: dict[str, Any] | None = None
+    calibration: dict[str, Any] | None = None
+    maintenance_until: UtcDatetime | None = None
+    next_maintenance: MaintenanceWindow | None = None
 
 
 class UserPublic(BaseModel):

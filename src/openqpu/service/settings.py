@@ -37,6 +37,10 @@ class Settings:
     max_body_bytes: int = 5_000_000
     max_queued_jobs_per_user: int = 1_000
     max_shots_per_day: int = 100_000_000
+    # Emulated chips: extra device files, and calendar overrides (0 / negative: the files').
+    device_dir: str = ""
+    calibration_period_s: float = 0.0
+    maintenance_s: float = -1.0
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -15,8 +15,11 @@ import threading
 import time
 import uuid
 
+from openqpu.device import default_catalog
 from openqpu.errors import OpenQPUError
 from openqpu.service import queue
+from openqpu.service.calibrations import Calibrations, calibrations_for
+from openqpu.service.chip import ChipRun, run_on_chip
 from openqpu.service.database import Database
 from openqpu.service.runner import run_payload
 from openqpu.service.settings import Settings
@@ -82,7 +85,11 @@ class Heartbeat(threading.Thread):
 
 
 def run_claimed(
-    db: Database, settings: Settings, worker_id: str, claimed: list[queue.ClaimedJob]
+    db: Database,
+    settings: Settings,
+    worker_id: str,
+    claimed: list[queue.ClaimedJob],
+    calibrations: Calibrations,
 ) -> list[queue.Outcome]:
     """Run claimed jobs one after another under one heartbeat; return their outcomes."""
     outcomes: list[queue.Outcome] = []
@@ -91,16 +98,22 @@ def run_claimed(
     try:
         for job in claimed:
             heartbeat.running(job.id)
-            outcomes.append(_run(job))
+            outcomes.append(_run(job, calibrations))
     finally:
         heartbeat.done.set()
     return outcomes
 
 
-def _run(job: queue.ClaimedJob) -> queue.Outcome:
+def _run(job: queue.ClaimedJob, calibrations: Calibrations) -> queue.Outcome:
     started = time.perf_counter()
+    device = job.payload.get("device", "statevector")
     try:
-        result = run_payload(job.payload, job.seed)
+        if device in calibrations.specs:
+            # The snapshot in force when the job runs; the result records its id.
+            chip = ChipRun(calibrations.specs[device], calibrations.in_force(device))
+            result = run_on_chip(job.payload, job.seed, chip)
+        else:
+            result = run_payload(job.payload, job.seed)
     except (OpenQPUError, ValueError) as exc:
         return queue.Outcome(job.id, error=str(exc))
     except Exception as exc:  # a bug in the engine must not take the queue down
@@ -132,6 +145,7 @@ def run_worker(
     ``IDLE_FIRST_SECONDS`` and then twice as long each time, up to ``poll_seconds``.
     """
     db = Database(settings.database_url)
+    calibrations = calibrations_for(db, default_catalog(settings.device_dir or None), settings)
     worker_id = new_worker_id()
     warm_up()
     log.info("worker %s started on %s", worker_id, db.dialect)
@@ -149,11 +163,16 @@ def run_worker(
                 queue.reap_expired(db, settings.max_attempts)
                 last_reap = time.monotonic()
             _, claimed = queue.finish_and_claim(
-                db, worker_id, pending, settings.lease_seconds, limit=limit
+                db,
+                worker_id,
+                pending,
+                settings.lease_seconds,
+                limit=limit,
+                paused=calibrations.in_maintenance(),
             )
             pending = []
             if claimed:
-                pending = run_claimed(db, settings, worker_id, claimed)
+                pending = run_claimed(db, settings, worker_id, claimed, calibrations)
                 idle = IDLE_FIRST_SECONDS
                 continue
         except Exception:  # database restarting, for example: back off and retry

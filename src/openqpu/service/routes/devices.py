@@ -1,20 +1,26 @@
-"""Devices and their queues."""
+"""Devices, their queues, and the chips' calibration and maintenance calendar."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
 
 from openqpu.device import Device
 from openqpu.service.accounts import NotFound
+from openqpu.service.calibrations import Calibrations, NoCalibration
+from openqpu.service.clock import aware, utcnow
 from openqpu.service.deps import CurrentUser, DatabaseDep
+from openqpu.service.errors import InvalidRequest
 from openqpu.service.jobs import queue_lengths
-from openqpu.service.schemas import DevicePublic
+from openqpu.service.schemas import DevicePublic, MaintenanceWindow
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-def _public(device: Device, queue_length: int) -> DevicePublic:
-    return DevicePublic(
+def _public(device: Device, queue_length: int, calibrations: Calibrations) -> DevicePublic:
+    public = DevicePublic(
         name=device.name,
         num_qubits=device.num_qubits,
         native_gates=list(device.native_gates),
@@ -23,6 +29,29 @@ def _public(device: Device, queue_length: int) -> DevicePublic:
         simulator=device.simulator,
         description=device.description,
     )
+    if device.spec is not None:
+        now = utcnow()
+        spec = device.spec
+        public.topology = {
+            "kind": "grid",
+            "rows": spec.rows,
+            "cols": spec.cols,
+            "couplers": [list(pair) for pair in spec.couplers],
+        }
+        public.calibration = calibrations.in_force(device.name, now).summary()
+        public.maintenance_until = calibrations.maintenance_until(device.name, now)
+        if public.maintenance_until is not None:
+            public.status = "maintenance"
+        start, end = calibrations.schedule(device.name).next_window(now)
+        public.next_maintenance = MaintenanceWindow(start=start, end=end)
+    return public
+
+
+def _device(request: Request, name: str) -> Device:
+    device = request.app.state.devices.get(name)
+    if device is None:
+        raise NotFound(f"no device {name!r}")
+    return device
 
 
 @router.get("", response_model=list[DevicePublic])
@@ -30,16 +59,36 @@ def list_devices(request: Request, db: DatabaseDep, _user: CurrentUser) -> list[
     """Every device with its status and queue length."""
     with db.read() as session:
         queues = queue_lengths(session)
+    calibrations = request.app.state.calibrations
     devices = request.app.state.devices
-    return [_public(d, queues.get(d.name, 0)) for d in devices.values()]
+    return [_public(d, queues.get(d.name, 0), calibrations) for d in devices.values()]
 
 
 @router.get("/{name}", response_model=DevicePublic)
 def get_device(name: str, request: Request, db: DatabaseDep, _user: CurrentUser) -> DevicePublic:
-    """One device."""
-    device = request.app.state.devices.get(name)
-    if device is None:
-        raise NotFound(f"no device {name!r}")
+    """One device; a chip with its calibration summary and maintenance calendar."""
+    device = _device(request, name)
     with db.read() as session:
         queued = queue_lengths(session).get(name, 0)
-    return _public(device, queued)
+    return _public(device, queued, request.app.state.calibrations)
+
+
+@router.get("/{name}/calibration")
+def get_calibration(
+    name: str,
+    request: Request,
+    _user: CurrentUser,
+    at: Annotated[datetime | None, Query(description="ISO 8601 time; default now")] = None,
+) -> dict[str, Any]:
+    """The calibration snapshot in force now, or at time ``at`` (history)."""
+    device = _device(request, name)
+    if device.spec is None:
+        raise NotFound(f"{name} is an ideal simulator: it has no calibration")
+    moment = aware(at) if at is not None else utcnow()
+    if moment > utcnow():
+        raise InvalidRequest("query.at", f"{moment.isoformat()} is in the future")
+    try:
+        snapshot = request.app.state.calibrations.in_force(name, moment)
+    except NoCalibration as exc:
+        raise NotFound(f"no calibration in force at {moment.isoformat()}: {exc}") from None
+    return snapshot.to_dict()

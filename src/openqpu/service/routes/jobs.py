@@ -28,14 +28,17 @@ MAX_WAIT_SECONDS = 30.0
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
 async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> FastJSONResponse:
     """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
-    settings, devices = request.app.state.settings, request.app.state.devices
+    state = request.app.state
+    settings, devices, calibrations = state.settings, state.devices, state.calibrations
     cached = all(
         is_summarized(source, body.format, settings.max_circuit_gates) for source in body.circuits
     )
     if cached:
-        submission = jobs.prepare(user, body, devices, settings)
+        submission = jobs.prepare(user, body, devices, settings, calibrations)
     else:  # parsing and compiling may take a while: keep the event loop free
-        submission = await run_in_threadpool(jobs.prepare, user, body, devices, settings)
+        submission = await run_in_threadpool(
+            jobs.prepare, user, body, devices, settings, calibrations
+        )
     batcher = request.app.state.batcher
     try:
         document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))

@@ -1,0 +1,173 @@
+"""The emulated chips through the REST API: calibration, maintenance, noisy jobs.
+
+Servers here recalibrate every few seconds so that maintenance windows and the
+calibration history can be watched within a test.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
+from tests.service.test_api import BELL, wait_done
+
+PERIOD_S = 6.0
+MAINTENANCE_S = 2.5
+CHIP_ENV = {
+    **FAST_LEASES,
+    "OPENQPU_CALIBRATION_PERIOD_S": str(PERIOD_S),
+    "OPENQPU_MAINTENANCE_S": str(MAINTENANCE_S),
+}
+
+
+@pytest.fixture(scope="module")
+def chip_server(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server whose chips recalibrate every few seconds."""
+    log = tmp_path_factory.mktemp("chip") / "server.log"
+    running = start_server(module_database_url, log, extra_env=CHIP_ENV)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _when(client: httpx.Client, up: bool, deadline_s: float = 3 * PERIOD_S) -> dict[str, Any]:
+    """Wait until lattice12 is up (or in maintenance); return the device document."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        device = client.get("/api/v1/devices/lattice12").json()
+        if (device["status"] == "online") == up:
+            return device
+        time.sleep(0.1)
+    raise AssertionError(f"lattice12 never became {'online' if up else 'maintenance'}")
+
+
+def test_chips_are_listed_with_topology_calibration_and_calendar(chip_server: Server) -> None:
+    with chip_server.client(new_user(chip_server)) as client:
+        devices = {d["name"]: d for d in client.get("/api/v1/devices").json()}
+        chip = devices["lattice72"]
+        assert chip["num_qubits"] == 72 and not chip["simulator"]
+        assert {"rz", "sx", "x", "cz", "measure"} <= set(chip["native_gates"])
+        assert chip["topology"]["rows"] * chip["topology"]["cols"] == 72
+        assert len(chip["topology"]["couplers"]) == 126
+        summary = chip["calibration"]
+        assert 10 <= summary["median_t1_us"] <= 30
+        assert 0.95 <= summary["median_cz_fidelity"] <= 0.99
+        assert summary["num_qubits_disabled"] >= 1
+        window = chip["next_maintenance"]
+        assert window["start"] < window["end"]
+        assert devices["statevector"]["calibration"] is None
+        assert client.get("/api/v1/devices/statevector/calibration").status_code == 404
+
+
+def test_calibration_history_and_maintenance(chip_server: Server) -> None:
+    with chip_server.client(new_user(chip_server)) as client:
+        first = client.get("/api/v1/devices/lattice12/calibration").json()
+        assert len(first["t1_us"]) == 12 and first["device"] == "lattice12"
+        down = _when(client, up=False)
+        assert down["maintenance_until"] is not None
+        # During maintenance the old snapshot is still the one in force.
+        assert client.get("/api/v1/devices/lattice12/calibration").json()["id"] == first["id"]
+        submitted = client.post(
+            "/api/v1/jobs", json={"device": "lattice12", "circuits": [BELL], "shots": 100}
+        ).json()
+        time.sleep(0.5)
+        assert client.get(f"/api/v1/jobs/{submitted['id']}").json()["status"] == "queued"
+        _when(client, up=True)
+        second = client.get("/api/v1/devices/lattice12/calibration").json()
+        assert second["id"] != first["id"]
+        assert second["t1_us"] != first["t1_us"]  # drifted
+        job = wait_done(client, submitted["id"])
+        assert job["status"] == "done"
+        result = client.get(f"/api/v1/jobs/{submitted['id']}/result").json()
+        assert result["results"][0]["calibration_id"] == second["id"]
+        # History: the snapshot in force at a time before the change is the first.
+        taken = datetime.fromisoformat(second["taken_at"])
+        before = (taken - timedelta(seconds=MAINTENANCE_S + 0.5)).isoformat()
+        old = client.get("/api/v1/devices/lattice12/calibration", params={"at": before})
+        assert old.status_code == 200 and old.json()["id"] == first["id"]
+        future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        refused = client.get("/api/v1/devices/lattice12/calibration", params={"at": future})
+        assert refused.status_code == 400 and "future" in refused.json()["detail"]
+
+
+def test_bell_on_the_chip_is_noisy_and_records_how_it_ran(chip_server: Server) -> None:
+    with chip_server.client(new_user(chip_server)) as client:
+        _when(client, up=True)
+        created = client.post(
+            "/api/v1/jobs",
+            json={
+                "device": "lattice72",
+                "circuits": [BELL],
+                "shots": 4000,
+                "seed": 7,
+                "mitigation": "readout",
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert wait_done(client, created.json()["id"])["status"] == "done"
+        entry = client.get(f"/api/v1/jobs/{created.json()['id']}/result").json()["results"][0]
+    counts = entry["counts"]
+    assert sum(counts.values()) == 4000
+    correlated = (counts.get("00", 0) + counts.get("11", 0)) / 4000
+    assert 0.75 < correlated < 0.995  # noisy, but a Bell state
+    compiled = entry["compiled"]
+    assert compiled["num_two_qubit_gates"] >= 1
+    assert "cz" in compiled["qasm3"] and "cx" not in compiled["qasm3"]
+    assert len(compiled["initial_layout"]) == 2
+    assert 0.5 < entry["estimated_success_probability"] < 1
+    assert entry["calibration_id"].startswith("lattice72-")
+    mitigated = entry["mitigated_probabilities"]
+    assert sum(mitigated.values()) == pytest.approx(1)
+    assert mitigated.get("00", 0) + mitigated.get("11", 0) > correlated
+
+
+def _wide(num_qubits: int) -> str:
+    return f'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[{num_qubits}];\nh q;\n'
+
+
+def test_what_cannot_run_on_a_chip_is_refused_at_submit(chip_server: Server) -> None:
+    with chip_server.client(new_user(chip_server)) as client:
+
+        def submit(**fields: Any) -> httpx.Response:
+            return client.post("/api/v1/jobs", json={"device": "lattice72", **fields})
+
+        # lattice72 always has disabled qubits, so all 72 never form one block.
+        blocked = submit(circuits=[_wide(72)])
+        over = submit(circuits=[_wide(73)])
+        estimate = submit(circuits=[BELL], kind="estimate", observables=[{"ZZ": 1.0}])
+        level = submit(circuits=[BELL], optimization_level=5)
+    assert blocked.status_code == 400
+    assert "largest connected block of working qubits" in blocked.json()["detail"]
+    assert over.status_code == 400 and "73 qubits" in over.json()["detail"]
+    assert estimate.status_code == 400 and "kind" in estimate.json()["detail"]
+    assert level.status_code == 422
+
+
+def test_operator_device_file_adds_a_chip(module_database_url: str, tmp_path: Path) -> None:
+    from importlib import resources
+
+    source = resources.files("openqpu.device") / "data" / "lattice12.toml"
+    text = source.read_text().replace('name = "lattice12"', 'name = "lab9"')
+    assert 'name = "lab9"' in text
+    (tmp_path / "lab9.toml").write_text(text)
+    running = start_server(
+        module_database_url,
+        tmp_path / "server.log",
+        extra_env={**CHIP_ENV, "OPENQPU_DEVICE_DIR": str(tmp_path)},
+    )
+    try:
+        with running.client(new_user(running)) as client:
+            names = [d["name"] for d in client.get("/api/v1/devices").json()]
+            assert "lab9" in names and "lattice72" in names
+    finally:
+        running.stop()
