@@ -11,12 +11,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from qiskit import QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
 
 from openqpu import sim
 from openqpu.compile import CompiledCircuit, compile_for_device, noise_model_for
 from openqpu.device import CalibrationSnapshot, DeviceSpec
-from openqpu.service.circuits import decode_circuit
+from openqpu.service.circuits import decode_circuit, decode_observable
 from openqpu.service.lru import LruCache
 from openqpu.service.mitigation import mitigate_readout
 from openqpu.service.runner import circuit_seed
@@ -42,19 +43,52 @@ class _Prepared:
     program: sim.Program
 
 
-_prepared: LruCache[tuple[str, str, str, int], _Prepared] = LruCache(COMPILED_CACHE_SIZE)
+_prepared: LruCache[tuple[str, str, str, str, int], _Prepared] = LruCache(COMPILED_CACHE_SIZE)
+_decoded: LruCache[tuple[str, str], QuantumCircuit] = LruCache(COMPILED_CACHE_SIZE)
 
 
-def _prepare(source: str, fmt: str, field: str, chip: ChipRun, level: int) -> _Prepared:
+def _decode(source: str, fmt: str, field: str) -> QuantumCircuit:
+    return _decoded.get_or_make((fmt, source), lambda: decode_circuit(source, fmt, field))
+
+
+def _prepare(
+    source: str, fmt: str, field: str, chip: ChipRun, level: int, basis: str = ""
+) -> _Prepared:
+    """The circuit compiled for the chip; with ``basis`` (one of I, X, Y, Z per qubit,
+    qubit 0 last) its final measurements are replaced by measurements in that basis."""
+
     def make() -> _Prepared:
-        circuit = decode_circuit(source, fmt, field)
+        circuit = _decode(source, fmt, field)
+        if basis:
+            circuit = measured_in_basis(circuit, basis)
         compiled = compile_for_device(
             circuit, chip.spec, chip.snapshot, optimization_level=level, seed=TRANSPILER_SEED
         )
         noise = noise_model_for(compiled, chip.spec, chip.snapshot)
         return _Prepared(circuit, compiled, sim.compile(compiled.circuit, noise=noise))
 
-    return _prepared.get_or_make((fmt, source, chip.snapshot.id, level), make)
+    return _prepared.get_or_make((fmt, source, basis, chip.snapshot.id, level), make)
+
+
+def measured_in_basis(circuit: QuantumCircuit, basis: str) -> QuantumCircuit:
+    """``circuit`` without its final measurements, then measured in ``basis``.
+
+    ``basis`` has one letter per qubit, Qiskit's order (the last letter is qubit 0):
+    X and Y qubits are rotated onto Z first; I qubits are not measured. Classical
+    bit j holds the j-th measured qubit, in ascending order.
+    """
+    out = circuit.remove_final_measurements(inplace=False)
+    letters = basis[::-1]
+    measured = [q for q, letter in enumerate(letters) if letter != "I"]
+    register = ClassicalRegister(len(measured), "basis")
+    out.add_register(register)
+    for bit, q in enumerate(measured):
+        if letters[q] == "Y":
+            out.sdg(q)
+        if letters[q] in "XY":
+            out.h(q)
+        out.measure(q, register[bit])
+    return out
 
 
 def readout_errors(
@@ -74,51 +108,22 @@ def readout_errors(
 
 
 def run_on_chip(payload: dict[str, Any], seed: int, chip: ChipRun) -> dict[str, Any]:
-    """Execute a validated sample job on a chip and return its result document.
+    """Execute a validated job on a chip and return its result document.
 
-    Each circuit's entry adds to the counts what the chip did with it: the
-    compiled circuit (OpenQASM 3 on chip qubits), the initial layout, the number
-    of two-qubit gates, the depth and the estimated success probability; with
-    ``mitigation: "readout"`` also the corrected probabilities.
+    A sample job's entries add to the counts what the chip did with each circuit:
+    the compiled circuit (OpenQASM 3 on chip qubits), the initial layout, the
+    number of two-qubit gates, the depth and the estimated success probability;
+    with ``mitigation: "readout"`` also the corrected probabilities. An estimate
+    job measures each group of qubit-wise commuting Pauli terms in its basis with
+    ``shots`` shots, as on hardware, and averages the parities.
     """
     started = time.perf_counter()
-    fmt = payload.get("format", "auto")
-    level = int(payload.get("optimization_level", 2))
-    values = payload.get("parameter_values")
+    run = _sample_entry if payload["kind"] == "sample" else _estimate_entry
     entries = []
-    for index, source in enumerate(payload["circuits"]):
-        prepared = _prepare(source, fmt, f"circuits[{index}]", chip, level)
+    for index in range(len(payload["circuits"])):
         circuit_started = time.perf_counter()
-        bound = None
-        if values:
-            bound = dict(zip(prepared.circuit.parameters, values[index], strict=True))
-            bound = {p: bound[p] for p in prepared.program.parameters}
-        counts = sim.sample(
-            prepared.program,
-            payload["shots"],
-            seed=circuit_seed(seed, index),
-            parameter_values=bound,
-        )
-        compiled = prepared.compiled
-        entry: dict[str, Any] = {
-            "counts": counts,
-            "shots": payload["shots"],
-            "num_qubits": prepared.circuit.num_qubits,
-            "compiled": {
-                "qasm3": compiled.qasm3,
-                "initial_layout": list(compiled.initial_layout),
-                "physical_qubits": list(compiled.physical_qubits),
-                "num_two_qubit_gates": compiled.num_two_qubit_gates,
-                "depth": compiled.depth,
-                "duration_ns": compiled.duration_ns,
-                "optimization_level": level,
-            },
-            "calibration_id": compiled.snapshot_id,
-            "estimated_success_probability": compiled.estimated_success_probability,
-        }
-        if payload.get("mitigation") == "readout":
-            errors = readout_errors(compiled, chip.snapshot)
-            entry["mitigated_probabilities"] = mitigate_readout(counts, errors)
+        entry = run(payload, index, circuit_seed(seed, index), chip)
+        entry["calibration_id"] = chip.snapshot.id
         entry["seconds"] = round(time.perf_counter() - circuit_started, 6)
         entries.append(entry)
     return {
@@ -128,4 +133,92 @@ def run_on_chip(payload: dict[str, Any], seed: int, chip: ChipRun) -> dict[str, 
         "device": chip.spec.name,
         "calibration_id": chip.snapshot.id,
         "execution_seconds": round(time.perf_counter() - started, 6),
+    }
+
+
+def _run_prepared(
+    payload: dict[str, Any], index: int, seed: int, chip: ChipRun, basis: str = ""
+) -> tuple[_Prepared, dict[str, int], dict[str, float] | None]:
+    """Counts of circuit ``index`` (measured in ``basis`` if given), and mitigated ones."""
+    level = int(payload.get("optimization_level", 2))
+    source, fmt = payload["circuits"][index], payload.get("format", "auto")
+    prepared = _prepare(source, fmt, f"circuits[{index}]", chip, level, basis)
+    values = payload.get("parameter_values")
+    bound = None
+    if values:
+        given = dict(zip(prepared.circuit.parameters, values[index], strict=True))
+        bound = {p: given[p] for p in prepared.program.parameters}
+    counts = sim.sample(prepared.program, payload["shots"], seed=seed, parameter_values=bound)
+    mitigated = None
+    if payload.get("mitigation") == "readout":
+        mitigated = mitigate_readout(counts, readout_errors(prepared.compiled, chip.snapshot))
+    return prepared, counts, mitigated
+
+
+def _sample_entry(payload: dict[str, Any], index: int, seed: int, chip: ChipRun) -> dict[str, Any]:
+    prepared, counts, mitigated = _run_prepared(payload, index, seed, chip)
+    compiled = prepared.compiled
+    entry: dict[str, Any] = {
+        "counts": counts,
+        "shots": payload["shots"],
+        "num_qubits": prepared.circuit.num_qubits,
+        "compiled": {
+            "qasm3": compiled.qasm3,
+            "initial_layout": list(compiled.initial_layout),
+            "physical_qubits": list(compiled.physical_qubits),
+            "num_two_qubit_gates": compiled.num_two_qubit_gates,
+            "depth": compiled.depth,
+            "duration_ns": compiled.duration_ns,
+            "optimization_level": int(payload.get("optimization_level", 2)),
+        },
+        "estimated_success_probability": compiled.estimated_success_probability,
+    }
+    if mitigated is not None:
+        entry["mitigated_probabilities"] = mitigated
+    return entry
+
+
+def _estimate_entry(
+    payload: dict[str, Any], index: int, seed: int, chip: ChipRun
+) -> dict[str, Any]:
+    source, fmt = payload["circuits"][index], payload.get("format", "auto")
+    num_qubits = _decode(source, fmt, f"circuits[{index}]").num_qubits
+    observables = [
+        decode_observable(spec, num_qubits, f"observables[{i}]")
+        for i, spec in enumerate(payload["observables"])
+    ]
+    labels = sorted({label for op in observables for label in op.paulis.to_labels()})
+    measured = [label for label in labels if set(label) != {"I"}]
+    values = {label: 1.0 for label in labels if set(label) == {"I"}}
+    groups = SparsePauliOp(measured).group_commuting(qubit_wise=True) if measured else []
+    for number, group in enumerate(groups):
+        group_labels = group.paulis.to_labels()
+        basis = "".join(
+            next((label[i] for label in group_labels if label[i] != "I"), "I")
+            for i in range(num_qubits)
+        )
+        _, counts, mitigated = _run_prepared(payload, index, seed + number, chip, basis)
+        total = sum(counts.values())
+        probs = mitigated or {key: count / total for key, count in counts.items()}
+        # Classical bit j holds the j-th non-I qubit of the basis, ascending.
+        position = {q: j for j, q in enumerate(i for i, c in enumerate(basis[::-1]) if c != "I")}
+        for label in group_labels:
+            mask = sum(1 << position[q] for q, c in enumerate(label[::-1]) if c != "I")
+            values[label] = sum(
+                p * (-1 if (int(key, 2) & mask).bit_count() % 2 else 1) for key, p in probs.items()
+            )
+    expectation = [
+        float(
+            sum(
+                (complex(coeff) * values[label]).real
+                for label, coeff in zip(op.paulis.to_labels(), op.coeffs, strict=True)
+            )
+        )
+        for op in observables
+    ]
+    return {
+        "expectation_values": expectation,
+        "shots": payload["shots"],
+        "num_qubits": num_qubits,
+        "measurement_bases": len(groups),
     }
