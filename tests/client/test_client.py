@@ -242,6 +242,28 @@ def test_client_devices_and_stats(remote: Remote) -> None:
     assert "tasks_completed" in remote.user.stats()
 
 
+def test_client_runs_on_a_chip_with_mitigation_and_reads_calibration(remote: Remote) -> None:
+    bell = QuantumCircuit(2, 2)
+    bell.h(0)
+    bell.cx(0, 1)
+    bell.measure([0, 1], [0, 1])
+    job = remote.user.submit(
+        bell, "lattice12", shots=2000, seed=4, optimization_level=1, mitigation="readout"
+    )
+    entry = job.result(timeout=60)["results"][0]
+    assert entry["compiled"]["optimization_level"] == 1
+    assert sum(entry["counts"].values()) == 2000
+    assert sum(entry["mitigated_probabilities"].values()) == pytest.approx(1)
+    calibration = remote.user.calibration("lattice12")
+    assert calibration["id"] == entry["calibration_id"]
+    assert (
+        remote.user.calibration("lattice12", at=calibration["taken_at"])["id"]
+        == entry["calibration_id"]
+    )
+    with pytest.raises(NotFoundError, match="no calibration"):
+        remote.user.calibration("statevector")
+
+
 def test_client_cancel_of_finished_job_is_conflict(remote: Remote) -> None:
     job = remote.user.submit(BELL_QASM, "statevector", shots=10)
     job.result(timeout=60)

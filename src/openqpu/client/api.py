@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -116,6 +117,21 @@ class Client:
         """
         return dict(self._transport.get(f"/api/v1/devices/{quote(name, safe='')}"))
 
+    def calibration(self, device: str, at: datetime | str | None = None) -> dict[str, Any]:
+        """A chip's calibration snapshot in force now, or at time ``at`` (ISO 8601 or datetime).
+
+        Per-qubit lists (``t1_us``, ``t2_us``, ``readout_error_0to1``, ...) are indexed
+        by chip qubit; per-coupler lists follow ``couplers``.
+
+        Raises:
+            NotFoundError: no such chip, or no calibration at that time.
+        """
+        params = {}
+        if at is not None:
+            params["at"] = at.isoformat() if isinstance(at, datetime) else str(at)
+        path = f"/api/v1/devices/{quote(device, safe='')}/calibration"
+        return dict(self._transport.get(path, params=params or None))
+
     def stats(self) -> dict[str, Any]:
         """The server's public usage statistics (tasks, visits, users, queues)."""
         return dict(self._transport.get("/api/v1/stats"))
@@ -133,6 +149,8 @@ class Client:
         name: str | None = None,
         priority: int = 0,
         idempotency_key: str | None = None,
+        optimization_level: int | None = None,
+        mitigation: str | None = None,
     ) -> RemoteJob:
         """Queue a job.
 
@@ -153,6 +171,9 @@ class Client:
             name: a label for people.
             priority: 0 to 9; higher runs first.
             idempotency_key: the key that makes a repeated submission return the first job.
+            optimization_level: on a chip, Qiskit's transpiler level 0-3 (server default 2).
+            mitigation: on a chip, ``"readout"`` adds counts corrected for readout errors
+                (``mitigated_probabilities``; estimate jobs correct their parities).
 
         Returns:
             The queued job.
@@ -177,6 +198,8 @@ class Client:
             "name": name,
             "observables": encode_observables(observables),
             "parameter_values": encode_parameter_values(parameter_values),
+            "optimization_level": optimization_level,
+            "mitigation": mitigation,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         info = self._transport.request("POST", "/api/v1/jobs", json=body)
