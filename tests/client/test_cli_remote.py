@@ -73,8 +73,10 @@ def test_cli_login_writes_private_config_used_by_later_commands(
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert main(["devices"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["NAME", "QUBITS", "STATUS", "QUEUED", "DESCRIPTION"]
+    assert out.splitlines()[0].split() == ["NAME", "QUBITS", "STATUS", "QUEUED", "CALIBRATION"]
     assert out.splitlines()[1].split()[0] == "statevector"
+    chip = next(line for line in out.splitlines() if line.startswith("lattice72"))
+    assert "T1" in chip and "qubits working" in chip
 
 
 def test_cli_login_with_bad_key_fails_and_saves_nothing(
@@ -123,6 +125,21 @@ def test_cli_submit_wait_prints_the_engines_counts(
     assert counts_table(captured.out) == sim.sample(loads(BELL_QASM), 200, seed=5)
     assert "200 shots, 2 qubits" in captured.out
     assert captured.out.splitlines()[-1].endswith(", seed 5")
+
+
+def test_cli_submit_to_a_chip_with_options(
+    logged_in: Server, bell_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["submit", str(bell_file), "--device", "lattice12", "--shots", "300", "--seed", "5"]
+    options = ["--optimization-level", "0", "--mitigation", "readout", "--json"]
+    assert main([*argv, *options, "--wait", "--timeout", "60"]) == 0
+    entry = json.loads(capsys.readouterr().out)["results"][0]
+    assert sum(entry["counts"].values()) == 300
+    assert entry["compiled"]["optimization_level"] == 0
+    assert "mitigated_probabilities" in entry
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--optimization-level", "7"])
+    assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 def test_cli_submit_then_jobs_result_and_cancel(

@@ -53,6 +53,19 @@ def add_remote_commands(commands: argparse._SubParsersAction) -> None:
     submit.add_argument("--seed", type=int, default=None, help="seed; circuit i uses seed + i")
     submit.add_argument("--name", default=None, help="a label for the job")
     submit.add_argument("--priority", type=int, default=0, help="0 to 9, higher first")
+    submit.add_argument(
+        "--optimization-level",
+        type=int,
+        choices=range(4),
+        default=None,
+        help="on a chip: Qiskit transpiler level (server default 2)",
+    )
+    submit.add_argument(
+        "--mitigation",
+        choices=["readout"],
+        default=None,
+        help="on a chip: also report counts corrected for readout errors",
+    )
     _add_wait_options(submit, "wait for the job and print its counts")
     submit.set_defaults(handler=_with_client(_submit))
 
@@ -141,11 +154,23 @@ def _devices(args: argparse.Namespace, client: Client) -> int:
         print(json.dumps(found, indent=2))
         return 0
     rows = [
-        [d["name"], d["num_qubits"], d["status"], d["queue_length"], d["description"]]
+        [d["name"], d["num_qubits"], d["status"], d["queue_length"], _calibration_text(d)]
         for d in found
     ]
-    _print_table(["NAME", "QUBITS", "STATUS", "QUEUED", "DESCRIPTION"], rows)
+    _print_table(["NAME", "QUBITS", "STATUS", "QUEUED", "CALIBRATION"], rows)
     return 0
+
+
+def _calibration_text(device: dict[str, Any]) -> str:
+    """A chip's calibration in a few figures; a simulator's description."""
+    summary = device.get("calibration")
+    if not summary:
+        return str(device["description"])
+    return (
+        f"T1 {summary['median_t1_us']:.1f} us, CZ {summary['median_cz_fidelity']:.3f}, "
+        f"readout {summary['median_readout_fidelity']:.3f}, "
+        f"{summary['num_qubits_working']} qubits working"
+    )
 
 
 def _submit(args: argparse.Namespace, client: Client) -> int:
@@ -160,6 +185,8 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
             seed=args.seed,
             name=args.name,
             priority=args.priority,
+            optimization_level=args.optimization_level,
+            mitigation=args.mitigation,
         )
     except InvalidRequestError as exc:
         return _fail(_located(exc, names))
