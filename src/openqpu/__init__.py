@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("openqpu.device",),
     ("openqpu.compile",),
     ("openqpu.service",),
-    ("openqpu.client", "openqpu.cli", "openqpu.web"),
+    ("openqpu.client", "openqpu.qiskit", "openqpu.cli", "openqpu.web"),
 )
 
 # Exported on first use, so that ``import openqpu`` does not import httpx.
