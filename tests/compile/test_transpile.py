@@ -183,3 +183,33 @@ def test_transpile_drops_idle_qubits_from_barriers(
     assert compiled.num_qubits == 2
     assert len(compiled.initial_layout) == 4
     assert compiled.circuit.count_ops()["barrier"] == 1
+
+
+def test_a_circuit_transpiled_for_the_chip_keeps_its_layout(
+    spec: DeviceSpec, snapshot: CalibrationSnapshot
+) -> None:
+    from qiskit import transpile
+
+    from openqpu.device import build_target
+
+    isa = transpile(_ghz(4), target=build_target(spec, snapshot), seed_transpiler=3)
+    assert isa.num_qubits == 72
+    placed = isa.layout.final_index_layout()
+    compiled = compile_for_device(isa, spec, snapshot)
+    assert set(compiled.physical_qubits) == set(placed)
+    ideal = openqpu.sim.sample(_ghz(4), 2000, seed=1)
+    assert set(openqpu.sim.sample(compiled.circuit, 2000, seed=1)) == set(ideal)
+
+
+def test_a_transpiled_circuit_on_a_now_disabled_qubit_is_laid_out_again(
+    spec: DeviceSpec, snapshot: CalibrationSnapshot
+) -> None:
+    bad = snapshot.disabled_qubits[0]
+    neighbour = next(b if a == bad else a for a, b in snapshot.couplers if bad in (a, b))
+    circuit = QuantumCircuit(72, 2)
+    circuit.h(bad)
+    circuit.cz(bad, neighbour)
+    circuit.measure([bad, neighbour], [0, 1])
+    compiled = compile_for_device(circuit, spec, snapshot)
+    assert bad not in compiled.physical_qubits
+    assert len(compiled.initial_layout) == 2

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from openqpu.compile.compiled import CompiledCircuit, noise_model_for
-from openqpu.compile.transpile import compile_for_device
+from openqpu.compile.transpile import active_qubits, compile_for_device
 
-__all__ = ["CompiledCircuit", "compile_for_device", "noise_model_for"]
+__all__ = ["CompiledCircuit", "active_qubits", "compile_for_device", "noise_model_for"]

@@ -65,12 +65,23 @@ def compile_for_device(
     1
     """
     block = largest_working_block(spec, snapshot)
+    active = active_qubits(circuit)
+    if len(active) > len(block):
+        raise DoesNotFit(len(active), spec.name, len(block))
+    initial_layout = None
     if circuit.num_qubits > len(block):
-        raise DoesNotFit(circuit.num_qubits, spec.name, len(block))
+        # Transpiled for the chip by the user (qubit i is chip qubit i) and still valid
+        # for this calibration: keep that layout. Otherwise drop the idle qubits and
+        # let layout choose again.
+        if _laid_out_for(circuit, spec, snapshot):
+            initial_layout = list(range(circuit.num_qubits))
+        else:
+            circuit = without_idle_qubits(circuit, active)
     target = build_target(spec, snapshot)
     manager = generate_preset_pass_manager(
         optimization_level,
         target=target,
+        initial_layout=initial_layout,
         seed_transpiler=int(make_rng(seed).integers(2**31)),
         # Qiskit 2.x refuses any scheduling stage when control flow is present.
         scheduling_method=None if circuit.has_control_flow_op() else "alap",
@@ -96,16 +107,44 @@ def compile_for_device(
     )
 
 
-def _trimmed(scheduled: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
-    """The scheduled circuit without the delays that pad chip qubits it never uses."""
-    used = sorted(
+def active_qubits(circuit: QuantumCircuit) -> list[int]:
+    """Indices of the qubits some instruction other than a delay or barrier acts on."""
+    return sorted(
         {
-            scheduled.find_bit(qubit).index
-            for inst in scheduled.data
+            circuit.find_bit(qubit).index
+            for inst in circuit.data
             if inst.name not in _PASSIVE
             for qubit in inst.qubits
         }
     )
+
+
+def without_idle_qubits(circuit: QuantumCircuit, active: list[int]) -> QuantumCircuit:
+    """``circuit`` on its active qubits only (renumbered in order), classical bits kept."""
+    return _compacted(_trimmed(circuit)[0], active)
+
+
+def _laid_out_for(circuit: QuantumCircuit, spec: DeviceSpec, snapshot: CalibrationSnapshot) -> bool:
+    """True when ``circuit`` is already on the chip: its qubit i is chip qubit i, every
+    active qubit works and every two-qubit gate sits on a working coupler."""
+    if circuit.num_qubits != spec.num_qubits or circuit.has_control_flow_op():
+        return False
+    working = set(snapshot.working_qubits())
+    couplers = {snapshot.couplers[k] for k in snapshot.working_couplers()}
+    for inst in circuit.data:
+        if inst.name in _PASSIVE:
+            continue
+        qubits = [circuit.find_bit(q).index for q in inst.qubits]
+        if not working.issuperset(qubits) or len(qubits) > 2:
+            return False
+        if len(qubits) == 2 and (min(qubits), max(qubits)) not in couplers:
+            return False
+    return True
+
+
+def _trimmed(scheduled: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
+    """The scheduled circuit without the delays that pad chip qubits it never uses."""
+    used = active_qubits(scheduled)
     keep = {scheduled.qubits[q] for q in used}
     trimmed = scheduled.copy_empty_like()
     for inst in scheduled.data:

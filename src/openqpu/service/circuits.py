@@ -48,6 +48,7 @@ class CircuitSummary:
     size: int
     num_parameters: int
     is_dynamic: bool
+    num_active_qubits: int  # qubits some gate or measurement acts on
 
 
 _summaries: LruCache[tuple[str, str, int], CircuitSummary] = LruCache(512)
@@ -70,10 +71,12 @@ def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int
     if summary is not None:
         return summary
     from openqpu import sim
+    from openqpu.compile import active_qubits
 
     circuit = decode_circuit(source, fmt, field)
+    active = len(active_qubits(circuit))
     if circuit.num_qubits > max_qubits:
-        return CircuitSummary(circuit.num_qubits, circuit.size(), 0, False)
+        return CircuitSummary(circuit.num_qubits, circuit.size(), 0, False, active)
     if circuit.size() > max_gates:
         raise InvalidRequest(
             field, f"{circuit.size()} instructions is over the limit of {max_gates}"
@@ -83,7 +86,7 @@ def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int
     except OpenQPUError as exc:
         raise InvalidRequest(field, str(exc)) from None
     summary = CircuitSummary(
-        circuit.num_qubits, circuit.size(), len(program.parameters), program.is_dynamic
+        circuit.num_qubits, circuit.size(), len(program.parameters), program.is_dynamic, active
     )
     _summaries.put(key, summary)
     return summary

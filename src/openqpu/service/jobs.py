@@ -203,8 +203,9 @@ def validate(
                 f"{summary.num_qubits} qubits is more than device {device.name} has "
                 f"({device.num_qubits})",
             )
-        if summary.num_qubits > usable:
-            raise InvalidRequest(field, str(DoesNotFit(summary.num_qubits, device.name, usable)))
+        if summary.num_active_qubits > usable:
+            message = str(DoesNotFit(summary.num_active_qubits, device.name, usable))
+            raise InvalidRequest(field, message)
         widest = max(widest, summary.num_qubits)
         values = request.parameter_values[index] if request.parameter_values else []
         if len(values) != summary.num_parameters:
