@@ -95,6 +95,11 @@ def test_calibration_history_and_maintenance(chip_server: Server) -> None:
         before = (taken - timedelta(seconds=MAINTENANCE_S + 0.5)).isoformat()
         old = client.get("/api/v1/devices/lattice12/calibration", params={"at": before})
         assert old.status_code == 200 and old.json()["id"] == first["id"]
+        timeline = client.get("/api/v1/devices/lattice12/calibrations").json()
+        ids = [s["id"] for s in timeline]  # newest first; more may have come since
+        newer = ids.index(second["id"])
+        assert ids[newer + 1] == first["id"]
+        assert timeline[newer]["median_t1_us"] != timeline[newer + 1]["median_t1_us"]
         future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         refused = client.get("/api/v1/devices/lattice12/calibration", params={"at": future})
         assert refused.status_code == 400 and "future" in refused.json()["detail"]

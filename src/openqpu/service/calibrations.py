@@ -35,6 +35,12 @@ _EPOCH = select(CALIBRATIONS.c.data).where(
 _LATEST_STORED = select(func.max(CALIBRATIONS.c.epoch)).where(
     CALIBRATIONS.c.device == bindparam("device"), CALIBRATIONS.c.epoch <= bindparam("epoch")
 )
+_HISTORY = (
+    select(CALIBRATIONS.c.data)
+    .where(CALIBRATIONS.c.device == bindparam("device"), CALIBRATIONS.c.epoch <= bindparam("epoch"))
+    .order_by(CALIBRATIONS.c.epoch.desc())
+    .limit(bindparam("limit"))
+)
 _INSERT = insert(CALIBRATIONS)
 
 
@@ -152,6 +158,14 @@ class Calibrations:
             first = self.schedule(device).anchor.isoformat()
             raise NoCalibration(f"{device} was first calibrated at {first}")
         return self._snapshot(device, epoch)
+
+    def history(self, device: str, limit: int) -> list[CalibrationSnapshot]:
+        """The last ``limit`` snapshots that came into force, newest first."""
+        current = self.in_force(device)  # makes any snapshot that is due
+        epoch = self.schedule(device).epoch_in_force(current.taken_at)
+        with self.db.connect() as conn:
+            rows = conn.execute(_HISTORY, {"device": device, "epoch": epoch, "limit": limit})
+            return [CalibrationSnapshot.from_dict(orjson.loads(row[0])) for row in rows]
 
     def maintenance_until(self, device: str, at: datetime | None = None) -> datetime | None:
         """When the maintenance going on ends, or None when the chip is up."""

@@ -73,6 +73,20 @@ def get_device(name: str, request: Request, db: DatabaseDep, _user: CurrentUser)
     return _public(device, queued, request.app.state.calibrations)
 
 
+@router.get("/{name}/calibrations")
+def list_calibrations(
+    name: str,
+    request: Request,
+    _user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    """Summaries of the last ``limit`` snapshots, newest first: the calibration time line."""
+    device = _device(request, name)
+    if device.spec is None:
+        raise NotFound(f"{name} is an ideal simulator: it has no calibration")
+    return [snapshot.summary() for snapshot in request.app.state.calibrations.history(name, limit)]
+
+
 @router.get("/{name}/calibration")
 def get_calibration(
     name: str,
