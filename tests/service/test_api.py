@@ -291,7 +291,11 @@ def test_api_quota_is_429_with_retry_after(database_url: str, tmp_path: Any) -> 
         database_url,
         tmp_path / "limited.log",
         workers=0,
-        extra_env={"OPENQPU_MAX_QUEUED_JOBS_PER_USER": "1"},
+        extra_env={
+            "OPENQPU_MAX_QUEUED_JOBS_PER_USER": "1",
+            "OPENQPU_RATE_LIMIT_PER_SECOND": "0.5",
+            "OPENQPU_RATE_LIMIT_BURST": "3",
+        },
     )
     try:
         with limited.client() as client:
@@ -301,6 +305,14 @@ def test_api_quota_is_429_with_retry_after(database_url: str, tmp_path: Any) -> 
             assert refused.status_code == 429
             assert "queued job limit reached: 1 of 1" in refused.json()["detail"]
             assert int(refused.headers["retry-after"]) > 0
+        # A key that sends faster than its rate gets 429 too; other keys are not slowed.
+        with limited.client(new_user(limited)) as fast:
+            answers = [fast.get("/api/v1/devices") for _ in range(4)]
+            assert [a.status_code for a in answers] == [200, 200, 200, 429]
+            assert "rate limit of 0.5 requests/s" in answers[-1].json()["detail"]
+            assert int(answers[-1].headers["retry-after"]) >= 1
+        with limited.client(new_user(limited)) as other:
+            assert other.get("/api/v1/devices").status_code == 200
     finally:
         limited.stop()
 

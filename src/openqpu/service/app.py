@@ -16,6 +16,7 @@ from openqpu.service.batcher import WriteBatcher
 from openqpu.service.calibrations import calibrations_for
 from openqpu.service.database import Database
 from openqpu.service.errors import install_error_handlers
+from openqpu.service.ratelimit import RateLimiter
 from openqpu.service.responses import FastJSONResponse
 from openqpu.service.routes import devices, health, jobs, stats, users
 from openqpu.service.settings import Settings
@@ -58,6 +59,7 @@ def create_app(
     for chip in app.state.calibrations.specs:
         app.state.calibrations.schedule(chip)  # the first snapshot is made at first start
     app.state.visits = VisitCounter(database)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     for module in (health, devices, jobs, stats, users):
         app.include_router(module.router)
     install_error_handlers(app)

@@ -36,6 +36,7 @@ async def current_user(
     with request.app.state.db.connect() as conn:
         principal = authenticate(conn, credentials.credentials)
     request.state.visitor = principal.key_id
+    request.app.state.rate_limiter.take(principal.key_id)
     return principal
 
 
