@@ -19,6 +19,18 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
     listing = user_commands.add_parser("list", help="list users")
     listing.add_argument("--db", dest="database_url", default=None)
     listing.set_defaults(handler=_user_list)
+    remove = user_commands.add_parser(
+        "delete", help="remove a user with their keys, jobs and results"
+    )
+    remove.add_argument("name")
+    remove.add_argument("--db", dest="database_url", default=None)
+    remove.set_defaults(handler=_user_delete)
+    export = commands.add_parser(
+        "export", help="write all jobs, results, users and calibration history as JSON Lines"
+    )
+    export.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
+    export.add_argument("--db", dest="database_url", default=None)
+    export.set_defaults(handler=_export)
     key = commands.add_parser("key", help="manage API keys (on the server's database)")
     key_commands = key.add_subparsers(dest="key_command", required=True)
     new = key_commands.add_parser("new", help="make another API key for a user")
@@ -43,6 +55,36 @@ def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _fail(exc: Exception) -> int:
     print(f"openqpu: {exc}", file=sys.stderr)
     return 1
+
+
+def _user_delete(args: argparse.Namespace) -> int:
+    from openqpu.service.accounts import NotFound
+    from openqpu.service.export import delete_user
+
+    try:
+        removed = delete_user(_database(args), args.name)
+    except NotFound as exc:
+        return _fail(exc)
+    summary = ", ".join(f"{count} {what}" for what, count in removed.items())
+    print(f"deleted user {args.name} ({summary})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from openqpu.service.export import write_jsonl
+
+    database = _database(args)
+    try:
+        if args.output == "-":
+            counts = write_jsonl(database, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8") as out:
+                counts = write_jsonl(database, out)
+    except OSError as exc:
+        return _fail(exc)
+    summary = ", ".join(f"{count} {kind}s" for kind, count in counts.items()) or "nothing"
+    print(f"exported {summary}", file=sys.stderr)
+    return 0
 
 
 def _user_add(args: argparse.Namespace) -> int:
