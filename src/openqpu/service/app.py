@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import openqpu
@@ -19,6 +20,7 @@ from openqpu.service.errors import install_error_handlers
 from openqpu.service.ratelimit import RateLimiter
 from openqpu.service.responses import FastJSONResponse
 from openqpu.service.routes import devices, health, jobs, stats, users
+from openqpu.service.routes import qcloud as qcloud_routes
 from openqpu.service.settings import Settings
 from openqpu.service.stats import VisitCounter
 from openqpu.service.watcher import JobWatcher
@@ -62,6 +64,8 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     for module in (health, devices, jobs, stats, users):
         app.include_router(module.router)
+    app.mount("/web", StaticFiles(packages=[("openqpu.web", "static")], html=True), name="web")
+    app.include_router(qcloud_routes.router)  # pyqpanda3.qcloud's protocol
     install_error_handlers(app)
     app.add_middleware(BodyLimitAndVisits, max_body_bytes=settings.max_body_bytes)
     return app
