@@ -21,6 +21,7 @@ from openqpu.service.ratelimit import RateLimiter
 from openqpu.service.responses import FastJSONResponse
 from openqpu.service.routes import devices, health, jobs, stats, users
 from openqpu.service.routes import qcloud as qcloud_routes
+from openqpu.service.routes import quafu as quafu_routes
 from openqpu.service.settings import Settings
 from openqpu.service.stats import VisitCounter
 from openqpu.service.watcher import JobWatcher
@@ -66,6 +67,7 @@ def create_app(
         app.include_router(module.router)
     app.mount("/web", StaticFiles(packages=[("openqpu.web", "static")], html=True), name="web")
     app.include_router(qcloud_routes.router)  # pyqpanda3.qcloud's protocol
+    app.include_router(quafu_routes.router)  # pyquafu's protocol
     install_error_handlers(app)
     app.add_middleware(BodyLimitAndVisits, max_body_bytes=settings.max_body_bytes)
     return app
