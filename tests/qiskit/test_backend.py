@@ -170,6 +170,19 @@ def test_transpile_for_lattice72_respects_couplers_and_avoids_disabled_qubits(
     assert not used & set(calibration["disabled_qubits"])
 
 
+def test_circuit_transpiled_for_lattice72_runs_on_the_qubits_it_chose(
+    provider: OpenQPUProvider,
+) -> None:
+    backend = provider.backend("lattice72")
+    compiled = transpile(ghz(3), backend, seed_transpiler=8)
+    chosen = compiled.layout.initial_index_layout()[:3]
+    result = backend.run(compiled, shots=SHOTS, seed_simulator=9).result()
+    counts = result.get_counts()
+    assert counts["000"] + counts["111"] > 0.7 * SHOTS
+    # The server keeps a layout that already fits the chip (idle qubits are not counted).
+    assert sorted(result.results[0].compiled["physical_qubits"]) == sorted(chosen)
+
+
 def test_run_options_and_unbound_parameters_are_checked(provider: OpenQPUProvider) -> None:
     backend = provider.backend("statevector")
     with pytest.raises(ValueError, match=r"unknown run option\(s\) \['shotz'\]"):
