@@ -44,7 +44,9 @@ class OpenQPUProvider:
         """The SDK client that talks to the server."""
         return self._client
 
-    def backends(self, name: str | None = None, *, simulator: bool | None = None) -> list[Any]:
+    def backends(
+        self, name: str | None = None, *, simulator: bool | None = None
+    ) -> list[OpenQPUBackend]:
         """The server's devices as backends, in the server's order.
 
         Args:
