@@ -27,6 +27,8 @@ lint: $(STAMP)
 test: $(STAMP)
 	@dpkg -s libcurl4 libgomp1 >/dev/null 2>&1 || (apt-get update && apt-get install -y libcurl4 libgomp1) \
 		|| echo "could not install libcurl4 libgomp1 (not root?): the pyqpanda3 tests will skip"
+	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium) \
+		|| echo "could not install chromium (not root?): the web dashboard's browser tests will skip"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -1,0 +1,114 @@
+// One job: live status, source, compiled circuit, layout on the chip, counts, downloads.
+
+import { api } from "./api.js";
+import { histogram } from "./charts.js";
+import { download, fmt, h, statusBadge, when } from "./dom.js";
+import { lattice } from "./lattice.js";
+import { needKey } from "./notice.js";
+import { SOURCE_PREFIX } from "./submit.js";
+
+const LIVE = new Set(["queued", "running"]);
+
+function statusCard(job, onCancel) {
+  return h("section", { class: "card", id: "job-status" },
+    h("dl", { class: "facts" },
+      h("dt", {}, "status"), h("dd", {}, statusBadge(job.status),
+        job.queue_position !== null && job.queue_position !== undefined
+          ? ` (position ${job.queue_position + 1} in the queue)` : ""),
+      h("dt", {}, "device"), h("dd", {}, h("a", { href: `#/devices/${job.device}` }, job.device)),
+      h("dt", {}, "owner"), h("dd", {}, job.owner),
+      h("dt", {}, "kind"), h("dd", {}, `${job.kind}, ${fmt(job.num_circuits)} circuit(s), ${fmt(job.shots)} shots`),
+      h("dt", {}, "created"), h("dd", {}, when(job.created_at)),
+      h("dt", {}, "started"), h("dd", {}, when(job.started_at)),
+      h("dt", {}, "finished"), h("dd", {}, when(job.finished_at)),
+      job.error ? [h("dt", {}, "error"), h("dd", { class: "error" }, job.error)] : null),
+    LIVE.has(job.status) ? h("p", {}, h("button", { type: "button", class: "danger", id: "cancel",
+      onclick: onCancel }, "Cancel job")) : null,
+    job.events ? h("details", {}, h("summary", {}, "Status changes"), h("ol", { class: "events" },
+      job.events.map((e) => h("li", {}, `${when(e.at)}: ${e.status}${e.detail ? ` (${e.detail})` : ""}`)))) : null);
+}
+
+function csv(result) {
+  const lines = ["circuit,outcome,count,mitigated_probability"];
+  result.results.forEach((entry, i) => {
+    for (const [outcome, n] of Object.entries(entry.counts || {})) {
+      const p = entry.mitigated_probabilities ? entry.mitigated_probabilities[outcome] ?? "" : "";
+      lines.push(`${i},${outcome},${n},${p}`);
+    }
+    (entry.expectation_values || []).forEach((v, k) => lines.push(`${i},observable ${k},,${v}`));
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+async function layoutOnChip(job, entry, signal) {
+  const device = await api(`devices/${encodeURIComponent(job.device)}`, { signal });
+  if (!device.topology) return null;
+  const at = job.started_at || job.created_at;
+  const calibration = await api(`devices/${encodeURIComponent(job.device)}/calibration`,
+    { query: { at }, signal }).catch(() => api(`devices/${encodeURIComponent(job.device)}/calibration`, { signal }));
+  return h("div", { class: "lattice-holder" }, lattice(device, calibration,
+    { metric: "readout", highlight: entry.compiled.initial_layout || entry.compiled.physical_qubits || [] }));
+}
+
+async function resultSection(job, signal) {
+  const result = await api(`jobs/${job.id}/result`, { signal });
+  const section = h("section", { class: "card", id: "job-result" }, h("h2", {}, "Result"),
+    h("p", { class: "controls" },
+      h("button", { type: "button", class: "secondary", id: "download-json",
+        onclick: () => download(`${job.id}.json`, JSON.stringify(result, null, 2), "application/json") },
+      "Download JSON"),
+      h("button", { type: "button", class: "secondary", id: "download-csv",
+        onclick: () => download(`${job.id}.csv`, csv(result), "text/csv") }, "Download CSV")));
+  for (const [i, entry] of result.results.entries()) {
+    const part = h("div", { class: "circuit-result", "data-circuit": i },
+      result.results.length > 1 ? h("h3", {}, `Circuit ${i}`) : null);
+    if (entry.counts) part.append(histogram(entry.counts, { title: `Counts (${fmt(entry.shots)} shots)` }));
+    if (entry.mitigated_probabilities) {
+      const top = Object.entries(entry.mitigated_probabilities).sort((a, b) => b[1] - a[1]).slice(0, 16);
+      part.append(h("details", {}, h("summary", {}, "Readout-mitigated probabilities"),
+        h("table", {}, h("tbody", {}, top.map(([k, p]) => h("tr", {}, h("td", {}, h("code", {}, k)),
+          h("td", {}, fmt(p, 4))))))));
+    }
+    if (entry.expectation_values) {
+      part.append(h("h3", {}, "Expectation values"), h("table", { class: "expectations" },
+        h("tbody", {}, entry.expectation_values.map((v, k) =>
+          h("tr", {}, h("th", { scope: "row" }, `observable ${k}`), h("td", { "data-expectation": k }, fmt(v, 6)))))));
+    }
+    if (entry.compiled) {
+      part.append(h("p", {}, `Calibration ${entry.calibration_id || result.calibration_id || "–"}; ` +
+        `estimated success probability ${fmt(entry.estimated_success_probability, 4)}; ` +
+        `${fmt(entry.compiled.num_two_qubit_gates)} two-qubit gates, depth ${fmt(entry.compiled.depth)}; ` +
+        `physical qubits ${(entry.compiled.physical_qubits || []).join(", ")}.`));
+      const chip = await layoutOnChip(job, entry, signal);
+      if (chip) part.append(h("h3", {}, "Layout on the chip"), chip);
+      part.append(h("details", {}, h("summary", {}, "Compiled circuit (OpenQASM 3)"),
+        h("pre", { class: "code", id: `compiled-${i}` }, entry.compiled.qasm3)));
+    }
+    section.append(part);
+  }
+  return section;
+}
+
+export async function render(view, { params: [id], signal }) {
+  if (!needKey(view, "see this job")) return;
+  let job = await api(`jobs/${encodeURIComponent(id)}`, { signal });
+  document.title = `openqpu: job ${id.slice(0, 8)}`;
+  const stored = JSON.parse(sessionStorage.getItem(SOURCE_PREFIX + id) || "null");
+  const status = h("div");
+  const result = h("div");
+  const cancel = async () => {
+    job = await api(`jobs/${job.id}/cancel`, { method: "POST", signal });
+    status.replaceChildren(statusCard(job, cancel));
+  };
+  status.replaceChildren(statusCard(job, cancel));
+  view.replaceChildren(h("h1", {}, "Job ", h("code", {}, job.name || job.id)), status,
+    h("section", { class: "card" }, h("h2", {}, "Circuit source"), stored
+      ? h("pre", { class: "code", id: "job-source" }, stored.source)
+      : h("p", { class: "muted" }, "The source is kept only in the browser tab that submitted the job.")),
+    result);
+  while (LIVE.has(job.status)) {  // long poll: the answer comes when the job finishes, or after 10 s
+    job = await api(`jobs/${job.id}`, { query: { wait: 10 }, signal });
+    status.replaceChildren(statusCard(job, cancel));
+  }
+  if (job.status === "done") result.replaceChildren(await resultSection(job, signal));
+}

@@ -1,0 +1,64 @@
+// Overview (public): usage figures, their history, devices and their queues.
+
+import { api, auth } from "./api.js";
+import { lineChart } from "./charts.js";
+import { fmt, h } from "./dom.js";
+
+function figure(label, name, value) {
+  return h("div", { class: "figure" }, h("span", { class: "value", "data-stat": name }, fmt(value)),
+    h("span", { class: "label" }, label));
+}
+
+/** Tasks completed in the last `days` days (today included), from the per-day series. */
+function recent(perDay, days) {
+  const since = new Date(Date.now() - (days - 1) * 86400e3).toISOString().slice(0, 10);
+  return perDay.filter((d) => d.day >= since).reduce((sum, d) => sum + d.tasks, 0);
+}
+
+export async function render(view, { signal }) {
+  const stats = await api("stats", { signal });
+  let devices = null;
+  if (auth.signedIn) {
+    devices = await api("devices", { signal }).catch(() => null);  // a stale key: public view
+  }
+  document.title = "openqpu: overview";
+  const days = [...new Set([...stats.tasks_completed_per_day.map((d) => d.day),
+    ...stats.visits_per_day.map((d) => d.day)])].sort();
+  const tasks = new Map(stats.tasks_completed_per_day.map((d) => [d.day, d.tasks]));
+  const visits = new Map(stats.visits_per_day.map((d) => [d.day, d.visits]));
+  const byName = new Map((devices || []).map((d) => [d.name, d]));
+  const names = Object.keys(stats.queue_lengths);
+
+  view.replaceChildren(
+    h("h1", {}, "Overview"),
+    h("section", { class: "figures", "aria-label": "Usage" },
+      figure("tasks completed", "tasks_completed", stats.tasks_completed),
+      figure("visits", "visits", stats.visits),
+      figure("users", "users", stats.users),
+      figure("countries", "countries", stats.countries)),
+    h("section", { class: "card" }, h("h2", {}, "Over time"),
+      lineChart(days.map((d) => d.slice(5)), [
+        { name: "tasks completed", values: days.map((d) => tasks.get(d) ?? 0) },
+        { name: "visits", values: days.map((d) => visits.get(d) ?? 0) },
+      ], { title: "Per day (UTC)", digits: 2 })),
+    h("section", { class: "card" }, h("h2", {}, "Throughput"),
+      h("p", {}, h("span", { "data-stat": "tasks_last_day" }, fmt(recent(stats.tasks_completed_per_day, 1))),
+        " tasks completed today, ",
+        h("span", { "data-stat": "tasks_last_week" }, fmt(recent(stats.tasks_completed_per_day, 7))),
+        " in the last 7 days.")),
+    h("section", { class: "card" }, h("h2", {}, "Devices"),
+      h("div", { class: "scroll" }, h("table", { class: "devices" },
+        h("thead", {}, h("tr", {}, ["device", "status", "queue", "tasks completed", "qubits"]
+          .map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, names.map((name) => {
+          const info = byName.get(name);
+          return h("tr", { "data-device": name },
+            h("th", { scope: "row" }, h("a", { href: `#/devices/${encodeURIComponent(name)}` }, name)),
+            h("td", {}, info ? h("span", { class: `badge status-${info.status}` }, info.status) : "–"),
+            h("td", { "data-queue": name }, fmt(stats.queue_lengths[name])),
+            h("td", {}, fmt(stats.tasks_completed_per_device[name] ?? 0)),
+            h("td", {}, info ? fmt(info.num_qubits) : "–"));
+        })))),
+      devices ? null : h("p", { class: "muted" }, "Sign in to see each device's status.")),
+  );
+}

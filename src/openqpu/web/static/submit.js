@@ -1,0 +1,120 @@
+// Submit a circuit: OpenQASM 2/3 or OriginIR, pasted or uploaded; errors point at their line.
+
+import { ApiError, api } from "./api.js";
+import { h } from "./dom.js";
+import { needKey } from "./notice.js";
+
+const BELL = `OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+h q[0];
+cx q[0], q[1];
+measure q -> c;
+`;
+
+export const SOURCE_PREFIX = "openqpu.source.";
+
+function field(label, id, control, hint) {
+  return h("div", { class: "field" }, h("label", { for: id }, label), control,
+    hint && h("small", { class: "muted" }, hint));
+}
+
+/** The lines around `line` with the error written under it. */
+function errorAtLine(source, body) {
+  const lines = source.split("\n");
+  const line = Math.min(Math.max(body.line, 1), lines.length);
+  const first = Math.max(1, line - 2), last = Math.min(lines.length, line + 2);
+  const items = [];
+  for (let n = first; n <= last; n++) {
+    const isError = n === line;
+    items.push(h("li", { value: n, class: isError ? "error-line" : null, "data-line": n },
+      h("code", {}, lines[n - 1] || " ")));
+    if (isError) {
+      const column = body.column ? `, column ${body.column}` : "";
+      items.push(h("li", { class: "error-note", role: "alert", "data-error-line": line },
+        body.column ? h("code", { class: "caret", "aria-hidden": "true" },
+          `${" ".repeat(Math.max(0, body.column - 1))}^`) : null,
+        h("span", {}, `Line ${line}${column}: ${body.detail}`)));
+    }
+  }
+  return h("div", { class: "source-error" }, h("ol", { class: "source-excerpt" }, items));
+}
+
+function selectLine(textarea, line) {
+  const lines = textarea.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((sum, l) => sum + l.length + 1, 0);
+  textarea.setSelectionRange(start, start + (lines[line - 1] || "").length);
+}
+
+export async function render(view, { signal }) {
+  if (!needKey(view, "submit circuits")) return;
+  const devices = await api("devices", { signal });
+  document.title = "openqpu: submit";
+  const device = h("select", { id: "device", name: "device" },
+    devices.map((d) => h("option", { value: d.name }, `${d.name} (${d.num_qubits} qubits, ${d.status})`)));
+  const format = h("select", { id: "format", name: "format" },
+    [["auto", "detect"], ["qasm2", "OpenQASM 2"], ["qasm3", "OpenQASM 3"], ["originir", "OriginIR"]]
+      .map(([value, label]) => h("option", { value }, label)));
+  const source = h("textarea", { id: "source", name: "source", rows: 14, spellcheck: "false",
+    required: true, placeholder: "OPENQASM 2.0; …" });
+  const upload = h("input", { id: "upload", type: "file", accept: ".qasm,.qasm2,.qasm3,.ir,.originir,.txt,text/plain",
+    onchange: async () => { if (upload.files[0]) source.value = await upload.files[0].text(); } });
+  const shots = h("input", { id: "shots", name: "shots", type: "number", min: 1, value: 1000, required: true });
+  const level = h("select", { id: "level", name: "optimization_level" },
+    [0, 1, 2, 3].map((n) => h("option", { value: n, selected: n === 2 }, String(n))));
+  const mitigation = h("input", { id: "mitigation", name: "mitigation", type: "checkbox" });
+  const chipOnly = () => {
+    const chosen = devices.find((d) => d.name === device.value);
+    const simulator = !chosen || chosen.simulator;
+    level.disabled = simulator;
+    mitigation.disabled = simulator;
+  };
+  device.addEventListener("change", chipOnly);
+  const outcome = h("div", { id: "submit-outcome" });
+  const button = h("button", { type: "submit" }, "Submit");
+
+  const form = h("form", { class: "card submit", novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    outcome.replaceChildren();
+    if (!source.value.trim()) {
+      outcome.append(h("p", { class: "error", role: "alert" }, "Paste or upload a circuit first."));
+      source.focus();
+      return;
+    }
+    const body = { device: device.value, circuits: [source.value], format: format.value,
+      shots: Number(shots.value) };
+    if (!level.disabled) body.optimization_level = Number(level.value);
+    if (!mitigation.disabled && mitigation.checked) body.mitigation = "readout";
+    button.disabled = true;
+    try {
+      const job = await api("jobs", { method: "POST", body, signal });
+      sessionStorage.setItem(SOURCE_PREFIX + job.id, JSON.stringify({ source: source.value, format: format.value }));
+      location.hash = `#/jobs/${job.id}`;
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.body.line) {
+        outcome.append(errorAtLine(source.value, error.body));
+        selectLine(source, error.body.line);
+      } else {
+        outcome.append(h("p", { class: "error", role: "alert" },
+          error.body.field ? `${error.body.field}: ${error.message}` : error.message));
+      }
+    } finally {
+      button.disabled = false;
+    }
+  } },
+  h("div", { class: "row" }, field("Device", "device", device), field("Format", "format", format)),
+  field("Circuit", "source", source),
+  h("div", { class: "row" },
+    field("…or upload a file", "upload", upload),
+    h("div", { class: "field" }, h("span", { class: "label-like" }, "Example"),
+      h("button", { type: "button", class: "secondary", onclick: () => { source.value = BELL; } }, "Insert Bell circuit"))),
+  h("div", { class: "row" },
+    field("Shots", "shots", shots),
+    field("Optimisation level", "level", level, "chips only"),
+    h("div", { class: "field check" }, mitigation, h("label", { for: "mitigation" }, "Readout mitigation"))),
+  h("p", {}, button), outcome);
+  view.replaceChildren(h("h1", {}, "Submit a circuit"), form);
+  chipOnly();
+}
