@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
 from openqpu.service.database import Database
+from openqpu.service.wakeup import announce
 
 log = logging.getLogger("openqpu.batcher")
 
@@ -89,6 +90,8 @@ class WriteBatcher:
         try:
             with self.db.transaction() as conn:
                 outcomes = _run_each(batch, conn, conn.begin_nested)
+                if any(ok for ok, _ in outcomes):
+                    announce(conn)  # idle workers wake when this commits
         except Exception as exc:  # the commit failed: none of the batch is stored
             log.warning("a batch of %d writes failed: %s", len(batch), exc)
             outcomes = [(False, exc)] * len(batch)

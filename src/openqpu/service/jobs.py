@@ -36,6 +36,7 @@ from openqpu.service.models import (
 )
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
+from openqpu.service.wakeup import announce
 
 JOBS = Job.__table__
 EVENTS = JobEvent.__table__
@@ -321,7 +322,9 @@ def submit(
     submission = prepare(principal, request, devices, settings)
     try:
         with db.transaction() as conn:
-            return store(conn, submission, settings)
+            stored = store(conn, submission, settings)
+            announce(conn)
+            return stored
     except IntegrityError:
         # Two submits with one idempotency key raced: the other one won.
         with db.transaction() as conn:

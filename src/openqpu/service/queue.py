@@ -20,6 +20,7 @@ from openqpu.service.clock import utcnow
 from openqpu.service.database import Database
 from openqpu.service.jobs import JOBS, RESULTS, transition
 from openqpu.service.models import JobStatus
+from openqpu.service.wakeup import announce
 
 QUEUED, RUNNING, DONE, FAILED = (
     JobStatus.QUEUED,
@@ -253,4 +254,6 @@ def reap_expired(db: Database, max_attempts: int) -> int:
                 )
             else:
                 transition(conn, job_id, RUNNING, QUEUED, "lease expired", **released)
+        if expired:
+            announce(conn)
         return len(expired)

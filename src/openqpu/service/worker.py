@@ -23,11 +23,14 @@ from openqpu.service.chip import ChipRun, run_on_chip
 from openqpu.service.database import Database
 from openqpu.service.runner import run_payload
 from openqpu.service.settings import Settings
+from openqpu.service.wakeup import Wakeup
 
 log = logging.getLogger("openqpu.worker")
 
 REAP_EVERY_SECONDS = 2.0
 IDLE_FIRST_SECONDS = 0.002
+# The fallback poll of a worker that LISTENs for new jobs (PostgreSQL).
+LISTENING_POLL_SECONDS = 1.0
 EXIT_RUN_TIME_LIMIT = 3
 
 
@@ -147,6 +150,9 @@ def run_worker(
     db = Database(settings.database_url)
     calibrations = calibrations_for(db, default_catalog(settings.device_dir or None), settings)
     worker_id = new_worker_id()
+    wakeup = Wakeup(settings.database_url)
+    # Notifications wake a listening worker at once, so its fallback poll can be slow.
+    longest_idle = max(settings.poll_seconds, LISTENING_POLL_SECONDS if wakeup.listening else 0)
     warm_up()
     log.info("worker %s started on %s", worker_id, db.dialect)
     idle = IDLE_FIRST_SECONDS
@@ -177,11 +183,12 @@ def run_worker(
                 continue
         except Exception:  # database restarting, for example: back off and retry
             log.exception("worker %s: error in the work loop", worker_id)
-        stop.wait(idle)
-        idle = min(settings.poll_seconds, idle * 2)
+        wakeup.wait(idle, stop)
+        idle = min(longest_idle, idle * 2)
     if pending:
         try:
             queue.finish_many(db, worker_id, pending)
         except Exception:  # their leases run out and the jobs run again elsewhere
             log.exception("worker %s: storing the last results failed", worker_id)
+    wakeup.close()
     db.dispose()
