@@ -88,6 +88,9 @@ def main(request: dict[str, Any]) -> dict[str, Any]:
         return _result(task.send(qc, name=request.get("name", ""), wait=True))
     if action == "send":
         return _result(task.send(qc, name=request.get("name", ""), wait=False))
+    if action == "observables":  # one task per measurement basis, expectations on the client
+        _results, values = task.submit(qc, request["observables"])
+        return {"values": values}
     raise ValueError(f"unknown action {action!r}")
 
 

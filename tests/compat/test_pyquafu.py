@@ -163,6 +163,15 @@ def test_pyquafu_bell_on_lattice72_is_noisy_but_dominant(quafu_python: Path, hom
     assert max(flipped, key=flipped.__getitem__) == "100"
 
 
+def test_pyquafu_submit_measures_observables_basis_by_basis(quafu_python: Path, home: Path) -> None:
+    observables = [["ZZ", [0, 1]], ["XX", [0, 1]], ["Z", [0]]]
+    answer = quafu(quafu_python, home, action="observables", backend="statevector",
+                   circuit="bell", shots=SHOTS, observables=observables)  # fmt: skip
+    zz, xx, z = answer["values"]
+    assert zz == xx == 1.0  # exact on the ideal simulator
+    assert abs(z) < 0.2  # mean of 1000 +-1 outcomes: sd 0.032
+
+
 def test_pyquafu_async_send_then_retrieve(quafu_python: Path, home: Path) -> None:
     sent = quafu(quafu_python, home, action="send", backend="statevector", circuit="x0",
                  shots=50, name="later")  # fmt: skip
