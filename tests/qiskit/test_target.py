@@ -62,7 +62,15 @@ def test_chip_target_errors_durations_and_qubit_properties_in_si_units() -> None
     assert target.qubit_properties[1].t1 == pytest.approx(25e-6)
     assert target.qubit_properties[1].t2 == pytest.approx(5e-6)
     assert target.qubit_properties[1].frequency == pytest.approx(5.1e9)
-    assert target.dt is None  # the API does not publish the chip's dt
+    assert target.dt is None  # this device document has no timing
+
+
+def test_chip_target_takes_dt_and_measure_reset_durations_from_the_device_timing() -> None:
+    timed = {**DEVICE, "timing": {"dt_ns": 0.5, "measure_ns": 1500.0, "reset_ns": 1000.0}}
+    target = chip_target(timed, CALIBRATION)
+    assert target.dt == pytest.approx(0.5e-9)
+    assert target["measure"][(0,)].duration == pytest.approx(1.5e-6)
+    assert target["reset"][(2,)].duration == pytest.approx(1e-6)
 
 
 def test_chip_target_rejects_a_snapshot_of_another_size() -> None:

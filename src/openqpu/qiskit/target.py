@@ -57,8 +57,8 @@ def chip_target(device: Mapping[str, Any], calibration: Mapping[str, Any]) -> Ta
     gates take ``gate_error_1q`` and ``gate_duration_1q_ns`` of their qubit
     (``rz`` is virtual: error 0, duration 0), the 2q gate ``cz_error`` and
     ``cz_duration_ns`` of its coupler, ``measure`` the mean of the two readout
-    errors. The API does not publish the measurement and reset durations or the
-    chip's ``dt``, so those stay unset.
+    errors; ``dt`` and the measure and reset durations come from the device's
+    ``timing`` (left unset by servers that do not publish it).
 
     Args:
         device: the server's description of the chip, with ``topology``.
@@ -78,9 +78,13 @@ def chip_target(device: Mapping[str, Any], calibration: Mapping[str, Any]) -> Ta
             )
     disabled = {int(q) for q in calibration.get("disabled_qubits", [])}
     qubits = [q for q in range(num_qubits) if q not in disabled]
+    timing = device.get("timing") or {}
+    measure_s = timing["measure_ns"] * _NS if "measure_ns" in timing else None
+    reset_s = timing["reset_ns"] * _NS if "reset_ns" in timing else None
     target = Target(
         description=f"{device.get('name', '')} calibrated {calibration.get('id', '?')}",
         num_qubits=num_qubits,
+        dt=timing["dt_ns"] * _NS if "dt_ns" in timing else None,
         qubit_properties=[
             QubitProperties(
                 t1=calibration["t1_us"][q] * _US,
@@ -110,14 +114,16 @@ def chip_target(device: Mapping[str, Any], calibration: Mapping[str, Any]) -> Ta
         standard["measure"],
         {
             (q,): InstructionProperties(
+                duration=measure_s,
                 error=(calibration["readout_error_0to1"][q] + calibration["readout_error_1to0"][q])
-                / 2
+                / 2,
             )
             for q in qubits
         },
     )
     if "reset" in device["native_gates"]:
-        target.add_instruction(standard["reset"], {(q,): None for q in qubits})
+        reset = InstructionProperties(duration=reset_s)
+        target.add_instruction(standard["reset"], {(q,): reset for q in qubits})
     target.add_instruction(Delay(Parameter("t")), {(q,): None for q in qubits})
     target.add_instruction(IfElseOp, name="if_else")
     return target

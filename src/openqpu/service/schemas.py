@@ -100,6 +100,9 @@ class DevicePublic(BaseModel):
     simulator: bool
     description: str
     topology: dict[str, Any] | None = None
+    timing: dict[str, float] | None = Field(
+        default=None, description="a chip's dt and measure/reset durations, in ns"
+    )
     calibration: dict[str, Any] | None = None
     maintenance_until: UtcDatetime | None = None
     next_maintenance: MaintenanceWindow | None = None

@@ -38,6 +38,11 @@ def _public(device: Device, queue_length: int, calibrations: Calibrations) -> De
             "cols": spec.cols,
             "couplers": [list(pair) for pair in spec.couplers],
         }
+        public.timing = {
+            "dt_ns": spec.dt_ns,
+            "measure_ns": spec.durations.measure_ns,
+            "reset_ns": spec.durations.reset_ns,
+        }
         public.calibration = calibrations.in_force(device.name, now).summary()
         public.maintenance_until = calibrations.maintenance_until(device.name, now)
         if public.maintenance_until is not None:
