@@ -105,11 +105,12 @@ def run_shots(
     pending = _Pending(memory_limit_bytes() // state_bytes(num_qubits, dtype))
     pending.push(_Branch(0, zero_state(num_qubits, dtype), 0, shots))
     solo = _solo_runner(steps, num_qubits, final_measures, dtype, rng, counts)
+    solo_shots = max(1, SOLO_AMPLITUDES >> num_qubits)
     with threads_for(num_qubits):
         while pending.branches:
             branch = pending.pop()
             state = branch.state if branch.state is not None else zero_state(num_qubits, dtype)
-            if not _run_branch(steps, branch, state, pending, rng, solo):
+            if not _run_branch(steps, branch, state, pending, rng, solo, solo_shots):
                 sample_final(state, branch, final_measures, rng, counts)
         if solo is not None:
             solo.flush()
@@ -118,8 +119,10 @@ def run_shots(
     return counts
 
 
-# Branches with at most this many shots run their shots as solo trajectories.
-SOLO_SHOTS = 8
+# A branch goes solo when its shots times its amplitudes are at most this: walking
+# steps in Python costs ~10 us each, so small states share a branch only among many
+# shots, large ones as soon as they run alone (measured: bench/noise.py, 8 qubits).
+SOLO_AMPLITUDES = 1 << 17
 
 
 def _solo_runner(
@@ -144,6 +147,7 @@ def _run_branch(
     pending: _Pending,
     rng: np.random.Generator,
     solo: SoloRunner | None = None,
+    solo_shots: int = 0,
 ) -> bool:
     """Run one branch to the end, splitting off siblings at random events.
 
@@ -162,7 +166,7 @@ def _run_branch(
     while step_index < len(steps):
         if (
             solo is not None
-            and branch.shots <= SOLO_SHOTS
+            and branch.shots <= solo_shots
             and event >= len(forced)
             and solo.accepts(step_index)
         ):
@@ -179,7 +183,7 @@ def _run_branch(
                 outcome = forced[event]
             else:
                 outcome = _split(
-                    step_index, step, branch, history, state, probs, pending, rng, solo
+                    step_index, step, branch, history, state, probs, pending, rng, solo, solo_shots
                 )
             event += 1
             history.append(outcome)
@@ -202,6 +206,7 @@ def _split(
     pending: _Pending,
     rng: np.random.Generator,
     solo: SoloRunner | None = None,
+    solo_shots: int = 0,
 ) -> int:
     """Share the branch's shots among the outcomes; return the one this branch follows.
 
@@ -215,7 +220,7 @@ def _split(
         if outcome == followed:
             continue
         sibling = _Branch(step_index, None, branch.clbits, int(drawn[outcome]), [*history, outcome])
-        if solo is not None and sibling.shots <= SOLO_SHOTS and solo.accepts(step_index):
+        if solo is not None and sibling.shots <= solo_shots and solo.accepts(step_index):
             moved = state.copy()
             clbits = _settle(step, moved, outcome, probs, branch.clbits)
             solo.add(moved, step_index, clbits, sibling.shots)

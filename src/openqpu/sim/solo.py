@@ -188,8 +188,9 @@ def encode(
     )
 
 
-# A kernel call holds at most this many bytes of start states and of uniforms.
-BATCH_BYTES = 64 << 20
+# A kernel call holds about this many bytes of start states and of uniforms: enough
+# for several shots of a large state, so that both cores get work.
+BATCH_BYTES = 256 << 20
 
 
 class SoloRunner:
