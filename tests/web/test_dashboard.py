@@ -72,6 +72,7 @@ def test_dashboard_lattice72_draws_every_qubit_and_coupler(server: Server, page:
     page.locator("svg.lattice").wait_for()
     with server.client(key) as client:
         calibration = client.get("/api/v1/devices/lattice72/calibration").json()
+        summary = client.get("/api/v1/devices/lattice72").json()["calibration"]
     lattice = page.locator("svg.lattice")
     assert lattice.locator("circle.qubit[data-qubit]").count() == 72
     assert lattice.locator("line.coupler[data-coupler]").count() == 126
@@ -80,8 +81,15 @@ def test_dashboard_lattice72_draws_every_qubit_and_coupler(server: Server, page:
     assert shown == set(calibration["disabled_qubits"])
     disabled_couplers = lattice.locator("line.coupler.disabled[data-coupler]")
     shown_pairs = set(disabled_couplers.evaluate_all("els => els.map(e => e.dataset.coupler)"))
-    assert shown_pairs == {f"{min(a, b)}-{max(a, b)}" for a, b in calibration["disabled_couplers"]}
-    assert shown or shown_pairs, "lattice72 has parts out of service"
+    off = set(calibration["disabled_qubits"])
+    out_of_service = {
+        f"{min(a, b)}-{max(a, b)}"
+        for a, b in calibration["couplers"]
+        if [a, b] in calibration["disabled_couplers"] or {a, b} & off
+    }
+    assert shown_pairs == out_of_service  # listed, or at a disabled qubit
+    assert len(shown_pairs) == summary["num_couplers_disabled"]
+    assert shown and shown_pairs, "lattice72 has parts out of service"
     title = lattice.locator("circle.qubit[data-qubit='0'] title").text_content()
     assert f"T1 {calibration['t1_us'][0]:.3g} µs" in title
     assert "Qubits: T1" in lattice.text_content()

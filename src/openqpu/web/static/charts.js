@@ -2,20 +2,23 @@
 
 import { fmt, h, s } from "./dom.js";
 
+// Drawn in fewer user units on a phone, so that text keeps a readable size.
+const chartWidth = () => (window.matchMedia("(max-width: 600px)").matches ? 360 : 560);
+
 /**
  * A line chart of one or more series over the same x labels.
  * series: [{name, values: [number|null], cls}]; labels: [string].
  */
-export function lineChart(labels, series, { title, height = 180, digits = 3 } = {}) {
-  const width = 560, left = 52, right = 12, top = 14, bottom = 28;
+export function lineChart(labels, series, { title, height = 180, digits = 3, zero = false } = {}) {
+  const width = chartWidth(), left = 52, right = 12, top = 14, bottom = 28;
   const all = series.flatMap((one) => one.values).filter((v) => v !== null && v !== undefined);
   const figure = h("figure", { class: "chart" }, title && h("figcaption", {}, title));
   if (!labels.length || !all.length) {
     figure.append(h("p", { class: "muted" }, "No data yet."));
     return figure;
   }
-  let low = Math.min(...all), high = Math.max(...all);
-  if (low === high) { low -= Math.abs(low) * 0.1 || 1; high += Math.abs(high) * 0.1 || 1; }
+  let low = Math.min(...all, ...(zero ? [0] : [])), high = Math.max(...all);
+  if (low === high) { const pad = Math.abs(low) * 0.01 || 1; low -= pad; high += pad; }
   const x = (i) => left + (labels.length === 1 ? (width - left - right) / 2
     : (i * (width - left - right)) / (labels.length - 1));
   const y = (v) => top + ((high - v) * (height - top - bottom)) / (high - low);
@@ -61,7 +64,8 @@ export function histogram(counts, { top = 16, title = "Counts" } = {}) {
   if (rest > 0) shown.push([`rest (${sorted.length - top})`, rest]);
   const total = sorted.reduce((sum, [, n]) => sum + n, 0) || 1;
   const most = Math.max(1, ...shown.map(([, n]) => n));
-  const row = 22, label = Math.max(48, 9 * Math.max(...shown.map(([k]) => k.length), 2)), width = 560;
+  const row = 22, label = Math.max(48, 9 * Math.max(...shown.map(([k]) => k.length), 2));
+  const width = chartWidth();
   const barSpace = width - label - 90;
   const svg = s("svg", { viewBox: `0 0 ${width} ${row * shown.length + 4}`, class: "histogram",
     role: "img", "aria-label": title });

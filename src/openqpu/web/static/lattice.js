@@ -10,6 +10,8 @@ export const METRICS = {
   gate1q: { label: "1q gate fidelity", value: (c, q) => 1 - c.gate_error_1q[q], digits: 4 },
 };
 
+const isNarrow = () => window.matchMedia("(max-width: 600px)").matches;
+
 const pairKey = (a, b) => (a < b ? `${a}-${b}` : `${b}-${a}`);
 
 /** Colour for a value in [low, high]; `better` says which end is good. */
@@ -42,14 +44,26 @@ function legendBar(svgX, y, label, low, high, better, digits) {
  * device: the API's device (topology rows, cols, couplers); calibration: the full snapshot;
  * metric: a key of METRICS; highlight: physical qubits to mark, with their logical index.
  */
-export function lattice(device, calibration, { metric = "t1", highlight = [] } = {}) {
+export function lattice(device, calibration, { metric = "t1", highlight = [], narrow = isNarrow() } = {}) {
   const { rows, cols, couplers } = device.topology;
-  const step = 46, pad = 26, legendHeight = 56;
-  // Rows run left to right so that the long side of the chip is horizontal.
-  const pos = (q) => [pad + Math.floor(q / cols) * step, pad + (q % cols) * step];
-  const width = pad * 2 + (rows - 1) * step, height = pad * 2 + (cols - 1) * step;
+  const step = 46, pad = 26;
+  // The long side of the chip runs across the screen, except on a phone.
+  const across = narrow ? Math.min(rows, cols) : Math.max(rows, cols);
+  const rowsAcross = across === rows;
+  const pos = (q) => {
+    const row = Math.floor(q / cols), col = q % cols;
+    return rowsAcross ? [pad + row * step, pad + col * step] : [pad + col * step, pad + row * step];
+  };
+  const width = pad * 2 + (across - 1) * step;
+  const height = pad * 2 + ((rowsAcross ? cols : rows) - 1) * step;
+  const stacked = width < 430;  // legends one under the other when the chip is narrow
+  const legendHeight = stacked ? 150 : 56;
   const disabledQubits = new Set(calibration.disabled_qubits || []);
+  // A coupler is out of service when listed, or when a qubit at either end is.
   const disabledCouplers = new Set((calibration.disabled_couplers || []).map(([a, b]) => pairKey(a, b)));
+  for (const [a, b] of couplers) {
+    if (disabledQubits.has(a) || disabledQubits.has(b)) disabledCouplers.add(pairKey(a, b));
+  }
   const czError = new Map((calibration.couplers || []).map(([a, b], i) => [pairKey(a, b),
     calibration.cz_error[i]]));
   const chosen = METRICS[metric] || METRICS.t1;
@@ -61,7 +75,7 @@ export function lattice(device, calibration, { metric = "t1", highlight = [] } =
   const [czLow, czHigh] = range(czFid);
   const used = new Map(highlight.map((physical, logical) => [physical, logical]));
 
-  const svg = s("svg", { class: "lattice", viewBox: `0 0 ${Math.max(width, 360)} ${height + legendHeight}`,
+  const svg = s("svg", { class: "lattice", viewBox: `0 0 ${Math.max(width, stacked ? 200 : 430)} ${height + legendHeight}`,
     role: "img", "aria-label": `${device.name}: ${numQubits} qubits, ${couplers.length} couplers` });
   for (const [a, b] of couplers) {
     const [x1, y1] = pos(a), [x2, y2] = pos(b);
@@ -87,9 +101,10 @@ export function lattice(device, calibration, { metric = "t1", highlight = [] } =
     svg.append(s("text", { class: "qubit-label", x: cx, y: cy + 4, "text-anchor": "middle" },
       used.has(q) ? `q${used.get(q)}` : q));
   }
-  svg.append(legendBar(pad, height + 4, `Qubits: ${chosen.label}`, low, high, "high", chosen.digits),
-    legendBar(pad + 180, height + 4, "Couplers: CZ fidelity", czLow, czHigh, "high", 4),
-    s("g", { class: "legend", transform: `translate(${pad + 360} ${height + 4})` },
+  const at = (k) => (stacked ? [pad, height + 4 + 48 * k] : [pad + 180 * k, height + 4]);
+  svg.append(legendBar(...at(0), `Qubits: ${chosen.label}`, low, high, "high", chosen.digits),
+    legendBar(...at(1), "Couplers: CZ fidelity", czLow, czHigh, "high", 4),
+    s("g", { class: "legend", transform: `translate(${at(2).join(" ")})` },
       s("text", { x: 0, y: 10 }, "Disabled"),
       s("circle", { class: "qubit disabled", cx: 10, cy: 30, r: 8 }),
       s("line", { class: "coupler disabled", x1: 26, y1: 30, x2: 60, y2: 30 })));

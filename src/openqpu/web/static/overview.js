@@ -40,7 +40,7 @@ export async function render(view, { signal }) {
       lineChart(days.map((d) => d.slice(5)), [
         { name: "tasks completed", values: days.map((d) => tasks.get(d) ?? 0) },
         { name: "visits", values: days.map((d) => visits.get(d) ?? 0) },
-      ], { title: "Per day (UTC)", digits: 2 })),
+      ], { title: "Per day (UTC)", digits: 2, zero: true })),
     h("section", { class: "card" }, h("h2", {}, "Throughput"),
       h("p", {}, h("span", { "data-stat": "tasks_last_day" }, fmt(recent(stats.tasks_completed_per_day, 1))),
         " tasks completed today, ",
