@@ -92,11 +92,11 @@ GATE_CASES: list[tuple[str, int, Operator]] = [
     ("CNOT q[0],q[1]", 2, one(lambda c: c.cx(0, 1), 2)),
     ("CZ q[0],q[1]", 2, one(lambda c: c.cz(0, 1), 2)),
     ("SWAP q[0],q[1]", 2, one(lambda c: c.swap(0, 1), 2)),
-    # QPanda's ISWAP: |01> -> -i|10>, the inverse of Qiskit's iSWAP.
+    # pyqpanda3's ISWAP (its gate matrix and its OriginIR converter): |01> -> i|10>.
     (
         "ISWAP q[0],q[1]",
         2,
-        Operator(np.array([[1, 0, 0, 0], [0, 0, -1j, 0], [0, -1j, 0, 0], [0, 0, 0, 1]])),
+        Operator(np.array([[1, 0, 0, 0], [0, 0, 1j, 0], [0, 1j, 0, 0], [0, 0, 0, 1]])),
     ),
     (f"CR q[0],q[1],({A})", 2, Operator(np.diag([1, 1, 1, np.exp(1j * A)]))),
     (f"CP q[0],q[1],({A})", 2, one(lambda c: c.cp(A, 0, 1), 2)),
@@ -320,9 +320,7 @@ def test_originir_dumps_writes_gates_directly() -> None:
         "H q[0]",
         "CNOT q[0],q[1]",
         f"CU q[1],q[2],({D + (B + C) / 2!r},{B!r},{A!r},{C!r})",
-        "DAGGER",
         "ISWAP q[0],q[2]",
-        "ENDDAGGER",
         "TOFFOLI q[0],q[1],q[2]",
         "CONTROL q[2]",
         "H q[0]",

@@ -18,9 +18,9 @@ pyQPanda tutorial:
   ``q[t]`` controlled by ``q[c]``: Qiskit ``cu(gamma, beta, delta, alpha - (beta+delta)/2)``.
 - ``RPHI q,(theta,phi)`` is ``exp(-i theta/2 (cos(phi) X + sin(phi) Y))``: Qiskit ``r``.
 - ``CR`` and ``CP`` are the controlled phase ``diag(1, 1, 1, exp(i theta))``: ``cp``.
-- ``ISWAP`` has ``-i`` off the diagonal in QPanda (``|01> -> -i|10>``): it is the
-  inverse of Qiskit's ``iswap`` and is read as ``XXPlusYYGate(pi)``. Qiskit's
-  ``iswap`` is written as ``DAGGER``/``ISWAP``/``ENDDAGGER``.
+- ``ISWAP`` is Qiskit's ``iswap`` (``|01> -> i|10>``), as pyqpanda3's converter
+  reads it (checked in tests/compat/test_originir_reference.py; QPanda 2's C++
+  source had ``-i``, the inverse).
 - ``RXX``, ``RYY``, ``RZZ`` are ``exp(-i theta/2 P(x)P)``; ``RZX q[a],q[b]`` puts Z on
   ``q[a]`` and X on ``q[b]`` (Qiskit ``rzx(theta, a, b)``).
 - ``TOFFOLI a,b,t`` and ``CSWAP c,a,b`` list their controls first.

@@ -63,8 +63,8 @@ GATES: dict[str, tuple[int, int, Builder]] = {
     "CNOT": (2, 0, _plain(lib.CXGate)),
     "CZ": (2, 0, _plain(lib.CZGate)),
     "SWAP": (2, 0, _plain(lib.SwapGate)),
-    # QPanda's ISWAP has -i off the diagonal: it is Qiskit's iSWAP inverse.
-    "ISWAP": (2, 0, lambda _: (lib.XXPlusYYGate(math.pi), 0.0)),
+    # pyqpanda3's ISWAP is Qiskit's (+i off the diagonal).
+    "ISWAP": (2, 0, _plain(lib.iSwapGate)),
     "CR": (2, 1, lambda p: (lib.CPhaseGate(p[0]), 0.0)),
     "CP": (2, 1, lambda p: (lib.CPhaseGate(p[0]), 0.0)),
     "RXX": (2, 1, lambda p: (lib.RXXGate(p[0]), 0.0)),

@@ -111,14 +111,7 @@ def _transpiled(instruction: CircuitInstruction) -> list[CircuitInstruction]:
 def _writable(operation: Instruction) -> bool:
     if operation.name in DIRECT or operation.name in ("iswap", "barrier", "measure", "reset"):
         return True
-    if operation.name == "xx_plus_yy":
-        return _is_originir_iswap(operation)
     return _controlled_base(operation) is not None
-
-
-def _is_originir_iswap(operation: Instruction) -> bool:
-    theta, beta = (float(p) for p in operation.params)
-    return math.isclose(theta, math.pi, abs_tol=1e-12) and abs(beta) < 1e-12
 
 
 def _controlled_base(operation: Instruction) -> Instruction | None:
@@ -143,9 +136,6 @@ def _statements(circuit: QuantumCircuit, instruction: CircuitInstruction) -> lis
     if name == "barrier":
         return [f"BARRIER {','.join(qubits)}"]
     if name == "iswap":
-        # QPanda's ISWAP is the inverse of Qiskit's.
-        return ["DAGGER", f"ISWAP {','.join(qubits)}", "ENDDAGGER"]
-    if name == "xx_plus_yy":
         return [f"ISWAP {','.join(qubits)}"]
     if name in DIRECT:
         return [_gate_line(name, operation.params, qubits)]
@@ -159,7 +149,7 @@ def _statements(circuit: QuantumCircuit, instruction: CircuitInstruction) -> lis
 
 def _statements_for(base: Instruction, qubits: list[str]) -> list[str]:
     if base.name == "iswap":
-        return ["DAGGER", f"ISWAP {','.join(qubits)}", "ENDDAGGER"]
+        return [f"ISWAP {','.join(qubits)}"]
     return [_gate_line(base.name, base.params, qubits)]
 
 
