@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from _http import LeanClient, Response
 from _service_client import KEY_PATTERN, free_port
 
@@ -77,7 +78,8 @@ class ServerProcess:
         env: dict[str, str],
         port: int | None = None,
     ) -> None:
-        self.database_url, self.log_dir, self.workers, self.env = database_url, log_dir, workers, env
+        self.database_url, self.log_dir = database_url, log_dir
+        self.workers, self.env = workers, env
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None

@@ -190,8 +190,10 @@ class Faults:
         return str(getattr(self, kind)())
 
     def kill_worker(self) -> str:
-        """SIGKILL one worker process picked at random."""
+        """SIGKILL a worker picked at random, among those running a job when any is."""
         pids = self.server.worker_pids()
+        busy = [pid for pid in pids if pid in busy_worker_pids(self.server.database_url)]
+        pids = busy or pids
         if not pids:
             self.campaign.faults["kill_worker skipped (no worker up)"] += 1
             return "no worker running (restarting): skipped"
@@ -202,7 +204,7 @@ class Faults:
             self.campaign.faults["kill_worker skipped (no worker up)"] += 1
             return f"worker {pid} already gone: skipped"
         self.campaign.faults["kill_worker"] += 1
-        return f"killed worker {pid}"
+        return f"killed {'busy' if busy else 'idle'} worker {pid}"
 
     def kill_api(self) -> str:
         """SIGKILL the server's process group, wait a little, start it again."""
@@ -231,6 +233,26 @@ class Faults:
                 self.campaign.notes.append(f"server start {attempt + 1} failed: {exc}")
                 time.sleep(1.0)
         raise RuntimeError("the server did not come back after 3 starts")
+
+
+def busy_worker_pids(database_url: str) -> set[int]:
+    """Process ids of the workers that hold a running job (empty when the database is down).
+
+    A worker id is ``<host>-<pid>-<random>``.
+    """
+    from sqlalchemy import text
+
+    from openqpu.service.database import Database
+
+    db = Database(database_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(text("SELECT worker_id FROM jobs WHERE status = 'running'"))
+            return {int(worker.rsplit("-", 2)[1]) for (worker,) in rows if worker}
+    except Exception:  # PostgreSQL restarting: pick any worker
+        return set()
+    finally:
+        db.dispose()
 
 
 async def inject_faults(faults: Faults, rounds: int, started: float) -> None:
