@@ -24,10 +24,15 @@ def _circuit(kind: str) -> Any:
         qc = QuantumCircuit(3)
         qc.x(0)
         qc.measure([0, 1, 2], [0, 1, 2])
-    elif kind == "iswap":  # pyquafu writes 'iswap', which qelib1.inc does not define
+    elif kind == "iswap":  # pyquafu writes 'iswap' undeclared; openqpu knows it
         qc = QuantumCircuit(2)
+        qc.x(0)
         qc.iswap(0, 1)
         qc.measure([0, 1], [0, 1])
+    elif kind == "mcx":  # pyquafu writes 'mcx' undeclared, with any number of controls
+        qc = QuantumCircuit(3)
+        qc.mcx([0, 1], 2)
+        qc.measure([0, 1, 2], [0, 1, 2])
     else:
         raise ValueError(f"unknown circuit {kind!r}")
     return qc

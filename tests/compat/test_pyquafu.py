@@ -211,11 +211,17 @@ def test_pyquafu_sees_a_queued_task_and_its_cancellation(
 def test_pyquafu_bad_circuit_gets_the_protocols_circuit_error(
     quafu_python: Path, home: Path
 ) -> None:
-    answer = quafu(quafu_python, home, action="run", backend="statevector", circuit="iswap")
+    answer = quafu(quafu_python, home, action="run", backend="statevector", circuit="mcx")
     assert answer["error"] == "CircuitError"
     assert answer["message"].startswith("qtasm: ")
-    assert "'iswap' is not defined" in answer["message"]
+    assert "'mcx' is not defined" in answer["message"]
     assert "Traceback" not in answer["message"]
+
+
+def test_pyquafu_iswap_it_writes_undeclared_runs(quafu_python: Path, home: Path) -> None:
+    answer = quafu(quafu_python, home, action="run", backend="statevector", circuit="iswap")
+    # X on q0 then iSWAP moves the excitation to q1: "01" with bit 0 leftmost.
+    assert answer.get("counts") == {"01": 1000}, answer
 
 
 def test_pyquafu_wrong_token_is_refused(quafu_python: Path, tmp_path: Path, server: Server) -> None:

@@ -67,3 +67,26 @@ def test_qasm_missing_header_is_reported() -> None:
         CircuitSyntaxError, match=re.escape("missing 'OPENQASM 2.0;' or 'OPENQASM 3.0;'")
     ):
         loads("qreg q[1];")
+
+
+def test_qasm2_gates_other_sdks_write_without_declaring_them() -> None:
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Operator
+
+    source = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\n'
+        "ryy(0.3) q[0],q[1];\niswap q[1],q[2];\necr q[0],q[2];\nccz q[0],q[1],q[2];\n"
+    )
+    circuit = loads(source)
+    expected = QuantumCircuit(3)
+    expected.ryy(0.3, 0, 1)
+    expected.iswap(1, 2)
+    expected.ecr(0, 2)
+    expected.ccz(0, 1, 2)
+    assert Operator(circuit).equiv(Operator(expected))
+    # A file that defines one of them itself still loads.
+    declared = (
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+        "gate iswap a,b { s a; s b; h a; cx a,b; cx b,a; h b; }\nqreg q[2];\niswap q[0],q[1];\n"
+    )
+    assert loads(declared).count_ops() == {"iswap": 1}

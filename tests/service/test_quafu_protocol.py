@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from qiskit import qasm2
+
 from openqpu.device import default_catalog
 from openqpu.device.generation import generate_snapshot
 from openqpu.service import quafu_protocol as quafu
@@ -33,7 +35,8 @@ def test_quafu_protocol_task_document_res_is_json_of_counts_only() -> None:
         "j1",
         "{0: 0, 2: 2}",
     )
-    assert document["openqasm"] == BELL_ON_3
+    # Sent back as OpenQASM 2 that pyquafu reads: the same circuit, re-written.
+    assert document["openqasm"] == qasm2.dumps(qasm2.loads(BELL_ON_3))
     queued = quafu.task_document({**job, "status": "queued"}, BELL_ON_3, "qasm2", None)
     assert (queued["status"], queued["res"]) == (0, "{}")
     failed = {**job, "status": "failed", "error": "over the time limit"}

@@ -55,13 +55,38 @@ def loads(text: str) -> QuantumCircuit:
     return _loads_qasm3(text)
 
 
+def _custom_instructions() -> list:  # type: ignore[type-arg]
+    """Qiskit's legacy ``qelib1.inc`` extensions plus gates other SDKs write undeclared.
+
+    pyquafu, for one, writes ``ryy`` and ``iswap`` without defining them. A file
+    that does define one of these (with the same parameters and qubits) still loads.
+    """
+    from qiskit import qasm2
+    from qiskit.circuit import library
+
+    extra = [
+        ("ryy", 1, 2, library.RYYGate),
+        ("rzx", 1, 2, library.RZXGate),
+        ("iswap", 0, 2, library.iSwapGate),
+        ("ecr", 0, 2, library.ECRGate),
+        ("dcx", 0, 2, library.DCXGate),
+        ("cs", 0, 2, library.CSGate),
+        ("csdg", 0, 2, library.CSdgGate),
+        ("ccz", 0, 3, library.CCZGate),
+    ]
+    return [
+        *qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
+        *(qasm2.CustomInstruction(name, p, q, gate, builtin=True) for name, p, q, gate in extra),
+    ]
+
+
 def _loads_qasm2(text: str) -> QuantumCircuit:
     from qiskit import qasm2
 
     try:
         return qasm2.loads(
             text,
-            custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS,
+            custom_instructions=_custom_instructions(),
             custom_classical=qasm2.LEGACY_CUSTOM_CLASSICAL,
         )
     except qasm2.QASM2ParseError as exc:

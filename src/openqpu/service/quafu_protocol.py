@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
-from qiskit import QuantumCircuit, qasm2
+from qiskit import QuantumCircuit, qasm2, transpile
 
 from openqpu.device import CalibrationSnapshot, Device
 from openqpu.service.circuits import decode_circuit
@@ -164,12 +164,18 @@ def measurements_of(source: str, fmt: str) -> Measurements:
     )
 
 
+# Gates pyquafu's own OpenQASM reader knows: the circuit sent back is written in these
+# (its own output may hold gates it cannot read back, such as iswap).
+_QUAFU_READABLE = ["x", "y", "z", "h", "s", "sdg", "t", "tdg", "rx", "ry", "rz", "cx", "cz", "swap"]
+
+
 def openqasm_of(source: str, fmt: str) -> str:
-    """The circuit as OpenQASM 2 for pyquafu's parser (the text itself when it is one)."""
-    if source.lstrip().startswith("OPENQASM 2"):
-        return source
+    """The circuit as OpenQASM 2 in gates pyquafu's parser reads, measurements kept."""
     try:
-        return qasm2.dumps(decode_circuit(source, fmt, "qtasm"))
+        circuit = decode_circuit(source, fmt, "qtasm")
+        if set(circuit.count_ops()) - {*_QUAFU_READABLE, "measure", "barrier", "reset"}:
+            circuit = transpile(circuit, basis_gates=_QUAFU_READABLE, optimization_level=0)
+        return qasm2.dumps(circuit)
     except Exception:  # a circuit OpenQASM 2 cannot express: pyquafu gets an empty one
         return ""
 
