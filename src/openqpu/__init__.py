@@ -9,7 +9,7 @@ listed before it (checked by ``tests/test_layers.py``):
 4. ``openqpu.device``: the devices a server hosts.
 5. ``openqpu.compile``: compilation for a device (to come).
 6. ``openqpu.service``: the cloud (accounts, jobs, queue, workers, REST API).
-7. Front ends: ``openqpu.client`` (SDK) and ``openqpu.cli``.
+7. Front ends: ``openqpu.client`` (SDK), ``openqpu.cli`` and ``openqpu.apps``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("openqpu.device",),
     ("openqpu.compile",),
     ("openqpu.service",),
-    ("openqpu.client", "openqpu.qiskit", "openqpu.cli", "openqpu.web"),
+    ("openqpu.client", "openqpu.qiskit", "openqpu.cli", "openqpu.web", "openqpu.apps"),
 )
 
 # Exported on first use, so that ``import openqpu`` does not import httpx.

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from openqpu.cli.admin import add_admin_commands
+from openqpu.cli.apps import add_app_command
 from openqpu.cli.local import add_run_command
 from openqpu.cli.remote import add_remote_commands
 from openqpu.cli.server import add_server_commands
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_commands(commands)
     add_admin_commands(commands)
     add_remote_commands(commands)
+    add_app_command(commands)
     return parser
 
 
