@@ -63,6 +63,11 @@ async function route() {
   failure(view, new ApiError(404, { detail: `No page at ${path}.` }));
 }
 
+// The skip link moves focus without touching the hash, which holds the route.
+document.querySelector(".skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("view").focus();
+});
 window.addEventListener("hashchange", route);
 window.addEventListener("openqpu:auth", updateHeader);
 route();
