@@ -1,4 +1,4 @@
-"""Biomedicine: a quantum-kernel classifier of breast tumours, kernel entries estimated on the cloud.
+"""Biomedicine: a quantum-kernel classifier of breast tumours, its kernel estimated on the cloud.
 
 Wisconsin diagnostic breast cancer data (569 tumours, 30 features, malignant or
 benign; shipped with scikit-learn) are standardised and reduced by PCA to one
@@ -169,6 +169,6 @@ def plot(summary: dict[str, Any]) -> Any:
     right.bar(names, accuracies, color=["tab:purple", "tab:gray"])
     for i, value in enumerate(accuracies):
         right.annotate(f"{value:.3f}", (i, value), ha="center", va="bottom")
-    right.set(ylim=(0, 1.05), ylabel="test accuracy",
-              title=f"{summary['num_train']} train / {summary['num_test']} test tumours")  # fmt: skip
+    title = f"{summary['num_train']} train / {summary['num_test']} test tumours"
+    right.set(ylim=(0, 1.05), ylabel="test accuracy", title=title)
     return figure

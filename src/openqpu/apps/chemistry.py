@@ -24,7 +24,10 @@ CHEMICAL_ACCURACY_HA = 1.6e-3
 # H = g0 I + g1 Z0 + g2 Z1 + g3 Z0 Z1 + g4 Y0 Y1 + g5 X0 X1 (hartree, nuclear repulsion
 # included), by bond length in angstrom: P. J. J. O'Malley et al., "Scalable Quantum
 # Simulation of Molecular Energies", Phys. Rev. X 6, 031007 (2016), Table I of the
-# supplementary material (rows 0.50-2.50 A of its 0.20-2.85 A table).
+# supplementary material (rows 0.50-2.50 A of its 0.20-2.85 A table). Diagonalised,
+# these four-decimal coefficients give a curve 8-10 mHa below the usual STO-3G full-CI
+# values (-1.1456 against -1.1373 Ha at 0.75 A); VQE is checked against this same
+# Hamiltonian's exact ground energy, which is what the comparison needs.
 H2_COEFFICIENTS: dict[float, tuple[float, float, float, float, float, float]] = {
     0.50: (0.7381, 0.4325, -0.7355, 0.6233, 0.0846, 0.0846),
     0.55: (0.5979, 0.4125, -0.6612, 0.6129, 0.0858, 0.0858),
@@ -119,28 +122,18 @@ def run(
         )  # fmt: skip
         start = np.array([np.pi - 0.2])
         for point in points:
-            operator = hamiltonian(point["bond_length"])
-            history: list[float] = []
-
-            def energy(theta: np.ndarray, operator: SparsePauliOp = operator,
-                       history: list[float] = history) -> float:  # fmt: skip
-                value = float(estimator.run([(circuit, operator, theta)]).result()[0].data.evs)
-                history.append(value)
-                if progress is not None:
-                    progress.step(f"{mode} R={point['bond_length']:.2f} E={value:.5f}")
-                return value
-
-            result = minimize(
-                energy, start, method="COBYLA",
-                options={"maxiter": maxiter, "rhobeg": 0.3, "tol": 1e-5},
+            label = f"{mode} R={point['bond_length']:.2f}"
+            result, evaluations = _minimise(
+                estimator, circuit, hamiltonian(point["bond_length"]), start,
+                maxiter=maxiter, progress=progress, label=label,
             )  # fmt: skip
             start = result.x
-            best = float(result.fun)  # the energy at the returned angle
+            energy = float(result.fun)  # the energy at the returned angle
             point["vqe"][mode] = {
-                "energy": best,
-                "error_mha": 1000 * (best - point["exact"]),
+                "energy": energy,
+                "error_mha": 1000 * (energy - point["exact"]),
                 "theta": float(result.x[0]),
-                "evaluations": len(history),
+                "evaluations": evaluations,
             }
     worst = {mode: max(abs(p["vqe"][mode]["error_mha"]) for p in points) for mode in mitigations}
     return {
@@ -155,6 +148,31 @@ def run(
         "within_chemical_accuracy": {mode: worst[mode] <= 1000 * CHEMICAL_ACCURACY_HA
                                      for mode in mitigations},
     }  # fmt: skip
+
+
+def _minimise(
+    estimator: EstimatorV2,
+    circuit: QuantumCircuit,
+    operator: SparsePauliOp,
+    start: np.ndarray,
+    *,
+    maxiter: int,
+    progress: Progress | None,
+    label: str,
+) -> tuple[Any, int]:
+    """COBYLA on the estimated energy, one estimator job per call; returns (result, calls)."""
+    calls = 0
+
+    def energy(theta: np.ndarray) -> float:
+        nonlocal calls
+        calls += 1
+        value = float(estimator.run([(circuit, operator, theta)]).result()[0].data.evs)
+        if progress is not None:
+            progress.step(f"{label} E={value:.5f}")
+        return value
+
+    options = {"maxiter": maxiter, "rhobeg": 0.3, "tol": 1e-5}
+    return minimize(energy, start, method="COBYLA", options=options), calls
 
 
 def plot(summary: dict[str, Any]) -> Any:

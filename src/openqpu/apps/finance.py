@@ -98,7 +98,9 @@ def run(
     is_optimum = bool(np.isclose(found_value, best_value) and found.sum() == budget)
 
     def optimal(bits: list[int]) -> bool:
-        return bool(sum(bits) == budget and np.isclose(objective(market, [bits], risk)[0], best_value))
+        return bool(
+            sum(bits) == budget and np.isclose(objective(market, [bits], risk)[0], best_value)
+        )
 
     return {
         "app": "finance",

@@ -158,7 +158,9 @@ def solve_qaoa(
     def layout(gammas: np.ndarray, betas: np.ndarray) -> np.ndarray:
         return np.concatenate([betas, gammas])
 
-    points = [(g, b) for g in np.linspace(0.1, np.pi - 0.1, grid) for b in np.linspace(0.1, 1.4, grid)]
+    points = [
+        (g, b) for g in np.linspace(0.1, np.pi - 0.1, grid) for b in np.linspace(0.1, 1.4, grid)
+    ]
     ramp = (np.arange(layers) + 1) / layers
     sets = np.array([layout(g * ramp, b * ramp[::-1]) for g, b in points])
     values = [objective_of(counts) for counts in sample(sets)]

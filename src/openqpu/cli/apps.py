@@ -16,6 +16,8 @@ from typing import Any
 
 from openqpu.cli.local import positive_int
 
+DEFAULT_BOND_LENGTHS = (0.5, 0.75, 1.0, 1.5, 2.0, 2.5)  # as openqpu.apps.chemistry's
+
 # What each application prints at the end, from its summary.
 HEADLINES: dict[str, tuple[str, ...]] = {
     "finance": ("optimum", "qaoa", "is_optimum", "approximation_ratio", "probability_optimum"),
@@ -29,7 +31,9 @@ def _bond_lengths(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected lengths like 0.5,0.75,1.0, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected lengths like 0.5,0.75,1.0, got {text!r}"
+        ) from None
 
 
 def add_app_command(commands: argparse._SubParsersAction) -> None:
@@ -62,8 +66,8 @@ def add_app_command(commands: argparse._SubParsersAction) -> None:
     parsers["power"].add_argument("--buses", type=positive_int, default=14,
                                   help="buses 1..N of the 14-bus system (4-14)")  # fmt: skip
     chemistry = parsers["chemistry"]
-    chemistry.add_argument("--bond-lengths", type=_bond_lengths,
-                           default=(0.5, 0.75, 1.0, 1.5, 2.0, 2.5), help="angstrom, comma separated")  # fmt: skip
+    chemistry.add_argument("--bond-lengths", type=_bond_lengths, default=DEFAULT_BOND_LENGTHS,
+                           help="angstrom, comma separated, from 0.50-2.50")  # fmt: skip
     chemistry.add_argument("--mitigation", choices=("none", "readout", "both"), default="none",
                            help="on a chip: readout mitigation, or both runs")  # fmt: skip
     chemistry.add_argument("--maxiter", type=positive_int, default=20, help="COBYLA calls (20)")
