@@ -266,6 +266,9 @@ def test_api_openapi_schema_is_served(shared_server: Server) -> None:
     server = shared_server
     schema = httpx.get(f"{server.url}/openapi.json").json()
     assert "/api/v1/jobs" in schema["paths"]
+    home = httpx.get(f"{server.url}/", follow_redirects=True)
+    assert home.status_code == 200 and str(home.url).endswith("/web/")
+    assert "<html" in home.text.lower()
 
 
 def test_api_qasm2_round_trip_of_published_file(shared_server: Server) -> None:

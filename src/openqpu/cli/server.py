@@ -173,7 +173,8 @@ def _serve(args: argparse.Namespace) -> int:
     token = ensure_admin(app.state.db)
     url = f"http://{settings.host}:{settings.port}"
     print(f"openqpu is serving {url}  (database: {app.state.db.dialect})")
-    print(f"  API documentation: {url}/docs   statistics: {url}/api/v1/stats")
+    print(f"  dashboard: {url}/web/   API documentation: {url}/docs")
+    print(f"  statistics: {url}/api/v1/stats")
     if token:
         print(f"  first start: admin API key (shown once, keep it): {token}")
     sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from openqpu.service.deps import DatabaseDep
@@ -11,6 +12,12 @@ from openqpu.service.models import Job
 router = APIRouter(tags=["health"])
 
 _BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0, 300.0)
+
+
+@router.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """People who open the server's address land on the dashboard."""
+    return RedirectResponse("/web/")
 
 
 @router.get("/healthz")
