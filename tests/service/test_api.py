@@ -101,6 +101,7 @@ def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
         for method, path in [
             ("GET", f"/api/v1/jobs/{job_id}"),
             ("GET", f"/api/v1/jobs/{job_id}/result"),
+            ("GET", f"/api/v1/jobs/{job_id}/circuits"),
             ("POST", f"/api/v1/jobs/{job_id}/cancel"),
         ]:
             response = as_bob.request(method, path)
@@ -108,6 +109,8 @@ def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
             assert job_id in response.json()["detail"]
         assert as_bob.get("/api/v1/jobs").json()["count"] == 0
         assert as_alice.get("/api/v1/jobs").json()["count"] == 1
+        submitted = as_alice.get(f"/api/v1/jobs/{job_id}/circuits").json()
+        assert submitted["circuits"] == [BELL] and submitted["format"] == "auto"
         assert as_bob.get("/api/v1/users").status_code == 403
     with server.client() as admin:
         assert admin.get(f"/api/v1/jobs/{job_id}").status_code == 200

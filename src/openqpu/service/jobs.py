@@ -478,6 +478,17 @@ def final_statuses(conn: Connection, job_ids: Sequence[str]) -> dict[str, str]:
     return {job_id: status for job_id, status in rows}
 
 
+_PAYLOAD_OF = select(JOBS.c.payload).where(JOBS.c.id == bindparam("job_id"))
+
+
+def circuits_of(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any]:
+    """What the job was asked to run: its circuits as submitted, format, kind, options."""
+    get_job(conn, principal, job_id)  # the access check
+    payload = json.loads(conn.execute(_PAYLOAD_OF, {"job_id": job_id}).scalar_one())
+    payload["job_id"] = job_id
+    return payload
+
+
 def result_of(conn: Connection, principal: Principal, job_id: str) -> str:
     """The stored result document of a done job, as JSON text with ``job_id`` added."""
     row = conn.execute(_RESULT_OF, {"job_id": job_id}).first()

@@ -110,6 +110,13 @@ async def get_result(job_id: str, request: Request, user: CurrentUser) -> RawJSO
         return RawJSONResponse(jobs.result_of(conn, user, job_id))
 
 
+@router.get("/{job_id}/circuits", response_model=dict[str, Any])
+async def get_circuits(job_id: str, request: Request, user: CurrentUser) -> FastJSONResponse:
+    """The job's circuits as submitted, with their format, kind, shots and options."""
+    with request.app.state.db.connect() as conn:
+        return FastJSONResponse(jobs.circuits_of(conn, user, job_id))
+
+
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 async def cancel_job(job_id: str, request: Request, user: CurrentUser) -> FastJSONResponse:
     """Cancel a queued or running job."""
