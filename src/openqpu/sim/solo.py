@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from openqpu.sim import trajectory_kernels as tk
 from openqpu.sim.lowering import Measure, Noise, Reset
@@ -66,7 +67,15 @@ class _Tables:
         self.draws = 0
         self.draw_start: list[int] = []
 
-    def add(self, code: int, qubits=(), c=(), i=(), f=()) -> None:  # type: ignore[no-untyped-def]
+    def add(
+        self,
+        code: int,
+        qubits: ArrayLike = (),
+        c: ArrayLike = (),
+        i: ArrayLike = (),
+        f: ArrayLike = (),
+    ) -> None:
+        """Append one operation: its qubit, complex, integer and float entries."""
         self.codes.append(code)
         self.parts["q"].append(np.asarray(qubits, dtype=np.int64))
         self.parts["c"].append(np.asarray(c, dtype=self.dtype).ravel())
