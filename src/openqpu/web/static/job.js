@@ -5,7 +5,6 @@ import { histogram } from "./charts.js";
 import { download, fmt, h, statusBadge, when } from "./dom.js";
 import { lattice } from "./lattice.js";
 import { needKey } from "./notice.js";
-import { SOURCE_PREFIX } from "./submit.js";
 
 const LIVE = new Set(["queued", "running"]);
 
@@ -93,7 +92,7 @@ export async function render(view, { params: [id], signal }) {
   if (!needKey(view, "see this job")) return;
   let job = await api(`jobs/${encodeURIComponent(id)}`, { signal });
   document.title = `openqpu: job ${id.slice(0, 8)}`;
-  const stored = JSON.parse(sessionStorage.getItem(SOURCE_PREFIX + id) || "null");
+  const submitted = await api(`jobs/${encodeURIComponent(id)}/circuits`, { signal });
   const status = h("div");
   const result = h("div");
   const cancel = async () => {
@@ -102,9 +101,10 @@ export async function render(view, { params: [id], signal }) {
   };
   status.replaceChildren(statusCard(job, cancel));
   view.replaceChildren(h("h1", {}, "Job ", h("code", {}, job.name || job.id)), status,
-    h("section", { class: "card" }, h("h2", {}, "Circuit source"), stored
-      ? h("pre", { class: "code", id: "job-source" }, stored.source)
-      : h("p", { class: "muted" }, "The source is kept only in the browser tab that submitted the job.")),
+    h("section", { class: "card" }, h("h2", {}, "Circuit source"),
+      h("p", { class: "muted" }, `format: ${submitted.format}`),
+      ...submitted.circuits.map((text, i) =>
+        h("pre", { class: "code", id: i ? `job-source-${i}` : "job-source" }, text))),
     result);
   while (LIVE.has(job.status)) {  // long poll: the answer comes when the job finishes, or after 10 s
     job = await api(`jobs/${job.id}`, { query: { wait: 10 }, signal });

@@ -13,7 +13,6 @@ cx q[0], q[1];
 measure q -> c;
 `;
 
-export const SOURCE_PREFIX = "openqpu.source.";
 
 function field(label, id, control, hint) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control,
@@ -89,7 +88,6 @@ export async function render(view, { signal }) {
     button.disabled = true;
     try {
       const job = await api("jobs", { method: "POST", body, signal });
-      sessionStorage.setItem(SOURCE_PREFIX + job.id, JSON.stringify({ source: source.value, format: format.value }));
       location.hash = `#/jobs/${job.id}`;
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
