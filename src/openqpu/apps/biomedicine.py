@@ -158,7 +158,13 @@ def run(
 def plot(summary: dict[str, Any]) -> Any:
     """The training kernel (rows sorted by label) and the two accuracies."""
     figure, (left, right) = new_figure()
-    image = left.imshow(np.array(summary["train_kernel_by_label"]), cmap="viridis", vmin=0, vmax=1)
+    image = left.imshow(
+        np.array(summary["train_kernel_by_label"]),
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+    )
     figure.colorbar(image, ax=left)
     malignant = summary["train_labels_sorted"].count(0)
     left.axhline(malignant - 0.5, color="w")
