@@ -125,7 +125,7 @@ def test_faults_run_time_limit_inside_a_batch_keeps_the_batch_jobs(
     # Five small jobs wait before a worker starts, so its first claim takes them all as
     # one batch; the third runs past the limit. The two before it are stored (not run
     # again), the slow one fails naming the limit and is not retried, and the two after
-    # it run again once the dead worker's lease runs out.
+    # it, never started, are given back to the queue at once, their attempt uncharged.
     server = start_server(database_url, tmp_path / "api.log", workers=0)
     env = {**os.environ, **FAST_LEASES, "OPENQPU_MAX_RUN_SECONDS": "1"}
     try:
@@ -158,7 +158,8 @@ def test_faults_run_time_limit_inside_a_batch_keeps_the_batch_jobs(
                         "queued", "running", "queued", "running", "done",
                     ]  # fmt: skip
                     assert job["events"][1]["detail"] == batch_worker
-                    assert job["events"][2]["detail"] == "lease expired"
+                    assert job["events"][2]["detail"] == "returned unstarted: its worker stopped"
+                    assert job["attempts"] == 1
                     result = client.get(f"/api/v1/jobs/{job_id}/result").json()
                     assert sum(result["results"][0]["counts"].values()) == 1000
             finally:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from openqpu.errors import OpenQPUError
 from openqpu.service.accounts import AuthenticationFailed, NotFound
+from openqpu.service.batcher import DatabaseBusy
 from openqpu.service.circuits import InvalidRequest
 from openqpu.service.jobs import Conflict, QuotaExceeded
+
+log = logging.getLogger(__name__)
 
 
 class Forbidden(OpenQPUError):
@@ -50,6 +55,19 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_body(exc), status_code=status, headers=headers)
 
 
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database is down or busy: nothing was stored; the client should retry."""
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        {
+            "detail": "the database is unavailable right now; nothing was changed, retry shortly",
+            "error": "ServiceUnavailable",
+        },
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _value_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "error": "ValueError"}, status_code=400)
 
@@ -74,5 +92,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Map service errors to status codes with a JSON body naming what was wrong."""
     app.add_exception_handler(OpenQPUError, _service_error)
+    for unavailable in (OperationalError, InterfaceError, DatabaseBusy):
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(ValueError, _value_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

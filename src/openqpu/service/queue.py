@@ -214,6 +214,31 @@ def finish_many(db: Database, worker_id: str, outcomes: Sequence[Outcome]) -> li
         return [_finish(conn, worker_id, outcome) for outcome in outcomes]
 
 
+def stop_batch(
+    db: Database, worker_id: str, outcomes: Sequence[Outcome], unstarted: Sequence[str]
+) -> None:
+    """Before a worker stops mid-batch: store ``outcomes`` and give back the jobs it
+    claimed but never started, uncharged (their attempt is not counted), in one
+    transaction."""
+    with db.transaction() as conn:
+        for outcome in outcomes:
+            _finish(conn, worker_id, outcome)
+        for job_id in unstarted:
+            transition(
+                conn,
+                job_id,
+                RUNNING,
+                QUEUED,
+                "returned unstarted: its worker stopped",
+                where=(JOBS.c.worker_id == worker_id,),
+                worker_id=None,
+                lease_expires_at=None,
+                attempts=JOBS.c.attempts - 1,
+            )
+        if unstarted:
+            announce(conn)
+
+
 def complete(
     db: Database, job_id: str, worker_id: str, result: dict[str, Any], run_seconds: float
 ) -> bool:

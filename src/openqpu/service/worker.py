@@ -75,9 +75,14 @@ class Heartbeat(threading.Thread):
                     f"{self.settings.max_run_seconds:g} s (max_run_seconds)"
                 )
                 failure = queue.Outcome(self.current, error=message)
-                queue.finish_many(self.db, self.worker_id, [*self.outcomes, failure])
+                unstarted = self.job_ids[self.job_ids.index(self.current) + 1 :]
                 log.error("job %s: %s; restarting the worker", self.current, message)
-                os._exit(EXIT_RUN_TIME_LIMIT)
+                try:
+                    queue.stop_batch(self.db, self.worker_id, [*self.outcomes, failure], unstarted)
+                finally:
+                    # Even when the database cannot take the failure now: the lease
+                    # runs out and the reaper counts the attempt.
+                    os._exit(EXIT_RUN_TIME_LIMIT)
             try:
                 if not queue.renew(
                     self.db, self.job_ids, self.worker_id, self.settings.lease_seconds
