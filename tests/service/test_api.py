@@ -111,6 +111,8 @@ def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
         assert as_alice.get("/api/v1/jobs").json()["count"] == 1
         submitted = as_alice.get(f"/api/v1/jobs/{job_id}/circuits").json()
         assert submitted["circuits"] == [BELL] and submitted["format"] == "auto"
+        drawn = as_alice.get(f"/api/v1/jobs/{job_id}/circuits", params={"drawn": True}).json()
+        assert "┤ H ├" in drawn["drawings"][0]
         assert as_bob.get("/api/v1/users").status_code == 403
     with server.client() as admin:
         assert admin.get(f"/api/v1/jobs/{job_id}").status_code == 200

@@ -142,6 +142,7 @@ def test_dashboard_bell_job_goes_from_queued_to_done(server: Server, page: Any) 
     assert shown == set(entry["compiled"]["physical_qubits"])
     assert "OPENQASM 3" in page.locator("#compiled-0").text_content()
     assert "cx q[0], q[1];" in page.locator("#job-source").text_content()
+    assert "┤ H ├" in page.locator("#job-drawing").text_content()  # the circuit, drawn
     with page.expect_download() as download:
         page.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename == f"{job_id}.csv"

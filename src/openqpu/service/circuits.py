@@ -92,6 +92,19 @@ def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int
     return summary
 
 
+# Drawings wider than this many qubits or instructions are not made (they would not help).
+MAX_DRAWN_QUBITS = 32
+MAX_DRAWN_INSTRUCTIONS = 400
+
+
+def draw_circuit(source: str, fmt: str, field: str) -> str | None:
+    """The circuit drawn as text (wrapped at 100 columns), or None when it is too big."""
+    circuit = decode_circuit(source, fmt, field)
+    if circuit.num_qubits > MAX_DRAWN_QUBITS or circuit.size() > MAX_DRAWN_INSTRUCTIONS:
+        return None
+    return str(circuit.draw("text", fold=100))
+
+
 def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:
     """Decode one circuit given as OpenQASM 2/3 or OriginIR text, or base64 QPY."""
     if fmt not in FORMATS:

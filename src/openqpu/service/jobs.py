@@ -22,7 +22,7 @@ from openqpu.device import Device
 from openqpu.errors import DoesNotFit, OpenQPUError
 from openqpu.service.accounts import NotFound, Principal
 from openqpu.service.calibrations import Calibrations
-from openqpu.service.circuits import InvalidRequest, decode_observable, summarize
+from openqpu.service.circuits import InvalidRequest, decode_observable, draw_circuit, summarize
 from openqpu.service.clock import aware, utcnow
 from openqpu.service.database import Database
 from openqpu.service.models import (
@@ -481,11 +481,19 @@ def final_statuses(conn: Connection, job_ids: Sequence[str]) -> dict[str, str]:
 _PAYLOAD_OF = select(JOBS.c.payload).where(JOBS.c.id == bindparam("job_id"))
 
 
-def circuits_of(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any]:
-    """What the job was asked to run: its circuits as submitted, format, kind, options."""
+def circuits_of(
+    conn: Connection, principal: Principal, job_id: str, *, drawn: bool = False
+) -> dict[str, Any]:
+    """What the job was asked to run: its circuits as submitted, format, kind, options;
+    with ``drawn``, each circuit also drawn as text (Qiskit's text drawer)."""
     get_job(conn, principal, job_id)  # the access check
     payload = json.loads(conn.execute(_PAYLOAD_OF, {"job_id": job_id}).scalar_one())
     payload["job_id"] = job_id
+    if drawn:
+        payload["drawings"] = [
+            draw_circuit(source, payload.get("format", "auto"), f"circuits[{i}]")
+            for i, source in enumerate(payload["circuits"])
+        ]
     return payload
 
 

@@ -111,10 +111,15 @@ async def get_result(job_id: str, request: Request, user: CurrentUser) -> RawJSO
 
 
 @router.get("/{job_id}/circuits", response_model=dict[str, Any])
-async def get_circuits(job_id: str, request: Request, user: CurrentUser) -> FastJSONResponse:
+def get_circuits(
+    job_id: str,
+    request: Request,
+    user: CurrentUser,
+    drawn: Annotated[bool, Query(description="also draw each circuit as text")] = False,
+) -> FastJSONResponse:
     """The job's circuits as submitted, with their format, kind, shots and options."""
     with request.app.state.db.connect() as conn:
-        return FastJSONResponse(jobs.circuits_of(conn, user, job_id))
+        return FastJSONResponse(jobs.circuits_of(conn, user, job_id, drawn=drawn))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

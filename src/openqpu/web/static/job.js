@@ -92,7 +92,7 @@ export async function render(view, { params: [id], signal }) {
   if (!needKey(view, "see this job")) return;
   let job = await api(`jobs/${encodeURIComponent(id)}`, { signal });
   document.title = `openqpu: job ${id.slice(0, 8)}`;
-  const submitted = await api(`jobs/${encodeURIComponent(id)}/circuits`, { signal });
+  const submitted = await api(`jobs/${encodeURIComponent(id)}/circuits`, { query: { drawn: true }, signal });
   const status = h("div");
   const result = h("div");
   const cancel = async () => {
@@ -103,8 +103,12 @@ export async function render(view, { params: [id], signal }) {
   view.replaceChildren(h("h1", {}, "Job ", h("code", {}, job.name || job.id)), status,
     h("section", { class: "card" }, h("h2", {}, "Circuit source"),
       h("p", { class: "muted" }, `format: ${submitted.format}`),
-      ...submitted.circuits.map((text, i) =>
-        h("pre", { class: "code", id: i ? `job-source-${i}` : "job-source" }, text))),
+      ...submitted.circuits.map((text, i) => h("div", {},
+        submitted.drawings[i]
+          ? h("pre", { class: "code drawing", id: i ? `job-drawing-${i}` : "job-drawing" }, submitted.drawings[i])
+          : h("p", { class: "muted" }, "Too large to draw."),
+        h("details", {}, h("summary", {}, "Source"),
+          h("pre", { class: "code", id: i ? `job-source-${i}` : "job-source" }, text))))),
     result);
   while (LIVE.has(job.status)) {  // long poll: the answer comes when the job finishes, or after 10 s
     job = await api(`jobs/${job.id}`, { query: { wait: 10 }, signal });
