@@ -261,6 +261,8 @@ def test_api_devices_stats_and_metrics(server: Server) -> None:
     assert stats["tasks_completed"] == 1
     assert stats["tasks_completed_per_device"] == {"statevector": 1, "lattice12": 0, "lattice72": 0}
     assert stats["users"] == 1 and stats["countries"] == 1
+    assert stats["users_per_day"][-1]["users"] == 1
+    assert stats["users_per_day"][-1]["countries"] == 1
     assert stats["visits"] >= 1
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'openqpu_jobs{status="done",device="statevector"} 1' in metrics

@@ -64,7 +64,7 @@ def test_dashboard_overview_shows_the_public_stats(server: Server, page: Any) ->
     assert {n: int(shown[n]) for n in names} == {n: stats[n] for n in names}
     for device, length in stats["queue_lengths"].items():
         assert page.locator(f"td[data-queue={device}]").inner_text() == str(length)
-    assert page.locator("svg.line-chart").count() == 1
+    assert page.locator("svg.line-chart").count() == 2  # per day; users and countries
     assert page.get_by_role("link", name="lattice72").is_visible()
     page.keyboard.press("Tab")  # keyboard: the skip link first, then the main content
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from openqpu.service.clock import utcnow
+from openqpu.service.clock import aware, utcnow
 from openqpu.service.database import Database
 from openqpu.service.jobs import queue_lengths
 from openqpu.service.models import Job, JobStatus, User, Visit
@@ -46,6 +46,18 @@ class VisitCounter:
         self.seen.add((today, digest))
 
 
+def _growth(session: Session, since: datetime) -> list[dict[str, Any]]:
+    """Users and countries so far, at the end of each day accounts were made since ``since``."""
+    rows = session.execute(select(User.created_at, User.country).order_by(User.created_at)).all()
+    users, countries, growth = 0, set(), {}
+    for created_at, country in rows:
+        users += 1
+        countries.add(country)
+        if aware(created_at) >= since:
+            growth[str(created_at.date())] = {"users": users, "countries": len(countries)}
+    return [{"day": day, **figures} for day, figures in growth.items()]
+
+
 def public_stats(session: Session, devices: list[str], days: int = 30) -> dict[str, Any]:
     """Tasks completed, visits, users and countries, and queue lengths."""
     done = JobStatus.DONE.value
@@ -76,6 +88,7 @@ def public_stats(session: Session, devices: list[str], days: int = 30) -> dict[s
         ).all()
     ]
     return {
+        "users_per_day": _growth(session, since),
         "tasks_completed": int(sum(per_device.values())),
         "tasks_completed_per_device": {name: int(per_device.get(name, 0)) for name in devices},
         "tasks_completed_per_day": per_day,

@@ -15,6 +15,15 @@ function recent(perDay, days) {
   return perDay.filter((d) => d.day >= since).reduce((sum, d) => sum + d.tasks, 0);
 }
 
+// Accounts so far at the end of each day on which some were made (a step chart's corners).
+function growthChart(growth) {
+  if (!growth.length) return h("p", { class: "muted" }, "No accounts were made in the last 30 days.");
+  return lineChart(growth.map((d) => d.day.slice(5)), [
+    { name: "users", values: growth.map((d) => d.users) },
+    { name: "countries", values: growth.map((d) => d.countries) },
+  ], { title: "Users and countries so far (UTC)", digits: 2, zero: true });
+}
+
 export async function render(view, { signal }) {
   const stats = await api("stats", { signal });
   let devices = null;
@@ -41,6 +50,8 @@ export async function render(view, { signal }) {
         { name: "tasks completed", values: days.map((d) => tasks.get(d) ?? 0) },
         { name: "visits", values: days.map((d) => visits.get(d) ?? 0) },
       ], { title: "Per day (UTC)", digits: 2, zero: true })),
+    h("section", { class: "card" }, h("h2", {}, "Users and countries"),
+      growthChart(stats.users_per_day || [])),
     h("section", { class: "card" }, h("h2", {}, "Throughput"),
       h("p", {}, h("span", { "data-stat": "tasks_last_day" }, fmt(recent(stats.tasks_completed_per_day, 1))),
         " tasks completed today, ",
