@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -417,3 +418,27 @@ def test_api_originir_syntax_error_names_the_line(shared_server: Server) -> None
     body = response.json()
     assert body["field"] == "circuits[0]" and body["line"] == 5 and body["column"] == 13
     assert body["detail"] == ("circuits[0]: 5:13: index q[5] is out of range for a register of 2")
+
+
+def test_api_other_protocols_do_not_show_another_users_job(shared_server: Server) -> None:
+    """pyqpanda3's and pyquafu's endpoints check ownership like the REST API does."""
+    server = shared_server
+    alice, bob = new_user(server), new_user(server)
+    with server.client(alice) as as_alice:
+        job_id = as_alice.post(
+            "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL]}
+        ).json()["id"]
+        wait_done(as_alice, job_id)
+    with httpx.Client(base_url=server.url, timeout=30) as raw:
+        as_bob = {"Authorization": f"oqcs_auth={bob}"}
+        for path in ("/oqcs/task/origin/taskDetail.json", "/oqcs/task/cancelTask.json"):
+            answer = raw.post(path, json={"taskId": job_id}, headers=as_bob).json()
+            assert (answer["success"], answer["code"]) == (False, 404), (path, answer)
+        recall = raw.post(
+            "/qbackend/scq_task_recall/", data={"task_id": job_id}, headers={"api_token": bob}
+        ).json()
+        assert "res" not in recall and f"no job '{job_id}'" in json.dumps(recall), recall
+        mine = raw.post(
+            "/qbackend/scq_task_recall/", data={"task_id": job_id}, headers={"api_token": alice}
+        ).json()
+        assert sum(json.loads(mine["res"]).values()) == 1024
