@@ -32,20 +32,38 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
         help="API processes sharing the port (default 1; more use more cores)",
     )
     serve.add_argument("--db", dest="database_url", default=None, help="database URL")
+    _add_ray_address(serve)
     serve.set_defaults(handler=_serve)
     worker = commands.add_parser("worker", help="run workers only, against a shared database")
     worker.add_argument("--db", dest="database_url", default=None, help="database URL")
     worker.add_argument(
         "--processes", type=positive_int, default=1, help="worker processes (default 1)"
     )
+    worker.add_argument(
+        "--name",
+        dest="worker_name",
+        default=None,
+        help="what the worker ids start with (default: the host name)",
+    )
+    _add_ray_address(worker)
     worker.set_defaults(handler=_worker)
+
+
+def _add_ray_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster (host:port) that the circuits and shot chunks of a job fan out to",
+    )
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Any:
     from openqpu.service.settings import Settings
 
     try:
-        return Settings.from_env(database_url=args.database_url, **extra)
+        return Settings.from_env(
+            database_url=args.database_url, ray_address=args.ray_address, **extra
+        )
     except ValueError as exc:
         print(f"openqpu: {exc}", file=sys.stderr)
         return None
@@ -175,6 +193,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"openqpu is serving {url}  (database: {app.state.db.dialect})")
     print(f"  dashboard: {url}/web/   API documentation: {url}/docs")
     print(f"  statistics: {url}/api/v1/stats")
+    if settings.ray_address:
+        print(f"  jobs fan out to the Ray cluster at {settings.ray_address}")
     if token:
         print(f"  first start: admin API key (shown once, keep it): {token}")
     sys.stdout.flush()
@@ -196,7 +216,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = _settings(args, worker_name=args.worker_name)
     if settings is None:
         return 2
     from openqpu.service.database import Database
@@ -204,7 +224,8 @@ def _worker(args: argparse.Namespace) -> int:
     Database(settings.database_url).migrate()
     pool = WorkerPool(settings, args.processes)
     pool.start()
-    print(f"openqpu: {args.processes} worker(s) running against {settings.database_url}")
+    ray = f"; jobs fan out to Ray at {settings.ray_address}" if settings.ray_address else ""
+    print(f"openqpu: {args.processes} worker(s) running against {settings.database_url}{ray}")
     sys.stdout.flush()
     try:
         while True:

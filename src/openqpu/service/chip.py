@@ -18,6 +18,7 @@ from openqpu import sim
 from openqpu.compile import CompiledCircuit, compile_for_device, noise_model_for
 from openqpu.device import CalibrationSnapshot, DeviceSpec
 from openqpu.service.circuits import decode_circuit, decode_observable
+from openqpu.service.fanout import Fanout, Gathered, LocalFanout, chunk_seed, shot_chunks
 from openqpu.service.lru import LruCache
 from openqpu.service.mitigation import mitigate_readout
 from openqpu.service.runner import circuit_seed
@@ -107,7 +108,9 @@ def readout_errors(
     ]
 
 
-def run_on_chip(payload: dict[str, Any], seed: int, chip: ChipRun) -> dict[str, Any]:
+def run_on_chip(
+    payload: dict[str, Any], seed: int, chip: ChipRun, fanout: Fanout | None = None
+) -> dict[str, Any]:
     """Execute a validated job on a chip and return its result document.
 
     A sample job's entries add to the counts what the chip did with each circuit:
@@ -116,17 +119,32 @@ def run_on_chip(payload: dict[str, Any], seed: int, chip: ChipRun) -> dict[str, 
     with ``mitigation: "readout"`` also the corrected probabilities. An estimate
     job measures each group of qubit-wise commuting Pauli terms in its basis with
     ``shots`` shots, as on hardware, and averages the parities.
+
+    The units of ``fanout`` (default: this process) are the circuits; when the
+    fan-out sets ``chunk_shots``, a sample circuit with more shots runs as chunks of
+    that many noisy trajectories, seeded by ``chunk_seed``, whose counts are added.
     """
     started = time.perf_counter()
-    run = _sample_entry if payload["kind"] == "sample" else _estimate_entry
-    entries = []
-    for index in range(len(payload["circuits"])):
-        circuit_started = time.perf_counter()
-        entry = run(payload, index, circuit_seed(seed, index), chip)
+    fanout = fanout or LocalFanout()
+    num_circuits = len(payload["circuits"])
+    if payload["kind"] == "sample":
+        units = [
+            (index, chunk_seed(circuit_seed(seed, index), chunk), shots)
+            for index in range(num_circuits)
+            for chunk, shots in enumerate(shot_chunks(payload["shots"], fanout.chunk_shots))
+        ]
+        gathered: Gathered[Any] = fanout.map(_sample_part, (payload, chip), units)
+        entries = _merged_chunks(units, gathered.values)
+    else:
+        units = [
+            (index, circuit_seed(seed, index), payload["shots"]) for index in range(num_circuits)
+        ]
+        gathered = fanout.map(_estimate_part, (payload, chip), units)
+        entries = gathered.values
+    for entry in entries:
         entry["calibration_id"] = chip.snapshot.id
-        entry["seconds"] = round(time.perf_counter() - circuit_started, 6)
-        entries.append(entry)
-    return {
+        entry["seconds"] = entry.pop("seconds")  # last, as it always was
+    result: dict[str, Any] = {
         "kind": payload["kind"],
         "results": entries,
         "seed": seed,
@@ -134,33 +152,25 @@ def run_on_chip(payload: dict[str, Any], seed: int, chip: ChipRun) -> dict[str, 
         "calibration_id": chip.snapshot.id,
         "execution_seconds": round(time.perf_counter() - started, 6),
     }
+    if (metadata := gathered.metadata()) is not None:
+        result["fanout"] = metadata
+    return result
 
 
-def _run_prepared(
-    payload: dict[str, Any], index: int, seed: int, chip: ChipRun, basis: str = ""
-) -> tuple[_Prepared, dict[str, int], dict[str, float] | None]:
-    """Counts of circuit ``index`` (measured in ``basis`` if given), and mitigated ones."""
-    level = int(payload.get("optimization_level", 2))
-    source, fmt = payload["circuits"][index], payload.get("format", "auto")
-    prepared = _prepare(source, fmt, f"circuits[{index}]", chip, level, basis)
-    values = payload.get("parameter_values")
-    bound = None
-    if values:
-        given = dict(zip(prepared.circuit.parameters, values[index], strict=True))
-        bound = {p: given[p] for p in prepared.program.parameters}
-    counts = sim.sample(prepared.program, payload["shots"], seed=seed, parameter_values=bound)
-    mitigated = None
-    if payload.get("mitigation") == "readout":
-        mitigated = mitigate_readout(counts, readout_errors(prepared.compiled, chip.snapshot))
-    return prepared, counts, mitigated
+# A unit of a chip job: (circuit index, seed, shots).
+_Unit = tuple[int, int, int]
 
 
-def _sample_entry(payload: dict[str, Any], index: int, seed: int, chip: ChipRun) -> dict[str, Any]:
-    prepared, counts, mitigated = _run_prepared(payload, index, seed, chip)
+def _sample_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str, Any]:
+    """The entry of one shot chunk of a sample circuit, its mitigation not yet done."""
+    payload, chip = job
+    index, seed, shots = unit
+    started = time.perf_counter()
+    prepared, counts = _run_prepared(payload, index, seed, shots, chip)
     compiled = prepared.compiled
     entry: dict[str, Any] = {
         "counts": counts,
-        "shots": payload["shots"],
+        "shots": shots,
         "num_qubits": prepared.circuit.num_qubits,
         "compiled": {
             "qasm3": compiled.qasm3,
@@ -173,9 +183,55 @@ def _sample_entry(payload: dict[str, Any], index: int, seed: int, chip: ChipRun)
         },
         "estimated_success_probability": compiled.estimated_success_probability,
     }
-    if mitigated is not None:
-        entry["mitigated_probabilities"] = mitigated
+    if payload.get("mitigation") == "readout":
+        entry["readout_errors"] = readout_errors(compiled, chip.snapshot)
+    entry["seconds"] = time.perf_counter() - started
     return entry
+
+
+def _merged_chunks(units: list[_Unit], parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per circuit: the counts of its chunks added, then mitigated."""
+    entries: list[dict[str, Any]] = []
+    for (index, _, _), part in zip(units, parts, strict=True):
+        if index == len(entries):
+            entries.append(part)
+            continue
+        entry = entries[index]
+        for key, count in part["counts"].items():
+            entry["counts"][key] = entry["counts"].get(key, 0) + count
+        entry["shots"] += part["shots"]
+        entry["seconds"] += part["seconds"]
+    for entry in entries:
+        errors = entry.pop("readout_errors", None)
+        if errors is not None:
+            entry["mitigated_probabilities"] = mitigate_readout(entry["counts"], errors)
+        entry["seconds"] = round(entry["seconds"], 6)
+    return entries
+
+
+def _estimate_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str, Any]:
+    payload, chip = job
+    index, seed, _ = unit
+    started = time.perf_counter()
+    entry = _estimate_entry(payload, index, seed, chip)
+    entry["seconds"] = round(time.perf_counter() - started, 6)
+    return entry
+
+
+def _run_prepared(
+    payload: dict[str, Any], index: int, seed: int, shots: int, chip: ChipRun, basis: str = ""
+) -> tuple[_Prepared, dict[str, int]]:
+    """Counts of ``shots`` shots of circuit ``index`` (measured in ``basis`` if given)."""
+    level = int(payload.get("optimization_level", 2))
+    source, fmt = payload["circuits"][index], payload.get("format", "auto")
+    prepared = _prepare(source, fmt, f"circuits[{index}]", chip, level, basis)
+    values = payload.get("parameter_values")
+    bound = None
+    if values:
+        given = dict(zip(prepared.circuit.parameters, values[index], strict=True))
+        bound = {p: given[p] for p in prepared.program.parameters}
+    counts = sim.sample(prepared.program, shots, seed=seed, parameter_values=bound)
+    return prepared, counts
 
 
 def _estimate_entry(
@@ -197,7 +253,13 @@ def _estimate_entry(
             next((label[i] for label in group_labels if label[i] != "I"), "I")
             for i in range(num_qubits)
         )
-        _, counts, mitigated = _run_prepared(payload, index, seed + number, chip, basis)
+        prepared, counts = _run_prepared(
+            payload, index, seed + number, payload["shots"], chip, basis
+        )
+        mitigated = None
+        if payload.get("mitigation") == "readout":
+            errors = readout_errors(prepared.compiled, chip.snapshot)
+            mitigated = mitigate_readout(counts, errors)
         total = sum(counts.values())
         probs = mitigated or {key: count / total for key, count in counts.items()}
         # Classical bit j holds the j-th non-I qubit of the basis, ascending.

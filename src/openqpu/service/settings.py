@@ -44,6 +44,13 @@ class Settings:
     device_dir: str = ""
     calibration_period_s: float = 0.0
     maintenance_s: float = -1.0
+    # Scale-out: the Ray cluster that jobs of several circuits fan out to ("": none),
+    # and the shots per chunk that a chip circuit's noisy trajectories split into there.
+    ray_address: str = ""
+    ray_chunk_shots: int = 10_000
+    # The name worker ids start with (default: the host name); distinguishes hosts
+    # that share a host name, such as containers or network namespaces.
+    worker_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -55,6 +62,7 @@ class Settings:
             "max_attempts",
             "claim_batch",
             "api_processes",
+            "ray_chunk_shots",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")

@@ -21,6 +21,7 @@ from openqpu.service import queue
 from openqpu.service.calibrations import Calibrations, calibrations_for
 from openqpu.service.chip import ChipRun, run_on_chip
 from openqpu.service.database import Database
+from openqpu.service.fanout import Fanout, fanout_for
 from openqpu.service.runner import run_payload
 from openqpu.service.settings import Settings
 from openqpu.service.wakeup import Wakeup
@@ -34,9 +35,9 @@ LISTENING_POLL_SECONDS = 1.0
 EXIT_RUN_TIME_LIMIT = 3
 
 
-def new_worker_id() -> str:
-    """A worker id naming the host and process."""
-    return f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+def new_worker_id(name: str = "") -> str:
+    """A worker id naming the host (or ``name``) and process."""
+    return f"{(name or socket.gethostname())[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Heartbeat(threading.Thread):
@@ -98,30 +99,34 @@ def run_claimed(
     worker_id: str,
     claimed: list[queue.ClaimedJob],
     calibrations: Calibrations,
+    fanout: Fanout | None = None,
 ) -> list[queue.Outcome]:
-    """Run claimed jobs one after another under one heartbeat; return their outcomes."""
+    """Run claimed jobs one after another under one heartbeat; return their outcomes.
+
+    The units of each job (circuits, shot chunks) run on ``fanout`` (default: here).
+    """
     outcomes: list[queue.Outcome] = []
     heartbeat = Heartbeat(db, [job.id for job in claimed], worker_id, settings, outcomes)
     heartbeat.start()
     try:
         for job in claimed:
             heartbeat.running(job.id)
-            outcomes.append(_run(job, calibrations))
+            outcomes.append(_run(job, calibrations, fanout))
     finally:
         heartbeat.done.set()
     return outcomes
 
 
-def _run(job: queue.ClaimedJob, calibrations: Calibrations) -> queue.Outcome:
+def _run(job: queue.ClaimedJob, calibrations: Calibrations, fanout: Fanout | None) -> queue.Outcome:
     started = time.perf_counter()
     device = job.payload.get("device", "statevector")
     try:
         if device in calibrations.specs:
             # The snapshot in force when the job runs; the result records its id.
             chip = ChipRun(calibrations.specs[device], calibrations.in_force(device))
-            result = run_on_chip(job.payload, job.seed, chip)
+            result = run_on_chip(job.payload, job.seed, chip, fanout)
         else:
-            result = run_payload(job.payload, job.seed)
+            result = run_payload(job.payload, job.seed, fanout)
     except (OpenQPUError, ValueError) as exc:
         return queue.Outcome(job.id, error=str(exc))
     except Exception as exc:  # a bug in the engine must not take the queue down
@@ -154,7 +159,8 @@ def run_worker(
     """
     db = Database(settings.database_url)
     calibrations = calibrations_for(db, default_catalog(settings.device_dir or None), settings)
-    worker_id = new_worker_id()
+    worker_id = new_worker_id(settings.worker_name)
+    fanout = fanout_for(settings.ray_address, chunk_shots=settings.ray_chunk_shots)
     wakeup = Wakeup(settings.database_url)
     # Notifications wake a listening worker at once, so its fallback poll can be slow.
     longest_idle = max(settings.poll_seconds, LISTENING_POLL_SECONDS if wakeup.listening else 0)
@@ -183,7 +189,7 @@ def run_worker(
             )
             pending = []
             if claimed:
-                pending = run_claimed(db, settings, worker_id, claimed, calibrations)
+                pending = run_claimed(db, settings, worker_id, claimed, calibrations, fanout)
                 idle = IDLE_FIRST_SECONDS
                 continue
         except Exception:  # database restarting, for example: back off and retry
