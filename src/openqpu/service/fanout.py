@@ -16,6 +16,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from openqpu.errors import OpenQPUError
+
 log = logging.getLogger("openqpu.fanout")
 
 C = TypeVar("C")
@@ -69,12 +71,32 @@ class LocalFanout:
         return Gathered([fn(context, unit) for unit in units])
 
 
-def _ray_unit(fn: Callable[[Any, Any], Any], context: Any, unit: Any) -> tuple[str, Any]:
-    """The body of a Ray task: run one unit and say which Ray worker ran it."""
+class UnitFailed(OpenQPUError):
+    """A unit failed on a Ray worker because of the job (a bad circuit, say).
+
+    Carries the original message: the exception itself may not survive the trip
+    back (Ray cannot rebuild exceptions whose constructors take other arguments).
+    """
+
+
+class UnitCrashed(RuntimeError):
+    """A unit failed on a Ray worker because of a bug; the message names the cause."""
+
+
+def _ray_unit(
+    fn: Callable[[Any, Any], Any], context: Any, unit: Any
+) -> tuple[str, Any, tuple[bool, str] | None]:
+    """The body of a Ray task: run one unit, say which Ray worker ran it, and return
+    a failure as ``(the job's fault, message)`` instead of raising it."""
     import ray
 
     where = ray.get_runtime_context().get_worker_id() or f"pid-{os.getpid()}"
-    return where, fn(context, unit)
+    try:
+        return where, fn(context, unit), None
+    except (OpenQPUError, ValueError) as exc:
+        return where, None, (True, str(exc))
+    except Exception as exc:
+        return where, None, (False, f"{type(exc).__name__}: {exc}")
 
 
 class RayFanout:
@@ -97,21 +119,16 @@ class RayFanout:
     def map(self, fn: Callable[[C, U], R], context: C, units: Sequence[U]) -> Gathered[R]:
         """Run the units as Ray tasks (two or more) and gather their values in order."""
         import ray
-        from ray.exceptions import RayTaskError
 
         if len(units) < 2:
             return LocalFanout().map(fn, context, units)
         shared = ray.put(context)  # sent to the object store once, not once per unit
-        refs = [self._remote.remote(fn, shared, unit) for unit in units]
-        try:
-            done = ray.get(refs)
-        except RayTaskError as exc:
-            # The runner's own error (a bad circuit, say), not Ray's wrapper of it.
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
-        return Gathered([value for _, value in done], "ray", [where for where, _ in done])
+        done = ray.get([self._remote.remote(fn, shared, unit) for unit in units])
+        for _, _, failure in done:
+            if failure is not None:
+                own_fault, message = failure
+                raise UnitFailed(message) if own_fault else UnitCrashed(message)
+        return Gathered([value for _, value, _ in done], "ray", [where for where, _, _ in done])
 
 
 def fanout_for(ray_address: str, *, chunk_shots: int | None = None) -> Fanout:
