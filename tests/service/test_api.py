@@ -136,6 +136,18 @@ def test_api_cancel_queued_job_and_conflict_when_final(tmp_path: Any, database_u
             assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
             no_result = client.get(f"/api/v1/jobs/{job_id}/result")
             assert no_result.status_code == 409
+        # The position a submit answers with is the one the job then shows.
+        ada, bob = new_user(idle), new_user(idle)
+        plan = [(ada, 0), (ada, 0), (bob, 0), (ada, 5), (bob, 0), (ada, 0), (bob, 5)]
+        positions = []
+        for key, priority in plan:
+            with idle.client(key) as client:
+                body = {"device": "statevector", "circuits": [BELL], "priority": priority}
+                answer = client.post("/api/v1/jobs", json=body).json()
+                shown = client.get(f"/api/v1/jobs/{answer['id']}").json()["queue_position"]
+                assert answer["queue_position"] == shown, (key, priority, answer, shown)
+                positions.append(shown)
+        assert positions == [0, 1, 1, 0, 4, 5, 1]
     finally:
         idle.stop()
 

@@ -87,15 +87,38 @@ class WriteBatcher:
         return batch
 
     def _commit(self, batch: list[Write]) -> None:
+        # Optimistically without savepoints (two round trips less per write on a
+        # server database); when a write fails, the batch runs again, each write in
+        # a savepoint of its own, so that only the failing one fails.
         try:
-            with self.db.transaction() as conn:
-                outcomes = _run_each(batch, conn, conn.begin_nested)
-                if any(ok for ok, _ in outcomes):
-                    announce(conn)  # idle workers wake when this commits
+            outcomes = self._commit_all_or_none(batch)
+        except _WriteFailed:
+            outcomes = None
         except Exception as exc:  # the commit failed: none of the batch is stored
             log.warning("a batch of %d writes failed: %s", len(batch), exc)
             outcomes = [(False, exc)] * len(batch)
+        if outcomes is None:
+            try:
+                with self.db.transaction() as conn:
+                    outcomes = _run_each(batch, conn, conn.begin_nested)
+                    if any(ok for ok, _ in outcomes):
+                        announce(conn)
+            except Exception as exc:
+                log.warning("a batch of %d writes failed: %s", len(batch), exc)
+                outcomes = [(False, exc)] * len(batch)
         _settle(batch, outcomes)
+
+    def _commit_all_or_none(self, batch: list[Write]) -> list[tuple[bool, Any]]:
+        """Run every write in one transaction; raise ``_WriteFailed`` (rolled back) if one fails."""
+        with self.db.transaction() as conn:
+            outcomes: list[tuple[bool, Any]] = []
+            for write, _future in batch:
+                try:
+                    outcomes.append((True, write(conn)))
+                except Exception as exc:
+                    raise _WriteFailed(exc) from exc
+            announce(conn)  # idle workers wake when this commits
+        return outcomes
 
     async def _commit_sqlite(self) -> None:
         try:

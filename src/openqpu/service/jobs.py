@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from openqpu.device import Device
@@ -86,6 +97,44 @@ _SHOTS_SINCE = select(func.coalesce(func.sum(JOBS.c.shots * JOBS.c.num_circuits)
 )
 _INSERT_JOB = insert(JOBS)
 _INSERT_EVENT = insert(EVENTS)
+# What a submit needs to know, in one round trip: the job a repeated idempotency key
+# names, the owner's active jobs (the new job's fair-share place), shots used today,
+# and how many queued jobs run before the new one.
+# correlate(None): inside the count over jobs below it must stay a query of its own.
+_ACTIVE = _ACTIVE_JOBS.correlate(None).scalar_subquery()
+_BEFORE_SUBMIT = select(
+    select(JOBS.c.id)
+    .where(JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.idempotency_key == bindparam("key"))
+    .scalar_subquery(),
+    _ACTIVE,
+    _SHOTS_SINCE.scalar_subquery(),
+    select(func.count())
+    .where(
+        JOBS.c.status == JobStatus.QUEUED.value,
+        JOBS.c.device == bindparam("device"),
+        or_(
+            JOBS.c.priority > bindparam("priority"),
+            and_(JOBS.c.priority == bindparam("priority"), JOBS.c.fair_seq <= _ACTIVE),
+        ),
+    )
+    .scalar_subquery(),
+)
+# PostgreSQL stores a job and its first event in one statement.
+_JOB_COLUMNS = (
+    "id", "owner_id", "device", "kind", "status", "priority", "fair_seq", "shots", "seed",
+    "num_circuits", "num_qubits", "payload", "name", "idempotency_key", "created_at",
+    "attempts", "started_at", "finished_at", "error",
+)  # fmt: skip
+_JOB_CTE = (
+    insert(JOBS)
+    .values({name: bindparam(name) for name in _JOB_COLUMNS})
+    .returning(JOBS.c.id, JOBS.c.created_at)
+    .cte("new_job")
+)
+_INSERT_JOB_AND_EVENT = insert(EVENTS).from_select(
+    ["job_id", "status", "at"],
+    select(_JOB_CTE.c.id, literal(JobStatus.QUEUED.value), _JOB_CTE.c.created_at),
+)
 _AHEAD_IN_QUEUE = select(func.count()).where(
     JOBS.c.status == JobStatus.QUEUED.value,
     JOBS.c.device == bindparam("device"),
@@ -270,15 +319,25 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
     key was used for a different request). Quotas are checked in the same transaction.
     """
     principal, request = submission.principal, submission.request
-    if request.idempotency_key:
-        existing = _by_idempotency_key(conn, principal.user_id, request.idempotency_key)
-        if existing is not None:
-            _same_request(existing, submission)
-            return job_document(conn, existing), False
     now = utcnow()
-    active = _active_jobs(conn, principal.user_id)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    existing_id, active, used, ahead = conn.execute(
+        _BEFORE_SUBMIT,
+        {
+            "owner_id": principal.user_id,
+            "key": request.idempotency_key,
+            "since": midnight,
+            "device": request.device,
+            "priority": request.priority,
+        },
+    ).one()
+    if existing_id is not None:
+        existing = _by_idempotency_key(conn, principal.user_id, request.idempotency_key)
+        assert existing is not None
+        _same_request(existing, submission)
+        return job_document(conn, existing), False
     shots = request.shots * len(request.circuits)
-    _check_quotas(conn, principal.user_id, active, shots, settings, now)
+    _check_quotas(int(active), int(used or 0), shots, settings, now)
     job_id = str(uuid.uuid4())
     values = {
         "id": job_id,
@@ -301,13 +360,18 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
         "finished_at": None,
         "error": None,
     }
-    conn.execute(_INSERT_JOB, values)
-    queued = {"job_id": job_id, "status": JobStatus.QUEUED.value, "at": now, "detail": None}
-    conn.execute(_INSERT_EVENT, queued)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_INSERT_JOB_AND_EVENT, values)
+    else:  # SQLite runs in process: two statements cost next to nothing
+        conn.execute(_INSERT_JOB, values)
+        queued = {"job_id": job_id, "status": JobStatus.QUEUED.value, "at": now, "detail": None}
+        conn.execute(_INSERT_EVENT, queued)
     document = {name: values.get(name) for name in PUBLIC_COLUMNS}
     document["owner"] = principal.name
-    document["queue_position"] = queue_position(conn, values)
-    document["events"] = [{"status": queued["status"], "at": now, "detail": None}]
+    # Jobs ahead: higher priority, or the same priority and an earlier fair-share place
+    # (the new job is the newest of its place, so all of that place run before it).
+    document["queue_position"] = int(ahead)
+    document["events"] = [{"status": JobStatus.QUEUED.value, "at": now, "detail": None}]
     return document, True
 
 
@@ -350,13 +414,7 @@ def _by_idempotency_key(conn: Connection, user_id: int, key: str) -> RowMapping 
     return conn.execute(_BY_IDEMPOTENCY_KEY, {"owner_id": user_id, "key": key}).mappings().first()
 
 
-def _active_jobs(conn: Connection, user_id: int) -> int:
-    return int(conn.execute(_ACTIVE_JOBS, {"owner_id": user_id}).scalar() or 0)
-
-
-def _check_quotas(
-    conn: Connection, user_id: int, active: int, shots: int, settings: Settings, now: datetime
-) -> None:
+def _check_quotas(active: int, used: int, shots: int, settings: Settings, now: datetime) -> None:
     if active >= settings.max_queued_jobs_per_user:
         raise QuotaExceeded(
             f"queued job limit reached: {active} of {settings.max_queued_jobs_per_user} jobs are "
@@ -364,11 +422,10 @@ def _check_quotas(
             retry_after=5,
         )
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    used = conn.execute(_SHOTS_SINCE, {"owner_id": user_id, "since": midnight}).scalar()
-    if int(used or 0) + shots > settings.max_shots_per_day:
+    if used + shots > settings.max_shots_per_day:
         reset = midnight + timedelta(days=1)
         raise QuotaExceeded(
-            f"daily shot limit reached: {int(used or 0)} of {settings.max_shots_per_day} shots "
+            f"daily shot limit reached: {used} of {settings.max_shots_per_day} shots "
             f"used today; this job needs {shots}; the limit resets at {reset.isoformat()}",
             retry_after=max(1, int((reset - now).total_seconds())),
         )
