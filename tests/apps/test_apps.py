@@ -55,22 +55,18 @@ def test_power_ieee14_has_twenty_lines() -> None:
         power.grid_lines(15)
 
 
-def test_chemistry_vqe_within_chemical_accuracy(statevector: OpenQPUBackend) -> None:
-    summary = chemistry.run(statevector, bond_lengths=(0.5, 0.75, 2.0), maxiter=15, seed=7)
+@pytest.mark.parametrize(
+    ("form", "lengths"), [("parity", (0.5, 0.75, 2.0)), ("jordan_wigner", (0.75, 2.0))]
+)
+def test_chemistry_vqe_within_chemical_accuracy(
+    statevector: OpenQPUBackend, form: str, lengths: tuple[float, ...]
+) -> None:
+    summary = chemistry.run(statevector, form=form, bond_lengths=lengths, maxiter=15)
     for point in summary["points"]:
         # chemical accuracy: 1.6 mHa; the ansatz spans the ground state's sector exactly
         assert abs(point["vqe"]["none"]["error_mha"]) < 1.6, point
     assert summary["within_chemical_accuracy"] == {"none": True}
-
-
-def test_chemistry_exact_energy_is_the_closed_form_of_the_ground_sector() -> None:
-    # The ground state lies in span{|01>, |10>}, where H is the 2x2 matrix with mean
-    # g0 - g3, half-splitting g1 - g2 and coupling g4 + g5.
-    for length, (g0, g1, g2, g3, g4, g5) in chemistry.H2_COEFFICIENTS.items():
-        closed = g0 - g3 - np.hypot(g1 - g2, g4 + g5)
-        assert chemistry.exact_energy(chemistry.hamiltonian(length)) == pytest.approx(closed)
-    with pytest.raises(ValueError, match=r"bond length 0\.42 A is not tabulated"):
-        chemistry.hamiltonian(0.42)
+    assert summary["points"][-2]["exact"] == pytest.approx(-1.1371, abs=1e-4)  # FCI, 0.75 A
 
 
 def test_biomedicine_quantum_kernel_matches_a_classical_svm(statevector: OpenQPUBackend) -> None:

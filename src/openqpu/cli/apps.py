@@ -42,7 +42,7 @@ def add_app_command(commands: argparse._SubParsersAction) -> None:
     names = app.add_subparsers(dest="app", required=True)
     parsers = {
         "finance": names.add_parser("finance", help="portfolio selection (QUBO, QAOA)"),
-        "chemistry": names.add_parser("chemistry", help="H2 energy curve (VQE)"),
+        "chemistry": names.add_parser("chemistry", help="H2 or LiH energy curve (VQE)"),
         "biomedicine": names.add_parser("biomedicine", help="quantum-kernel tumour classifier"),
         "power": names.add_parser("power", help="IEEE 14-bus grid partition (QUBO, QAOA)"),
     }
@@ -66,11 +66,17 @@ def add_app_command(commands: argparse._SubParsersAction) -> None:
     parsers["power"].add_argument("--buses", type=positive_int, default=14,
                                   help="buses 1..N of the 14-bus system (4-14)")  # fmt: skip
     chemistry = parsers["chemistry"]
+    chemistry.add_argument("--molecule", choices=("h2", "lih"), default="h2",
+                           help="h2 (default) or lih (frozen core, 3 active orbitals)")  # fmt: skip
+    chemistry.add_argument("--mapping", choices=("parity", "jordan_wigner"),
+                           help="h2: parity, 2 qubits (default) or jordan_wigner, 4; "
+                                "lih: jordan_wigner, 6")  # fmt: skip
     chemistry.add_argument("--bond-lengths", type=_bond_lengths, default=DEFAULT_BOND_LENGTHS,
-                           help="angstrom, comma separated, from 0.50-2.50")  # fmt: skip
+                           help="angstrom, comma separated, 0.1-10")  # fmt: skip
     chemistry.add_argument("--mitigation", choices=("none", "readout", "both"), default="none",
                            help="on a chip: readout mitigation, or both runs")  # fmt: skip
-    chemistry.add_argument("--maxiter", type=positive_int, default=20, help="COBYLA calls (20)")
+    chemistry.add_argument("--maxiter", type=positive_int,
+                           help="COBYLA calls per point (h2: 20, lih: 80)")  # fmt: skip
     chemistry.add_argument("--precision", type=float, default=1 / 64, help="on a chip (1/64)")
     bio = parsers["biomedicine"]
     bio.add_argument("--features", type=positive_int, default=4, help="PCA features = qubits")
@@ -91,9 +97,11 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
         return options, args.maxiter
     if args.app == "chemistry":
         modes = ("none", "readout") if args.mitigation == "both" else (args.mitigation,)
-        options = {"bond_lengths": args.bond_lengths, "mitigations": modes,
-                   "maxiter": args.maxiter, "precision": args.precision}  # fmt: skip
-        return options, args.maxiter * len(args.bond_lengths) * len(modes)
+        maxiter = args.maxiter or (20 if args.molecule == "h2" else 80)
+        options = {"molecule": args.molecule, "form": args.mapping,
+                   "bond_lengths": args.bond_lengths, "mitigations": modes,
+                   "maxiter": maxiter, "precision": args.precision}  # fmt: skip
+        return options, maxiter * len(args.bond_lengths) * len(modes)
     entries = args.train * (args.train - 1) // 2 + args.train * args.test
     options = {"num_features": args.features, "num_train": args.train, "num_test": args.test,
                "bandwidth": args.bandwidth, "shots": args.shots}  # fmt: skip
