@@ -13,6 +13,7 @@ from openqpu.sim.executor import run_shots, run_unitary
 from openqpu.sim.memory import check_fits
 from openqpu.sim.noise import NoiseModel
 from openqpu.sim.ops import state_kernels
+from openqpu.sim.presampled import applies, run_presampled
 from openqpu.sim.program import ParameterValues, Program
 from openqpu.sim.rng import make_rng
 from openqpu.sim.threads import threads_for
@@ -121,16 +122,20 @@ def sample(
     program = _program(circuit, noise)
     kind = _dtype(dtype)
     check_fits(program.num_qubits, kind)
-    steps, _ = program.bind(parameter_values, kind)
-    packed = run_shots(
-        steps,
-        program.num_qubits,
-        program.final_measures,
-        int(shots),
-        make_rng(seed),
-        kind,
-        program.final_readout,
-    )
+    rng = make_rng(seed)
+    if applies(program):
+        packed = run_presampled(program, int(shots), rng, kind, parameter_values)
+    else:
+        steps, _ = program.bind(parameter_values, kind)
+        packed = run_shots(
+            steps,
+            program.num_qubits,
+            program.final_measures,
+            int(shots),
+            rng,
+            kind,
+            program.final_readout,
+        )
     width = program.num_clbits
     return {
         format(value, f"0{width}b") if width else "": count

@@ -95,25 +95,28 @@ def run_shots(
     rng: np.random.Generator,
     dtype: np.dtype,
     final_readout: list[tuple[int, ReadoutError]] | None = None,
+    *,
+    solo: bool = True,
 ) -> Counter[int]:
     """Run ``shots`` shots; return counts keyed by the packed classical bits.
 
     ``final_readout`` lists the classical bits of deferred measurements whose
     reading errs, with their error; it is applied to every shot at the end.
+    ``solo=False`` keeps every branch on the grouped path (fused and blocked).
     """
     counts: Counter[int] = Counter()
     pending = _Pending(memory_limit_bytes() // state_bytes(num_qubits, dtype))
     pending.push(_Branch(0, zero_state(num_qubits, dtype), 0, shots))
-    solo = _solo_runner(steps, num_qubits, final_measures, dtype, rng, counts)
+    runner = _solo_runner(steps, num_qubits, final_measures, dtype, rng, counts) if solo else None
     solo_shots = shots if num_qubits >= SOLO_ALL_FROM_QUBITS else SOLO_AMPLITUDES >> num_qubits
     with threads_for(num_qubits):
         while pending.branches:
             branch = pending.pop()
             state = branch.state if branch.state is not None else zero_state(num_qubits, dtype)
-            if not _run_branch(steps, branch, state, pending, rng, solo, solo_shots):
+            if not _run_branch(steps, branch, state, pending, rng, runner, solo_shots):
                 sample_final(state, branch, final_measures, rng, counts)
-        if solo is not None:
-            solo.flush()
+        if runner is not None:
+            runner.flush()
     if final_readout:
         counts = misread(counts, final_readout, rng)
     return counts

@@ -81,6 +81,53 @@ class ThermalRelaxation:
         rate = 1.0 / self.t2_us - 0.5 / self.t1_us
         return max(0.0, -math.expm1(-self.duration_ns * rate / 1e3) / 2)
 
+    @property
+    def coherence(self) -> float:
+        """Factor on the coherences: exp(-t / T2)."""
+        return math.exp(-self.duration_ns / (1e3 * self.t2_us))
+
+    def mixture(self) -> tuple[float, float] | None:
+        """``(p_reset, p_z)`` when T2 <= T1, else None.
+
+        Then the channel is a state-independent mixture (qiskit-aer's form): reset
+        to |0> with ``p_reset``, Z with ``p_z``, nothing otherwise.
+        """
+        if self.t2_us > self.t1_us:
+            return None
+        reset = self.damping
+        decay_t1 = math.exp(-self.duration_ns / (1e3 * self.t1_us))
+        return reset, max(0.0, (1 - reset) * (1 - self.coherence / decay_t1) / 2)
+
+    def rare_damping(self) -> tuple[float, float]:
+        """``(q, gamma)`` with the channel = (1 - q) nothing + q amplitude damping ``gamma``.
+
+        Exact for T1 <= T2 <= 2 T1: amplitude damping with gamma = damping / q shrinks
+        coherences by sqrt(1 - gamma), so mixing it with the identity gives any
+        factor between 1 - damping (q = damping) and sqrt(1 - damping) (q = 1); q is
+        the one that gives exp(-t / T2). It is of the order of the damping, so the
+        state-dependent part is rare.
+        """
+        damping, target = self.damping, self.coherence
+        if damping <= 0.0:
+            return 0.0, 0.0
+        low, high = damping, 1.0
+        for _ in range(100):
+            q = 0.5 * (low + high)
+            # Coherence factor of the mixture, increasing in q.
+            if 1 - q + math.sqrt(q * q - q * damping) < target:
+                low = q
+            else:
+                high = q
+        q = 0.5 * (low + high)
+        return q, min(1.0, damping / q)
+
+    @classmethod
+    def amplitude_damping(cls, gamma: float) -> ThermalRelaxation:
+        """Pure amplitude damping with decay probability ``gamma`` (T2 = 2 T1, no extra Z)."""
+        # T1 = 1 us; the duration that decays by gamma (capped short of infinity).
+        duration_ns = -1e3 * math.log1p(-min(gamma, 1.0 - 1e-15))
+        return cls(1.0, 2.0, duration_ns)
+
 
 @dataclass(frozen=True)
 class ReadoutError:

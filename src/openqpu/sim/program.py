@@ -40,14 +40,14 @@ ParameterValues = Mapping[Parameter, float] | Sequence[float] | None
 
 
 @dataclass
-class _Segment:
+class Segment:
     """A run of gates between control instructions, with its fusion plan per dtype."""
 
     leaves: list[GateLeaf]
     plans: dict[np.dtype, list[Block]]
 
 
-Step = _Segment | Measure | Reset | Noise | JumpUnless | Jump
+Step = Segment | Measure | Reset | Noise | JumpUnless | Jump
 BoundStep = list[GateOp] | Measure | Reset | Noise | JumpUnless | Jump
 
 
@@ -85,19 +85,24 @@ class Program:
             for ins in lowered.instructions
         )
         self._steps = _segment(lowered, deferred | _idle_resets(lowered))
-        self.is_dynamic = any(not isinstance(step, _Segment) for step in self._steps)
+        self.is_dynamic = any(not isinstance(step, Segment) for step in self._steps)
         self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
+
+    @property
+    def steps(self) -> list[Step]:
+        """The unbound steps: gate segments, events and jumps (jump targets are indices)."""
+        return self._steps
 
     def bind(self, values: ParameterValues, dtype: np.dtype) -> tuple[list[BoundStep], complex]:
         """Matrices of every step for these parameter values, and the global phase factor."""
         dtype = np.dtype(dtype)
         if not self.parameters and dtype in self._bound_cache:
             return self._bound_cache[dtype]
-        mapping = self._parameter_mapping(values)
+        mapping = self.parameter_mapping(values)
         steps: list[BoundStep] = []
         for step in self._steps:
-            if isinstance(step, _Segment):
-                steps.append(_bind_segment(step, mapping, dtype, self.num_qubits))
+            if isinstance(step, Segment):
+                steps.append(bind_segment(step, mapping, dtype, self.num_qubits))
             else:
                 steps.append(step)
         phase = sum(evaluate_parameter(p, mapping) for p in self._phases)
@@ -106,7 +111,8 @@ class Program:
             self._bound_cache[dtype] = result
         return result
 
-    def _parameter_mapping(self, values: ParameterValues) -> dict[Parameter, float]:
+    def parameter_mapping(self, values: ParameterValues) -> dict[Parameter, float]:
+        """``values`` as a mapping from each parameter to its value (checked)."""
         if not self.parameters:
             return {}
         if values is None:
@@ -220,7 +226,7 @@ def _segment(lowered: LoweredCircuit, skipped: set[int]) -> list[Step]:
     run: list[GateLeaf] = []
     for i, ins in enumerate(instructions):
         if run and (i in targets or not isinstance(ins, GateLeaf)):
-            steps.append(_Segment(run, {}))
+            steps.append(Segment(run, {}))
             run = []
         step_of[i] = len(steps)
         if isinstance(ins, GateLeaf):
@@ -228,16 +234,17 @@ def _segment(lowered: LoweredCircuit, skipped: set[int]) -> list[Step]:
         elif i not in skipped:
             steps.append(ins)
     if run:
-        steps.append(_Segment(run, {}))
+        steps.append(Segment(run, {}))
     for step in steps:
         if isinstance(step, JumpUnless | Jump):
             step.target = step_of.get(step.target, len(steps))
     return steps
 
 
-def _bind_segment(
-    segment: _Segment, values: Mapping[Any, float], dtype: np.dtype, num_qubits: int
+def bind_segment(
+    segment: Segment, values: Mapping[Any, float], dtype: np.dtype, num_qubits: int
 ) -> list[GateOp]:
+    """The segment's fused, cache-blocked ops for these parameter values (plan cached)."""
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [

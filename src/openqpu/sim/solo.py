@@ -10,7 +10,6 @@ call, with uniforms drawn from the run's generator.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -118,13 +117,9 @@ class _Tables:
     def _relaxation(self, channel: ThermalRelaxation, qubits: tuple[int, ...]) -> None:
         # With T2 <= T1 the channel is a state-independent mixture of reset to |0>, Z
         # and nothing (qiskit-aer's decomposition): no pass over the state mostly.
-        time_ns = channel.duration_ns
-        if channel.t2_us <= channel.t1_us:
-            reset = channel.damping
-            decay_t2 = math.exp(-time_ns / (1e3 * channel.t2_us))
-            decay_t1 = math.exp(-time_ns / (1e3 * channel.t1_us))
-            p_z = max(0.0, (1 - reset) * (1 - decay_t2 / decay_t1) / 2)
-            self.add(tk.THERMAL_MIXTURE, qubits, f=(reset, p_z))
+        mixture = channel.mixture()
+        if mixture is not None:
+            self.add(tk.THERMAL_MIXTURE, qubits, f=mixture)
         else:
             self.add(tk.THERMAL_KRAUS, qubits, f=(channel.damping, channel.dephasing))
 
