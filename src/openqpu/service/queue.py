@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from openqpu.service.clock import utcnow
 from openqpu.service.database import Database
-from openqpu.service.jobs import JOBS, RESULTS, transition
+from openqpu.service.jobs import EVENTS, JOBS, RESULTS, transition
 from openqpu.service.models import JobStatus
 from openqpu.service.wakeup import announce
 
@@ -106,6 +106,50 @@ _HEAD_OF_QUEUE = (
 )
 
 
+_MARK_RUNNING = (
+    update(JOBS)
+    .where(JOBS.c.id.in_(bindparam("ids", expanding=True)), JOBS.c.status == QUEUED.value)
+    .values(
+        status=RUNNING.value,
+        worker_id=bindparam("w"),
+        started_at=bindparam("now"),
+        lease_expires_at=bindparam("lease"),
+        attempts=JOBS.c.attempts + 1,
+    )
+)
+_HELD = (
+    select(JOBS.c.id)
+    .where(
+        JOBS.c.id.in_(bindparam("ids", expanding=True)),
+        JOBS.c.status == RUNNING.value,
+        JOBS.c.worker_id == bindparam("w"),
+    )
+    .with_for_update()
+)
+_MARK_DONE = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("b_id"))
+    .values(
+        status=DONE.value,
+        finished_at=bindparam("b_now"),
+        lease_expires_at=None,
+        run_seconds=bindparam("b_seconds"),
+    )
+)
+_MARK_FAILED = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("b_id"))
+    .values(
+        status=FAILED.value,
+        finished_at=bindparam("b_now"),
+        lease_expires_at=None,
+        error=bindparam("b_error"),
+    )
+)
+_INSERT_RESULT = insert(RESULTS)
+_INSERT_EVENT = insert(EVENTS)
+
+
 def finish_and_claim(
     db: Database,
     worker_id: str,
@@ -125,7 +169,7 @@ def finish_and_claim(
             if conn.execute(_ANY_QUEUED, {"paused": list(paused)}).first() is None:
                 return [], []
     with db.transaction() as conn:
-        stored = [_finish(conn, worker_id, outcome) for outcome in outcomes]
+        stored = _finish(conn, worker_id, outcomes)
         return stored, _claim(conn, worker_id, lease_seconds, limit, paused)
 
 
@@ -141,20 +185,19 @@ def _claim(
         small = _is_small(num_qubits, shots, num_circuits, attempts)
         if claimed and not small:
             break
-        transition(
-            conn,
-            job_id,
-            QUEUED,
-            RUNNING,
-            worker_id,
-            worker_id=worker_id,
-            started_at=now,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            attempts=attempts + 1,
-        )
         claimed.append(ClaimedJob(job_id, json.loads(payload), int(seed or 0), attempts + 1))
         if not small:
             break
+    if claimed:
+        # The rows are locked (or SQLite's write lock is held): one UPDATE and one
+        # multi-row INSERT of events claim them all.
+        ids = [job.id for job in claimed]
+        lease = now + timedelta(seconds=lease_seconds)
+        conn.execute(_MARK_RUNNING, {"ids": ids, "w": worker_id, "now": now, "lease": lease})
+        events = [
+            {"job_id": i, "status": RUNNING.value, "at": now, "detail": worker_id} for i in ids
+        ]
+        conn.execute(_INSERT_EVENT, events)
     return claimed
 
 
@@ -174,44 +217,52 @@ def renew(db: Database, job_ids: str | Sequence[str], worker_id: str, lease_seco
         return changed.rowcount > 0
 
 
-def _finish(conn: Connection, worker_id: str, outcome: Outcome) -> bool:
+def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Store outcomes of jobs this worker still holds; True for each one stored.
+
+    A few statements whatever the number of outcomes: lock the jobs still held, then
+    update them, insert the results and insert the events, each for all at once.
+    """
+    if not outcomes:
+        return []
     now = utcnow()
-    held = (JOBS.c.worker_id == worker_id,)
-    if outcome.error is not None:
-        return transition(
-            conn,
-            outcome.job_id,
-            RUNNING,
-            FAILED,
-            outcome.error,
-            where=held,
-            error=outcome.error,
-            finished_at=now,
-            lease_expires_at=None,
+    ids = [outcome.job_id for outcome in outcomes]
+    held = set(conn.execute(_HELD, {"ids": ids, "w": worker_id}).scalars())
+    done = [o for o in outcomes if o.job_id in held and o.error is None]
+    failed = [o for o in outcomes if o.job_id in held and o.error is not None]
+    if done:
+        conn.execute(
+            _MARK_DONE,
+            [{"b_id": o.job_id, "b_now": now, "b_seconds": o.run_seconds} for o in done],
         )
-    if not transition(
-        conn,
-        outcome.job_id,
-        RUNNING,
-        DONE,
-        where=held,
-        finished_at=now,
-        lease_expires_at=None,
-        run_seconds=outcome.run_seconds,
-    ):
-        return False
-    conn.execute(
-        insert(RESULTS).values(
-            job_id=outcome.job_id, data=json.dumps(outcome.result), created_at=now
+        conn.execute(
+            _INSERT_RESULT,
+            [{"job_id": o.job_id, "data": json.dumps(o.result), "created_at": now} for o in done],
         )
-    )
-    return True
+    if failed:
+        conn.execute(
+            _MARK_FAILED, [{"b_id": o.job_id, "b_now": now, "b_error": o.error} for o in failed]
+        )
+    if held:
+        conn.execute(
+            _INSERT_EVENT,
+            [
+                {
+                    "job_id": o.job_id,
+                    "status": (DONE if o.error is None else FAILED).value,
+                    "at": now,
+                    "detail": o.error,
+                }
+                for o in (*done, *failed)
+            ],
+        )
+    return [job_id in held for job_id in ids]
 
 
 def finish_many(db: Database, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:
     """Store several outcomes in one transaction; each True if this worker still held it."""
     with db.transaction() as conn:
-        return [_finish(conn, worker_id, outcome) for outcome in outcomes]
+        return _finish(conn, worker_id, outcomes)
 
 
 def stop_batch(
@@ -221,8 +272,7 @@ def stop_batch(
     claimed but never started, uncharged (their attempt is not counted), in one
     transaction."""
     with db.transaction() as conn:
-        for outcome in outcomes:
-            _finish(conn, worker_id, outcome)
+        _finish(conn, worker_id, outcomes)
         for job_id in unstarted:
             transition(
                 conn,
