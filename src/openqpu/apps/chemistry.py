@@ -101,7 +101,7 @@ def _pair_ansatz(n: int) -> QuantumCircuit:
         _givens(circuit, angles[k], k, k + 1)
     for k in range(n):  # the beta electron follows it
         circuit.cx(k, n + k)
-    pairs = [(k, k + 1) for start in range(n - 1) for k in range(n - 2 - start, -1, -1)]
+    pairs = [(k, k + 1) for start in range(n - 1) for k in range(n - 2, start - 1, -1)]
     for angle, (a, b) in zip(angles[n - 1 :], pairs, strict=True):
         for spin in (0, n):
             _givens(circuit, angle, spin + a, spin + b)
