@@ -91,8 +91,8 @@ def _distance_and_bound(a: dict[str, int], b: dict[str, int]) -> tuple[float, fl
     return 0.5 * float(np.abs(pa - pb).sum()), float(mean + 5 * std)
 
 
-def _presample_from(monkeypatch: pytest.MonkeyPatch, qubits: int) -> None:
-    monkeypatch.setattr(presampled, "PRESAMPLE_FROM_QUBITS", qubits)
+def _presample_from(monkeypatch: pytest.MonkeyPatch, work: int) -> None:
+    monkeypatch.setattr(presampled, "PRESAMPLE_FROM_WORK", work)
 
 
 @pytest.mark.parametrize("build", [_mid_circuit, _conditional, _ghz_with_idling])
@@ -101,7 +101,7 @@ def test_presampled_path_matches_trajectory_path(
 ) -> None:
     qc = build()  # type: ignore[operator]
     model = _model(qc.num_qubits)
-    _presample_from(monkeypatch, 1_000)
+    _presample_from(monkeypatch, 1 << 60)
     trajectories = sim.sample(qc, SHOTS, seed=1, noise=model)
     _presample_from(monkeypatch, 0)
     drawn = sim.sample(qc, SHOTS, seed=2, noise=model)

@@ -338,6 +338,8 @@ def misread(
         flipped = rng.binomial(shots, np.where(bit, error.prob_0_given_1, error.prob_1_given_0))
         packed = np.concatenate([packed, packed ^ (1 << clbit)])
         shots = np.concatenate([shots - flipped, flipped])
+        # Drop values no shot has: kept, they would double with every bit.
+        packed, shots = packed[shots > 0], shots[shots > 0]
         packed, where = np.unique(packed, return_inverse=True)
         shots = np.bincount(where.ravel(), weights=shots).astype(np.int64)
     return Counter({int(v): int(c) for v, c in zip(packed, shots, strict=True) if c})
