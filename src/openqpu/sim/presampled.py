@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -154,13 +154,8 @@ def pattern_steps(steps: list[Step], inserted: dict[int, Replacement]) -> list[S
             if run:
                 out.append(Segment(run, {}))
                 run = []
-            if isinstance(effect, JumpUnless | Jump):
-                effect = (
-                    JumpUnless(effect.condition, effect.target)
-                    if isinstance(effect, JumpUnless)
-                    else Jump(effect.target)
-                )
-            out.append(effect)
+            # Jumps are copied: their targets are renumbered below.
+            out.append(replace(effect) if isinstance(effect, JumpUnless | Jump) else effect)
     if run:
         out.append(Segment(run, {}))
     for step in out:
