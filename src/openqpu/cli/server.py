@@ -170,7 +170,12 @@ def _run_uvicorn(app: Any, sock: socket.socket) -> None:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
 
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    # Idle keep-alive connections stay open as long as common load balancers keep
+    # theirs (uvicorn's 5 s default makes every client that pauses reconnect).
+    keep_alive = app.state.settings.keep_alive_seconds
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_keep_alive=int(keep_alive)
+    )
     Server(config).run(sockets=[sock])
 
 

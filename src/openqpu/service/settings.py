@@ -37,6 +37,8 @@ class Settings:
     max_body_bytes: int = 5_000_000
     max_queued_jobs_per_user: int = 1_000
     max_shots_per_day: int = 100_000_000
+    # How long an idle HTTP keep-alive connection stays open.
+    keep_alive_seconds: float = 75.0
     # Requests per second per API key (0: unlimited), and the burst allowed.
     rate_limit_per_second: float = 100.0
     rate_limit_burst: float = 200.0
