@@ -73,8 +73,8 @@ class AffinePermutationOp:
         """Apply in place (through one temporary state)."""
         from openqpu.sim.ops import kernels
 
-        target = np.full(state.size, self.constant, dtype=np.int64)
         if state.size < (1 << 11):
+            target = np.full(state.size, self.constant, dtype=np.int64)
             index = np.arange(state.size, dtype=np.int64)
             for b in range(self.tables.shape[0]):
                 target ^= self.tables[b][(index >> (8 * b)) & 255]

@@ -18,7 +18,7 @@ from openqpu.sim import channels
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Noise, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
 from openqpu.sim.noise import ReadoutError
-from openqpu.sim.ops import DenseOp, kernels, state_kernels
+from openqpu.sim.ops import DenseOp, DiagonalOp, kernels, state_kernels
 from openqpu.sim.program import BoundStep
 from openqpu.sim.solo import SoloRunner, encode
 from openqpu.sim.threads import threads_for
@@ -34,19 +34,43 @@ def zero_state(num_qubits: int, dtype: np.dtype) -> np.ndarray:
     return state
 
 
+# A dense first op on at most this many qubits is applied to |0...0> by writing its
+# first column, without a pass over the state.
+MAX_PREPARED_QUBITS = 10
+
+
 def run_unitary(steps: list[BoundStep], num_qubits: int, dtype: np.dtype) -> np.ndarray:
     """Apply a program of gates only to |0...0> and return the state."""
     state = zero_state(num_qubits, dtype)
     with threads_for(num_qubits):
-        for step in steps:
+        for number, step in enumerate(steps):
             if not isinstance(step, list):
                 raise OpenQPUError(
                     "the statevector is defined only for circuits without mid-circuit "
                     "measurement, reset or classical control; use sample()"
                 )
-            for op in step:
+            ops = iter(step)
+            if number == 0 and step and _prepare_from_zero(state, step[0]):
+                next(ops)  # the first op was written straight into |0...0>
+            for op in ops:
                 op.apply(state)
     return state
+
+
+def _prepare_from_zero(state: np.ndarray, op: object) -> bool:
+    """Write ``op`` applied to |0...0> into ``state`` (which holds |0...0>) without a
+    pass over the state; False when ``op`` is not of a kind that allows it."""
+    if isinstance(op, DenseOp) and len(op.qubits) <= MAX_PREPARED_QUBITS:
+        offsets = np.zeros(1 << len(op.qubits), dtype=np.int64)
+        for j, q in enumerate(op.qubits):
+            offsets |= ((np.arange(offsets.size) >> j) & 1) << q
+        state[0] = 0
+        state[offsets] = op.matrix[:, 0]  # the image of |0> is the matrix's first column
+        return True
+    if isinstance(op, DiagonalOp):
+        state[0] = op.diagonal[0]
+        return True
+    return False
 
 
 class _Pending:
