@@ -18,7 +18,7 @@ from openqpu.sim import channels
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Noise, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
 from openqpu.sim.noise import ReadoutError
-from openqpu.sim.ops import DenseOp, DiagonalOp, kernels, state_kernels
+from openqpu.sim.ops import DenseOp, DiagonalOp, GroupOp, kernels, state_kernels
 from openqpu.sim.program import BoundStep
 from openqpu.sim.solo import SoloRunner, encode
 from openqpu.sim.threads import threads_for
@@ -50,10 +50,18 @@ def run_unitary(steps: list[BoundStep], num_qubits: int, dtype: np.dtype) -> np.
                     "measurement, reset or classical control; use sample()"
                 )
             ops = iter(step)
+            nonzero: set[int] = set()
             if number == 0 and step and _prepare_from_zero(state, step[0]):
                 next(ops)  # the first op was written straight into |0...0>
+                nonzero.update(step[0].qubits)
+            # Qubits no op has touched yet are |0>: blocked groups skip the sub-states
+            # that hold only zeros (a first layer costs a fraction of a pass).
             for op in ops:
-                op.apply(state)
+                if number == 0 and isinstance(op, GroupOp) and len(nonzero) < num_qubits:
+                    op.apply(state, op.groups_touching(num_qubits, nonzero))
+                else:
+                    op.apply(state)
+                nonzero.update(op.qubits)
     return state
 
 

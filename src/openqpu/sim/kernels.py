@@ -298,6 +298,7 @@ def apply_group(
     data: np.ndarray,
     index_start: np.ndarray,
     index_data: np.ndarray,
+    only_groups: np.ndarray,
 ) -> None:
     """Apply several gates to every sub-state spanned by ``block_bits``, one at a time.
 
@@ -321,6 +322,8 @@ def apply_group(
         index_start: start of each op's integer data in ``index_data``: the
             diagonal's low table, or the monomial's sources then targets.
         index_data: every op's integer entries.
+        only_groups: the sub-states to visit (their group numbers), or empty for all:
+            a sub-state known to hold only zeros is left as it is.
     """
     width = block_bits.size
     size = 1 << width
@@ -333,9 +336,11 @@ def apply_group(
         for j in range(run_bits, width):
             offset |= ((local >> j) & 1) << block_bits[j]
         run_offsets[r] = offset
-    groups = state.size >> width
+    listed = only_groups.size > 0
+    groups = only_groups.size if listed else state.size >> width
     contiguous = run_bits == width
-    for group in prange(groups):
+    for visit in prange(groups):
+        group = only_groups[visit] if listed else visit
         base = _spread(group, block_bits)
         if contiguous:
             # The sub-state is one slice of the state: work on it in place.

@@ -205,8 +205,11 @@ class GroupOp:
         """Every state bit of the sub-state."""
         return tuple(int(b) for b in self.block_bits)
 
-    def apply(self, state: np.ndarray) -> None:
-        """Apply every member in place, one pass over the state."""
+    def apply(self, state: np.ndarray, only_groups: np.ndarray | None = None) -> None:
+        """Apply every member in place, one pass over the state.
+
+        ``only_groups`` limits the work to those sub-states (see ``groups_touching``).
+        """
         kernels().apply_group(
             state,
             self.block_bits,
@@ -218,7 +221,24 @@ class GroupOp:
             self._data,
             self._index_start,
             self._indices,
+            _ALL_GROUPS if only_groups is None else only_groups,
         )
 
+    def groups_touching(self, num_qubits: int, nonzero: set[int]) -> np.ndarray | None:
+        """Sub-states that can hold non-zero amplitudes when every qubit outside
+        ``nonzero`` is |0>; None when that is all of them."""
+        inside = {int(b) for b in self.block_bits}
+        spectators = [q for q in range(num_qubits) if q not in inside]
+        free = [k for k, q in enumerate(spectators) if q in nonzero]
+        if len(free) == len(spectators):
+            return None
+        groups = np.zeros(1 << len(free), dtype=np.int64)
+        count = np.arange(groups.size, dtype=np.int64)
+        for j, k in enumerate(free):
+            groups |= ((count >> j) & 1) << k
+        return groups
+
+
+_ALL_GROUPS = np.zeros(0, dtype=np.int64)
 
 GateOp = DenseOp | DiagonalOp | MonomialOp | ControlledOp | GroupOp
