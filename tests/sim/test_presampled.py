@@ -12,6 +12,7 @@ from qiskit.circuit import Delay
 from openqpu import sim
 from openqpu.sim import presampled
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError, ThermalRelaxation
+from tests.sim.noisy_support import distance_and_bound, dynamic_circuit
 
 SHOTS = 20_000
 
@@ -32,23 +33,7 @@ def _model(num_qubits: int) -> NoiseModel:
     return model
 
 
-def _mid_circuit() -> QuantumCircuit:
-    """Mid-circuit measurement, reset, a wide controlled gate and delays, then measure all."""
-    qc = QuantumCircuit(5, 6)
-    qc.h(0)
-    qc.h(4)
-    qc.cx(0, 1)
-    qc.append(Delay(2_000.0, unit="ns"), [0])
-    qc.append(Delay(3_000.0, unit="ns"), [1])
-    qc.measure(1, 5)
-    qc.reset(1)
-    qc.h(1)
-    qc.cx(1, 2)
-    qc.mcx([0, 1, 2, 4], 3)  # wider than a dense leaf: a controlled op
-    qc.append(Delay(1_500.0, unit="ns"), [2])
-    qc.h(2)
-    qc.measure(range(5), range(5))
-    return qc
+_mid_circuit = dynamic_circuit
 
 
 def _conditional() -> QuantumCircuit:
@@ -78,17 +63,7 @@ def _ghz_with_idling() -> QuantumCircuit:
     return qc
 
 
-def _distance_and_bound(a: dict[str, int], b: dict[str, int]) -> tuple[float, float]:
-    """TVD of two samples, and what sampling alone stays under (mean + 5 sigma)."""
-    keys = sorted(set(a) | set(b))
-    pa = np.array([a.get(k, 0) for k in keys], dtype=float) / sum(a.values())
-    pb = np.array([b.get(k, 0) for k in keys], dtype=float) / sum(b.values())
-    pooled = (pa + pb) / 2
-    # Difference of two independent frequencies: variance 2 p (1 - p) / shots.
-    sigma2 = 2 * pooled * (1 - pooled) / SHOTS
-    mean = 0.5 * np.sum(np.sqrt(2 * sigma2 / math.pi))
-    std = 0.5 * np.sqrt(np.sum((1 - 2 / math.pi) * sigma2))
-    return 0.5 * float(np.abs(pa - pb).sum()), float(mean + 5 * std)
+_distance_and_bound = distance_and_bound
 
 
 def _presample_from(monkeypatch: pytest.MonkeyPatch, work: int) -> None:
