@@ -8,9 +8,7 @@ needs the system libraries libcurl4 and libgomp1 (``make test`` installs them).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
+from tests.compat.support import client_python, serve
+from tests.service.conftest import Server, new_user
 
 PYQPANDA3_VERSION = "0.5.1"  # the version whose requests the protocol was read from
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,21 +43,7 @@ def show(value):
 
 def _pyqpanda3_python() -> Path:
     """The compat venv's python with pyqpanda3; skip, saying why, when it cannot be had."""
-    python = VENV / "bin" / "python"
-    stamp = VENV / ".installed"
-    if not (stamp.exists() and stamp.read_text() == PYQPANDA3_VERSION):
-        shutil.rmtree(VENV, ignore_errors=True)  # a half-built or older one
-        VENV.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             f"pyqpanda3=={PYQPANDA3_VERSION}"],
-            capture_output=True, text=True, timeout=1200,
-        )  # fmt: skip
-        if install.returncode != 0:
-            tail = (install.stderr or install.stdout).strip().splitlines()[-3:]
-            pytest.skip(f"pyqpanda3 {PYQPANDA3_VERSION} could not be installed: {' | '.join(tail)}")
-        stamp.write_text(PYQPANDA3_VERSION)
+    python = client_python(VENV, f"pyqpanda3=={PYQPANDA3_VERSION}")
     loads = subprocess.run(
         [str(python), "-c", "import pyqpanda3.qcloud"], capture_output=True, text=True, timeout=120
     )
@@ -78,17 +63,7 @@ def qpanda_python() -> Path:
 
 
 def _serve(tmp_path_factory: pytest.TempPathFactory, workers: int) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("qcloud-server")
-    running = start_server(
-        f"sqlite:///{folder / 'openqpu.db'}",
-        folder / "server.log",
-        workers=workers,
-        extra_env=FAST_LEASES,
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from serve(tmp_path_factory, "qcloud-server", workers)
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
+from tests.compat.support import client_python, serve
+from tests.service.conftest import Server, new_user
 
 PYQUAFU_VERSION = "0.4.5"
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,23 +30,7 @@ SHOTS = 1000
 
 def _pyquafu_python() -> Path:
     """The compat venv's python with pyquafu installed; skip when it cannot be installed."""
-    python = VENV / "bin" / "python"
-    stamp = VENV / ".installed"
-    if stamp.exists():
-        return python
-    shutil.rmtree(VENV, ignore_errors=True)  # a half-built one from an interrupted run
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"pyquafu=={PYQUAFU_VERSION}"],
-        capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    if install.returncode != 0:
-        tail = (install.stderr or install.stdout).strip().splitlines()[-3:]
-        pytest.skip(f"pyquafu {PYQUAFU_VERSION} could not be installed: {' | '.join(tail)}")
-    stamp.write_text(PYQUAFU_VERSION)
-    return python
+    return client_python(VENV, f"pyquafu=={PYQUAFU_VERSION}")
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +40,7 @@ def quafu_python() -> Path:
 
 
 def _serve(tmp_path_factory: pytest.TempPathFactory, workers: int) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("quafu-server")
-    running = start_server(
-        f"sqlite:///{folder / 'openqpu.db'}",
-        folder / "server.log",
-        workers=workers,
-        extra_env=FAST_LEASES,
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from serve(tmp_path_factory, "quafu-server", workers)
 
 
 @pytest.fixture(scope="module")
