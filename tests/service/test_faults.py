@@ -131,7 +131,7 @@ def test_faults_run_time_limit_inside_a_batch_keeps_the_batch_jobs(
     try:
         with server.client() as client:
             first = [_submit(client, BELL, seed=n) for n in range(2)]
-            slow = _submit(client, dynamic_circuit(), shots=2000)
+            slow = _submit(client, dynamic_circuit(), shots=100_000)  # far past the 1 s limit
             after = [_submit(client, BELL, seed=10 + n, shots=1000) for n in range(2)]
             with (tmp_path / "worker.log").open("w") as log:
                 worker = subprocess.Popen(

@@ -83,6 +83,22 @@ def test_queue_result_is_stored_exactly_once(db: Database) -> None:
     assert statuses == ["queued", "running", "done"]
 
 
+def test_queue_two_outcomes_of_one_job_store_the_first_only(db: Database) -> None:
+    # A job that finished just as its run-time limit struck reaches the store twice.
+    job_id = _submit(db, _principal(db, "carol"))
+    assert queue.claim(db, "worker-1", 30) is not None
+    outcomes = [
+        queue.Outcome(job_id, {"results": []}, run_seconds=0.5),
+        queue.Outcome(job_id, error="run time limit exceeded"),
+    ]
+    assert queue.finish_many(db, "worker-1", outcomes) == [True, False]
+    with db.read() as session:
+        statuses = [e.status for e in session.scalars(select(JobEvent).order_by(JobEvent.id))]
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == "done" and job.error is None
+    assert statuses == ["queued", "running", "done"]
+
+
 def test_queue_expired_lease_requeues_then_fails_after_max_attempts(db: Database) -> None:
     alice = _principal(db, "alice")
     job_id = _submit(db, alice)

@@ -128,7 +128,7 @@ _HELD = (
 )
 _MARK_DONE = (
     update(JOBS)
-    .where(JOBS.c.id == bindparam("b_id"))
+    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == RUNNING.value)
     .values(
         status=DONE.value,
         finished_at=bindparam("b_now"),
@@ -138,7 +138,7 @@ _MARK_DONE = (
 )
 _MARK_FAILED = (
     update(JOBS)
-    .where(JOBS.c.id == bindparam("b_id"))
+    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == RUNNING.value)
     .values(
         status=FAILED.value,
         finished_at=bindparam("b_now"),
@@ -228,8 +228,14 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
     now = utcnow()
     ids = [outcome.job_id for outcome in outcomes]
     held = set(conn.execute(_HELD, {"ids": ids, "w": worker_id}).scalars())
-    done = [o for o in outcomes if o.job_id in held and o.error is None]
-    failed = [o for o in outcomes if o.job_id in held and o.error is not None]
+    # One outcome per job, the first given (a job that finished just as its run-time
+    # limit struck is done, not failed too).
+    first: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        if outcome.job_id in held:
+            first.setdefault(outcome.job_id, outcome)
+    done = [o for o in first.values() if o.error is None]
+    failed = [o for o in first.values() if o.error is not None]
     if done:
         conn.execute(
             _MARK_DONE,
@@ -256,7 +262,8 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
                 for o in (*done, *failed)
             ],
         )
-    return [job_id in held for job_id in ids]
+    stored = {o.job_id: o for o in (*done, *failed)}
+    return [stored.get(outcome.job_id) is outcome for outcome in outcomes]
 
 
 def finish_many(db: Database, worker_id: str, outcomes: Sequence[Outcome]) -> list[bool]:

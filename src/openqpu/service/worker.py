@@ -70,7 +70,11 @@ class Heartbeat(threading.Thread):
         """Renew every third of a lease until the jobs end."""
         interval = max(0.05, self.settings.lease_seconds / 3)
         while not self.done.wait(interval):
-            if time.monotonic() - self.started > self.settings.max_run_seconds:
+            finished = {outcome.job_id for outcome in self.outcomes}
+            if (
+                time.monotonic() - self.started > self.settings.max_run_seconds
+                and self.current not in finished
+            ):
                 message = (
                     f"run time limit exceeded: the job ran longer than "
                     f"{self.settings.max_run_seconds:g} s (max_run_seconds)"
