@@ -274,6 +274,9 @@ def test_api_devices_stats_and_metrics(server: Server) -> None:
     assert stats["tasks_completed"] == 1
     assert stats["tasks_completed_per_device"] == {"statevector": 1, "lattice12": 0, "lattice72": 0}
     assert stats["users"] == 1 and stats["countries"] == 1
+    assert stats["device_status"] == {
+        "statevector": "online", "lattice12": "online", "lattice72": "online",
+    }  # fmt: skip
     assert stats["users_per_day"][-1]["users"] == 1
     assert stats["users_per_day"][-1]["countries"] == 1
     assert stats["visits"] >= 1
@@ -358,6 +361,8 @@ def test_api_list_is_paginated_and_filtered(shared_server: Server) -> None:
         assert client.get("/api/v1/jobs", params={"status": "queued"}).json()["count"] == 0
         assert client.get("/api/v1/jobs", params={"device": "other"}).json()["count"] == 0
         assert client.get("/api/v1/jobs", params={"status": "bogus"}).status_code == 422
+        huge = client.get("/api/v1/jobs", params={"offset": 2**63})  # found by the fuzz test
+        assert huge.status_code == 422 and "offset" in huge.json()["detail"]
 
 
 def test_api_accepts_base64_qpy(shared_server: Server) -> None:

@@ -23,6 +23,8 @@ from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 MAX_WAIT_SECONDS = 30.0
+# Beyond this a page offset is nonsense (and past 2^63 the database cannot take it).
+MAX_OFFSET = 1_000_000_000
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
@@ -59,7 +61,7 @@ async def list_jobs(
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> FastJSONResponse:
     """The caller's jobs (every job for an admin), newest first."""
     with request.app.state.db.connect() as conn:

@@ -14,6 +14,12 @@ router = APIRouter(prefix="/api/v1", tags=["stats"])
 
 @router.get("/stats")
 def stats(request: Request, db: DatabaseDep) -> dict[str, Any]:
-    """Tasks completed, visits, users, countries and queues (no key needed)."""
+    """Tasks completed, visits, users, countries, queues and device status (no key needed)."""
+    devices = request.app.state.devices
     with db.read() as session:
-        return public_stats(session, list(request.app.state.devices))
+        figures = public_stats(session, list(devices))
+    paused = set(request.app.state.calibrations.in_maintenance())
+    figures["device_status"] = {
+        name: "maintenance" if name in paused else "online" for name in devices
+    }
+    return figures

@@ -24,6 +24,10 @@ function growthChart(growth) {
   ], { title: "Users and countries so far (UTC)", digits: 2, zero: true });
 }
 
+function statusBadge(status) {
+  return status ? h("span", { class: `badge status-${status}` }, status) : "–";
+}
+
 export async function render(view, { signal }) {
   const stats = await api("stats", { signal });
   let devices = null;
@@ -65,7 +69,7 @@ export async function render(view, { signal }) {
           const info = byName.get(name);
           return h("tr", { "data-device": name },
             h("th", { scope: "row" }, h("a", { href: `#/devices/${encodeURIComponent(name)}` }, name)),
-            h("td", {}, info ? h("span", { class: `badge status-${info.status}` }, info.status) : "–"),
+            h("td", {}, statusBadge(info ? info.status : (stats.device_status || {})[name])),
             h("td", { "data-queue": name }, fmt(stats.queue_lengths[name])),
             h("td", {}, fmt(stats.tasks_completed_per_device[name] ?? 0)),
             h("td", {}, info ? fmt(info.num_qubits) : "–"));
