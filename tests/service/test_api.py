@@ -117,7 +117,10 @@ def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
         assert as_bob.get("/api/v1/users").status_code == 403
     with server.client() as admin:
         assert admin.get(f"/api/v1/jobs/{job_id}").status_code == 200
-        assert len(admin.get("/api/v1/users").json()) >= 3
+        users = admin.get("/api/v1/users").json()
+        assert len(users) >= 3
+        assert any(u["shots_today"] >= 1024 for u in users)  # alice's job, at least
+        assert all(u["max_shots_per_day"] > 0 and u["max_active_jobs"] > 0 for u in users)
 
 
 def test_api_cancel_queued_job_and_conflict_when_final(tmp_path: Any, database_url: str) -> None:

@@ -213,7 +213,9 @@ def test_dashboard_admin_sees_users_and_others_do_not(
     key = new_user(server, name)
     _sign_in(page, server, server.admin_key)
     page.goto(f"{server.url}/web/#/admin")
-    page.locator(f"tr[data-user='{name}']").wait_for()
+    row = page.locator(f"tr[data-user='{name}']")
+    row.wait_for()
+    assert row.locator("td[data-quota=shots]").inner_text().startswith("0 / ")  # quota use
     page.get_by_role("link", name="Sign out").click()
     _sign_in(page, server, key)
     page.goto(f"{server.url}/web/#/admin")

@@ -468,6 +468,24 @@ def queue_position(conn: Connection, job: Mapping[str, Any]) -> int | None:
     return int(conn.execute(_AHEAD_IN_QUEUE, {key: job[key] for key in keys}).scalar() or 0)
 
 
+def usage_by_user(conn: Connection | Any, since: datetime) -> dict[int, tuple[int, int]]:
+    """Per user: (queued or running jobs, shots submitted since ``since``), users with any."""
+    active = conn.execute(
+        select(JOBS.c.owner_id, func.count())
+        .where(JOBS.c.status.in_(ACTIVE))
+        .group_by(JOBS.c.owner_id)
+    ).all()
+    shots = conn.execute(
+        select(JOBS.c.owner_id, func.sum(JOBS.c.shots * JOBS.c.num_circuits))
+        .where(JOBS.c.created_at >= since, JOBS.c.status != JobStatus.CANCELLED.value)
+        .group_by(JOBS.c.owner_id)
+    ).all()
+    usage: dict[int, tuple[int, int]] = {owner: (int(n), 0) for owner, n in active}
+    for owner, total in shots:
+        usage[owner] = (usage.get(owner, (0, 0))[0], int(total or 0))
+    return usage
+
+
 def queue_lengths(conn: Connection) -> dict[str, int]:
     """Number of queued jobs per device (devices with none are absent)."""
     rows = conn.execute(

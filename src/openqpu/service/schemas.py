@@ -117,3 +117,7 @@ class UserPublic(BaseModel):
     role: str
     created_at: UtcDatetime
     active_keys: int
+    active_jobs: int = Field(description="queued or running jobs (quota: max_active_jobs)")
+    shots_today: int = Field(description="shots submitted today, UTC (quota: max_shots_per_day)")
+    max_active_jobs: int
+    max_shots_per_day: int

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from openqpu.service import accounts
-from openqpu.service.deps import AdminUser, DatabaseDep
+from openqpu.service import accounts, jobs
+from openqpu.service.clock import utcnow
+from openqpu.service.deps import AdminUser, DatabaseDep, SettingsDep
 from openqpu.service.schemas import UserPublic
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
 
 @router.get("", response_model=list[UserPublic])
-def list_users(db: DatabaseDep, _admin: AdminUser) -> list[UserPublic]:
-    """Every account with its number of active keys."""
+def list_users(db: DatabaseDep, settings: SettingsDep, _admin: AdminUser) -> list[UserPublic]:
+    """Every account with its active keys and its use of the quotas."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     with db.read() as session:
+        usage = jobs.usage_by_user(session, midnight)
         return [
             UserPublic(
                 id=user.id,
@@ -23,6 +26,10 @@ def list_users(db: DatabaseDep, _admin: AdminUser) -> list[UserPublic]:
                 role=user.role,
                 created_at=user.created_at,
                 active_keys=keys,
+                active_jobs=usage.get(user.id, (0, 0))[0],
+                shots_today=usage.get(user.id, (0, 0))[1],
+                max_active_jobs=settings.max_queued_jobs_per_user,
+                max_shots_per_day=settings.max_shots_per_day,
             )
             for user, keys in accounts.list_users(session)
         ]

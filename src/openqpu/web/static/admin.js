@@ -21,10 +21,14 @@ export async function render(view, { signal }) {
   view.replaceChildren(h("h1", {}, "Admin"),
     h("section", { class: "card" }, h("h2", {}, `Users (${users.length})`),
       h("div", { class: "scroll" }, h("table", { class: "users" },
-        h("thead", {}, h("tr", {}, ["id", "name", "country", "role", "active keys", "created"]
+        h("thead", {}, h("tr", {}, ["id", "name", "country", "role", "active keys",
+          "active jobs / quota", "shots today / quota", "created"]
           .map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, users.map((u) => h("tr", { "data-user": u.name },
           h("td", {}, u.id), h("td", {}, u.name), h("td", {}, u.country), h("td", {}, u.role),
-          h("td", {}, fmt(u.active_keys)), h("td", {}, when(u.created_at)))))))),
+          h("td", {}, fmt(u.active_keys)),
+          h("td", { "data-quota": "jobs" }, `${fmt(u.active_jobs)} / ${fmt(u.max_active_jobs)}`),
+          h("td", { "data-quota": "shots" }, `${fmt(u.shots_today)} / ${fmt(u.max_shots_per_day)}`),
+          h("td", {}, when(u.created_at)))))))),
     h("section", { class: "card" }, h("h2", {}, `All jobs (${jobs.count}, newest 100)`), jobsTable(jobs.data)));
 }
