@@ -131,11 +131,13 @@ def test_grover_finds_the_marked_state_on_lattice12(provider: OpenQPUProvider) -
     backend = provider.backend("lattice12")
     # One iteration (78% ideally, ~19 CZ once routed): two iterations' ~39 CZ and
     # 5.5 us on T2 of a few us leave the chip's output close to uniform.
-    job = backend.run(transpile(grover("101", 1), backend), shots=SHOTS, seed_simulator=4)
+    circuit = transpile(grover("101", 1), backend, seed_transpiler=7)
+    job = backend.run(circuit, shots=SHOTS, seed_simulator=4)
     counts = job.result().get_counts()
     first, second = sorted(counts.values(), reverse=True)[:2]
     assert dominant(counts) == "101"
-    assert first > 1.5 * second  # seen: 240 against 129
+    # Seen from 235 against 169 to 240 against 129, with other layouts and seeds.
+    assert first > 1.2 * second
 
 
 def test_bernstein_vazirani_recovers_the_secret(provider: OpenQPUProvider) -> None:
