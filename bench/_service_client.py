@@ -28,6 +28,20 @@ KEY_PATTERN = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 
+# The benchmarks' small job: 5-qubit GHZ, 1,000 shots, on the ideal simulator.
+GHZ5 = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[5];
+creg c[5];
+h q[0];
+cx q[0], q[1];
+cx q[1], q[2];
+cx q[2], q[3];
+cx q[3], q[4];
+measure q -> c;
+"""
+JOB_BODY = {"device": "statevector", "circuits": [GHZ5], "shots": 1000}
+
 
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""

@@ -43,6 +43,7 @@ from typing import Any
 from _http import TransportError
 from _servers import ReconnectingClient
 from _service_client import (
+    JOB_BODY,
     Server,
     add_users,
     cpu_percent,
@@ -51,18 +52,6 @@ from _service_client import (
     start_server,
 )
 
-GHZ5 = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[5];
-creg c[5];
-h q[0];
-cx q[0], q[1];
-cx q[1], q[2];
-cx q[2], q[3];
-cx q[3], q[4];
-measure q -> c;
-"""
-JOB_BODY = {"device": "statevector", "circuits": [GHZ5], "shots": 1000}
 SERVER_ENV = {
     "OPENQPU_RATE_LIMIT_PER_SECOND": "0",
     "OPENQPU_MAX_QUEUED_JOBS_PER_USER": "1000000",

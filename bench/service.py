@@ -41,6 +41,7 @@ from typing import Any
 
 from _http import LeanClient, TransportError
 from _service_client import (
+    JOB_BODY,
     CpuSample,
     Server,
     add_users,
@@ -49,19 +50,6 @@ from _service_client import (
     fresh_database,
     start_server,
 )
-
-GHZ5 = """OPENQASM 2.0;
-include "qelib1.inc";
-qreg q[5];
-creg c[5];
-h q[0];
-cx q[0], q[1];
-cx q[1], q[2];
-cx q[2], q[3];
-cx q[3], q[4];
-measure q -> c;
-"""
-JOB_BODY = {"device": "statevector", "circuits": [GHZ5], "shots": 1000}
 
 # Quotas far above what a run can use, so that they never turn a submit away.
 SERVER_ENV = {
