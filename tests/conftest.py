@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
@@ -22,3 +24,59 @@ def total_variation(counts: dict[str, int], probabilities: dict[str, float]) -> 
     shots = sum(counts.values())
     keys = set(counts) | set(probabilities)
     return 0.5 * sum(abs(counts.get(k, 0) / shots - probabilities.get(k, 0.0)) for k in keys)
+
+
+def aer_chip_noise(compiled, spec, snapshot):
+    """qiskit-aer's NoiseModel for a compiled (compacted) chip circuit, written from the
+    calibration snapshot alone with aer's own channels, and the thermal-relaxation
+    builder ``thermal(q, ns)`` it used (for delays, see ``with_explicit_idling``)."""
+    from qiskit_aer import noise as aer_noise
+
+    chip = compiled.physical_qubits
+    model = aer_noise.NoiseModel()
+
+    def thermal(q: int, ns: float):
+        return aer_noise.thermal_relaxation_error(
+            snapshot.t1_us[chip[q]], snapshot.t2_us[chip[q]], ns / 1e3
+        )
+
+    for q in range(len(chip)):
+        p = 2 * snapshot.gate_error_1q[chip[q]]  # depolarising parameter of a 1q error
+        one = aer_noise.depolarizing_error(p, 1).compose(
+            thermal(q, snapshot.gate_duration_1q_ns[chip[q]])
+        )
+        model.add_quantum_error(one, ["sx", "x"], [q])
+        e10, e01 = snapshot.readout_error_0to1[chip[q]], snapshot.readout_error_1to0[chip[q]]
+        model.add_readout_error(aer_noise.ReadoutError([[1 - e10, e10], [e01, 1 - e01]]), [q])
+    for k, (a, b) in enumerate(snapshot.couplers):
+        if a in chip and b in chip:
+            qa, qb = chip.index(a), chip.index(b)
+            ns = snapshot.cz_duration_ns[k]
+            depol = aer_noise.depolarizing_error(4 / 3 * snapshot.cz_error[k], 2)
+            for first, second in ((qa, qb), (qb, qa)):
+                error = depol.compose(thermal(second, ns).tensor(thermal(first, ns)))
+                model.add_quantum_error(error, "cz", [first, second])
+    return model, thermal
+
+
+def with_explicit_idling(circuit: QuantumCircuit, thermal, dt_ns: float) -> QuantumCircuit:
+    """Each delay replaced by aer's thermal relaxation for its duration."""
+    out = circuit.copy_empty_like()
+    for item in circuit.data:
+        if item.operation.name == "delay":
+            q = circuit.find_bit(item.qubits[0]).index
+            duration = float(item.operation.duration)
+            ns = duration * dt_ns if item.operation.unit == "dt" else duration * 1e9
+            out.append(thermal(q, ns).to_instruction(), item.qubits)
+        else:
+            out.append(item)
+    return out
+
+
+def tvd_bound(exact: dict[str, float], shots: int) -> float:
+    """A bound that the total variation distance of ``shots`` samples from ``exact``
+    stays under except with negligible probability (mean plus five deviations)."""
+    p = np.array(list(exact.values()))
+    sigma2 = p * (1 - p) / shots
+    mean = 0.5 * np.sum(np.sqrt(2 * sigma2 / math.pi))
+    return float(mean + 5 * 0.5 * np.sqrt(np.sum((1 - 2 / math.pi) * sigma2))) + 1e-3

@@ -8,7 +8,6 @@ device's noise model and the engine's trajectories.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,9 +18,9 @@ from qiskit.circuit.library import QFTGate, efficient_su2
 from openqpu import sim
 from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
+from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
-aer_noise = pytest.importorskip("qiskit_aer.noise")
 
 SHOTS = 4_000
 
@@ -47,56 +46,6 @@ def _circuits() -> list[QuantumCircuit]:
     return [bell, ghz, qft, ansatz, wide]
 
 
-def _aer_model(compiled, spec, snapshot):
-    """aer's NoiseModel for the compacted circuit, from the snapshot's figures."""
-    chip = compiled.physical_qubits
-    model = aer_noise.NoiseModel()
-
-    def thermal(q: int, ns: float):
-        return aer_noise.thermal_relaxation_error(
-            snapshot.t1_us[chip[q]], snapshot.t2_us[chip[q]], ns / 1e3
-        )
-
-    for q in range(len(chip)):
-        p = 2 * snapshot.gate_error_1q[chip[q]]  # depolarising parameter of a 1q error
-        one = aer_noise.depolarizing_error(p, 1).compose(
-            thermal(q, snapshot.gate_duration_1q_ns[chip[q]])
-        )
-        model.add_quantum_error(one, ["sx", "x"], [q])
-        e10, e01 = snapshot.readout_error_0to1[chip[q]], snapshot.readout_error_1to0[chip[q]]
-        model.add_readout_error(aer_noise.ReadoutError([[1 - e10, e10], [e01, 1 - e01]]), [q])
-    for k, (a, b) in enumerate(snapshot.couplers):
-        if a in chip and b in chip:
-            qa, qb = chip.index(a), chip.index(b)
-            ns = snapshot.cz_duration_ns[k]
-            depol = aer_noise.depolarizing_error(4 / 3 * snapshot.cz_error[k], 2)
-            for first, second in ((qa, qb), (qb, qa)):
-                error = depol.compose(thermal(second, ns).tensor(thermal(first, ns)))
-                model.add_quantum_error(error, "cz", [first, second])
-    return model, thermal
-
-
-def _with_explicit_idling(circuit: QuantumCircuit, thermal, dt_ns: float) -> QuantumCircuit:
-    """Each delay replaced by aer's thermal relaxation for its duration."""
-    out = circuit.copy_empty_like()
-    for item in circuit.data:
-        if item.operation.name == "delay":
-            q = circuit.find_bit(item.qubits[0]).index
-            duration = float(item.operation.duration)
-            ns = duration * dt_ns if item.operation.unit == "dt" else duration * 1e9
-            out.append(thermal(q, ns).to_instruction(), item.qubits)
-        else:
-            out.append(item)
-    return out
-
-
-def _tvd_bound(exact: dict[str, float], shots: int) -> float:
-    p = np.array(list(exact.values()))
-    sigma2 = p * (1 - p) / shots
-    mean = 0.5 * np.sum(np.sqrt(2 * sigma2 / math.pi))
-    return float(mean + 5 * 0.5 * np.sqrt(np.sum((1 - 2 / math.pi) * sigma2))) + 1e-3
-
-
 @pytest.mark.parametrize("device", ["lattice12", "lattice72"])
 @pytest.mark.parametrize("case", range(5))
 def test_device_noise_matches_aer_density_matrix(device: str, case: int) -> None:
@@ -108,12 +57,12 @@ def test_device_noise_matches_aer_density_matrix(device: str, case: int) -> None
     counts = sim.sample(
         compiled.circuit, SHOTS, seed=case, noise=noise_model_for(compiled, spec, snapshot)
     )
-    model, thermal = _aer_model(compiled, spec, snapshot)
-    reference = _with_explicit_idling(compiled.circuit, thermal, spec.dt_ns)
+    model, thermal = aer_chip_noise(compiled, spec, snapshot)
+    reference = with_explicit_idling(compiled.circuit, thermal, spec.dt_ns)
     exact = _exact(reference, model)
     keys = set(exact) | set(counts)
     distance = 0.5 * sum(abs(counts.get(k, 0) / SHOTS - exact.get(k, 0.0)) for k in keys)
-    assert distance < _tvd_bound(exact, SHOTS), (distance, _tvd_bound(exact, SHOTS))
+    assert distance < tvd_bound(exact, SHOTS), (distance, tvd_bound(exact, SHOTS))
 
 
 def _exact(circuit: QuantumCircuit, model) -> dict[str, float]:
