@@ -145,8 +145,8 @@ def start_server(database_url: str, log_path: Path, *, workers: int, env: dict[s
 
 def add_users(database_url: str, count: int) -> list[str]:
     """Create ``count`` users directly in the database; return one API key each."""
-    from openqpu.service import accounts
-    from openqpu.service.database import Database
+    from openqpu.service.store import accounts
+    from openqpu.service.store.database import Database
 
     database = Database(database_url)
     try:

@@ -242,7 +242,7 @@ def busy_worker_pids(database_url: str) -> set[int]:
     """
     from sqlalchemy import text
 
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
     db = Database(database_url)
     try:
@@ -274,7 +274,7 @@ def wait_drained(database_url: str, timeout: float) -> float:
     """Wait until no job is queued or running (or ``timeout``); return the seconds waited."""
     from sqlalchemy import text
 
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
     db = Database(database_url)
     started = time.monotonic()
@@ -296,7 +296,7 @@ def check(database_url: str, campaign: Campaign) -> dict[str, Any]:
     """Compare what the clients were told with what the database holds."""
     from sqlalchemy import text
 
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
     db = Database(database_url)
     try:

@@ -250,8 +250,8 @@ def _unreachable_inside(netns: str, port: int) -> bool:
 
 def run(num_jobs: int = 200, num_namespaces: int = 2, *, log_dir: Path | None = None) -> dict:
     """Run the demonstration; return its figures (raises AssertionError when it fails)."""
-    from openqpu.service import accounts
-    from openqpu.service.database import Database
+    from openqpu.service.store import accounts
+    from openqpu.service.store.database import Database
 
     folder = log_dir or Path(tempfile.mkdtemp(prefix="openqpu-hosts-"))
     admin = urlsplit(ADMIN_URL)

@@ -32,7 +32,20 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("openqpu.sim",),
     ("openqpu.device",),
     ("openqpu.compile",),
-    ("openqpu.service",),
+    # The service, bottom to top: shared request shapes, persistence, execution,
+    # admission of new jobs, other clouds' wire formats, HTTP.
+    (
+        "openqpu.service.settings",
+        "openqpu.service.clock",
+        "openqpu.service.lru",
+        "openqpu.service.circuits",
+        "openqpu.service.schemas",
+    ),
+    ("openqpu.service.store",),
+    ("openqpu.service.run",),
+    ("openqpu.service.admission",),
+    ("openqpu.service.protocols",),
+    ("openqpu.service.api", "openqpu.service"),
     ("openqpu.client", "openqpu.qiskit", "openqpu.cli", "openqpu.web", "openqpu.apps"),
 )
 

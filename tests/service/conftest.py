@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "OPENQPU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -169,7 +169,7 @@ FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """A migrated, empty database of each kind, opened in this process."""
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
     database = Database(database_url)
     database.migrate()
@@ -202,8 +202,8 @@ def shared_server(
 
 def new_user(server: Server, name: str | None = None, country: str = "CN") -> str:
     """Create a user directly in the server's database and return their key."""
-    from openqpu.service import accounts
-    from openqpu.service.database import Database
+    from openqpu.service.store import accounts
+    from openqpu.service.store.database import Database
 
     database = Database(server.database_url)
     try:

@@ -9,10 +9,10 @@ import pytest
 
 from openqpu import sim
 from openqpu.device import generate_snapshot, load_device_specs
-from openqpu.service.chip import ChipRun, run_on_chip
 from openqpu.service.circuits import decode_circuit
-from openqpu.service.fanout import LocalFanout, chunk_seed, shot_chunks
-from openqpu.service.runner import circuit_seed, run_payload
+from openqpu.service.run.chip import ChipRun, run_on_chip
+from openqpu.service.run.fanout import LocalFanout, chunk_seed, shot_chunks
+from openqpu.service.run.runner import circuit_seed, run_payload
 from tests.service.test_api import BELL, GHZ3
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert, select
 
-from openqpu.service.accounts import add_user
-from openqpu.service.batcher import WriteBatcher
 from openqpu.service.clock import utcnow
-from openqpu.service.database import Database
-from openqpu.service.models import User
+from openqpu.service.store.accounts import add_user
+from openqpu.service.store.batcher import WriteBatcher
+from openqpu.service.store.database import Database
+from openqpu.service.store.models import User
 from tests.service.conftest import Server, new_user, start_server
 from tests.service.test_api import BELL
 

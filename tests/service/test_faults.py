@@ -22,7 +22,7 @@ import pytest
 from qiskit import QuantumCircuit, qasm2
 from sqlalchemy import text
 
-from openqpu.service.database import Database
+from openqpu.service.store.database import Database
 from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
 from tests.service.test_api import BELL, wait_done
 from tests.service.test_reliability import slow_circuit

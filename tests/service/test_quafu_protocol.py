@@ -9,7 +9,7 @@ from qiskit import qasm2
 
 from openqpu.device import default_catalog
 from openqpu.device.generation import generate_snapshot
-from openqpu.service import quafu_protocol as quafu
+from openqpu.service.protocols import quafu as quafu
 
 BELL_ON_3 = (
     'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[3];\ncreg meas[3];\n'

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from openqpu.device import default_catalog
-from openqpu.service import accounts, jobs, queue
-from openqpu.service.accounts import Principal
-from openqpu.service.database import Database
-from openqpu.service.models import Job, JobEvent, JobStatus, Result
+from openqpu.service import admission
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
+from openqpu.service.store import accounts, jobs, queue
+from openqpu.service.store.accounts import Principal
+from openqpu.service.store.database import Database
+from openqpu.service.store.models import Job, JobEvent, JobStatus, Result
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
 
@@ -28,7 +29,7 @@ def _principal(db: Database, name: str) -> Principal:
 
 def _submit(db: Database, who: Principal, circuit: str = BELL, **fields: object) -> str:
     request = JobCreate(device="statevector", circuits=[circuit], **{"shots": 10, **fields})
-    job, created = jobs.submit(db, who, request, default_catalog(), Settings())
+    job, created = admission.submit(db, who, request, default_catalog(), Settings())
     assert created and job["status"] == "queued"
     return job["id"]
 
@@ -130,8 +131,8 @@ def test_queue_cancelled_running_job_drops_its_result(db: Database) -> None:
 def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
     alice = _principal(db, "alice")
     request = JobCreate(device="statevector", circuits=[BELL], idempotency_key="k-1")
-    first, created = jobs.submit(db, alice, request, default_catalog(), Settings())
-    again, created_again = jobs.submit(db, alice, request, default_catalog(), Settings())
+    first, created = admission.submit(db, alice, request, default_catalog(), Settings())
+    again, created_again = admission.submit(db, alice, request, default_catalog(), Settings())
     assert created and not created_again and first["id"] == again["id"]
 
 
@@ -139,19 +140,19 @@ def test_queue_quota_on_queued_jobs(db: Database) -> None:
     alice = _principal(db, "alice")
     settings = Settings(max_queued_jobs_per_user=2)
     request = JobCreate(device="statevector", circuits=[BELL])
-    jobs.submit(db, alice, request, default_catalog(), settings)
-    jobs.submit(db, alice, request, default_catalog(), settings)
+    admission.submit(db, alice, request, default_catalog(), settings)
+    admission.submit(db, alice, request, default_catalog(), settings)
     with pytest.raises(jobs.QuotaExceeded, match="queued job limit reached: 2 of 2"):
-        jobs.submit(db, alice, request, default_catalog(), settings)
+        admission.submit(db, alice, request, default_catalog(), settings)
 
 
 def test_queue_daily_shot_quota_names_limit_and_reset(db: Database) -> None:
     alice = _principal(db, "alice")
     settings = Settings(max_shots_per_day=1500)
-    jobs.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
+    admission.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
                 default_catalog(), settings)  # fmt: skip
     with pytest.raises(jobs.QuotaExceeded, match="1000 of 1500 shots used today") as caught:
-        jobs.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
+        admission.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
                     default_catalog(), settings)  # fmt: skip
     assert "resets at" in str(caught.value) and caught.value.retry_after > 0
 
@@ -160,7 +161,7 @@ def test_queue_migrated_schema_equals_models(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from openqpu.service.models import Base
+    from openqpu.service.store.models import Base
 
     with db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)

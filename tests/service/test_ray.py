@@ -120,7 +120,7 @@ def _run(server: Server, key: str, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_ray_circuits_and_parameter_sets_fan_out_with_the_local_result(ray_server: Server) -> None:
-    from openqpu.service.runner import run_payload
+    from openqpu.service.run.runner import run_payload
 
     job = {
         "device": "statevector",
@@ -142,11 +142,11 @@ def test_ray_circuits_and_parameter_sets_fan_out_with_the_local_result(ray_serve
 
 def test_ray_chip_shots_fan_out_as_chunks_deterministically(ray_server: Server) -> None:
     from openqpu.device import default_catalog
-    from openqpu.service.calibrations import calibrations_for
-    from openqpu.service.chip import ChipRun, run_on_chip
-    from openqpu.service.database import Database
-    from openqpu.service.fanout import LocalFanout
+    from openqpu.service.run.chip import ChipRun, run_on_chip
+    from openqpu.service.run.fanout import LocalFanout
     from openqpu.service.settings import Settings
+    from openqpu.service.store.calibrations import calibrations_for
+    from openqpu.service.store.database import Database
 
     key = new_user(ray_server)
     job = {"device": "lattice12", "circuits": [BELL, GHZ3], "shots": 1200, "seed": 5}

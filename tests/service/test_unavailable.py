@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from openqpu.service.app import create_app
+from openqpu.service.api.app import create_app
 from openqpu.service.settings import Settings
 
 

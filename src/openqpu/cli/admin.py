@@ -44,8 +44,8 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from openqpu.service.database import Database
     from openqpu.service.settings import Settings
+    from openqpu.service.store.database import Database
 
     database = Database(Settings.from_env(database_url=args.database_url).database_url)
     database.migrate()
@@ -58,8 +58,8 @@ def _fail(exc: Exception) -> int:
 
 
 def _user_delete(args: argparse.Namespace) -> int:
-    from openqpu.service.accounts import NotFound
-    from openqpu.service.export import delete_user
+    from openqpu.service.store.accounts import NotFound
+    from openqpu.service.store.export import delete_user
 
     try:
         removed = delete_user(_database(args), args.name)
@@ -71,7 +71,7 @@ def _user_delete(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from openqpu.service.export import write_jsonl
+    from openqpu.service.store.export import write_jsonl
 
     database = _database(args)
     try:
@@ -88,7 +88,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from openqpu.service import accounts
+    from openqpu.service.store import accounts
 
     try:
         with _database(args).write() as session:
@@ -102,7 +102,7 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _user_list(args: argparse.Namespace) -> int:
-    from openqpu.service import accounts
+    from openqpu.service.store import accounts
 
     with _database(args).read() as session:
         rows = accounts.list_users(session)
@@ -113,7 +113,7 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _key_new(args: argparse.Namespace) -> int:
-    from openqpu.service import accounts
+    from openqpu.service.store import accounts
 
     try:
         with _database(args).write() as session:
@@ -125,7 +125,7 @@ def _key_new(args: argparse.Namespace) -> int:
 
 
 def _key_revoke(args: argparse.Namespace) -> int:
-    from openqpu.service import accounts
+    from openqpu.service.store import accounts
 
     try:
         with _database(args).write() as session:

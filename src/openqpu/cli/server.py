@@ -70,8 +70,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Any:
 
 
 def _worker_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
+    from openqpu.service.run.worker import run_worker
     from openqpu.service.settings import Settings
-    from openqpu.service.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
@@ -82,7 +82,7 @@ def _worker_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
 
 def _api_process(settings_fields: dict[str, Any], parent_pid: int) -> None:
     """One more API process: its own socket on the shared port (SO_REUSEPORT)."""
-    from openqpu.service.app import create_app
+    from openqpu.service.api.app import create_app
     from openqpu.service.settings import Settings
 
     settings = Settings(**settings_fields)
@@ -189,8 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if settings is None:
         return 2
-    from openqpu.service.app import create_app
-    from openqpu.service.bootstrap import ensure_admin
+    from openqpu.service.api.app import create_app
+    from openqpu.service.store.bootstrap import ensure_admin
 
     app = create_app(settings)
     token = ensure_admin(app.state.db)
@@ -224,7 +224,7 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args, worker_name=args.worker_name)
     if settings is None:
         return 2
-    from openqpu.service.database import Database
+    from openqpu.service.store.database import Database
 
     Database(settings.database_url).migrate()
     pool = WorkerPool(settings, args.processes)

@@ -1,4 +1,4 @@
 """The cloud service: accounts, persistent jobs, queue, workers and the REST API.
 
-Server internals are imported by module path (``openqpu.service.app``).
+Server internals are imported by module path (``openqpu.service.api.app``).
 """

@@ -1,0 +1,98 @@
+"""The one place where service errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from openqpu.errors import OpenQPUError
+from openqpu.service.circuits import InvalidRequest
+from openqpu.service.store.accounts import AuthenticationFailed, NotFound
+from openqpu.service.store.batcher import DatabaseBusy
+from openqpu.service.store.jobs import Conflict, QuotaExceeded
+
+log = logging.getLogger(__name__)
+
+
+class Forbidden(OpenQPUError):
+    """The caller may not do this."""
+
+
+class PayloadTooLarge(OpenQPUError):
+    """The request body is over the size limit."""
+
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (InvalidRequest, 400),
+    (AuthenticationFailed, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (QuotaExceeded, 429),
+]
+
+
+def _body(exc: Exception) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+    if isinstance(exc, InvalidRequest):
+        body.update(field=exc.field, line=exc.line, column=exc.column)
+    return body
+
+
+async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+    headers = {}
+    if isinstance(exc, QuotaExceeded):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(_body(exc), status_code=status, headers=headers)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database is down or busy: nothing was stored; the client should retry."""
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse(
+        {
+            "detail": "the database is unavailable right now; nothing was changed, retry shortly",
+            "error": "ServiceUnavailable",
+        },
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _value_error(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc), "error": "ValueError"}, status_code=400)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        field = "body"  # the location is a character offset, not a field
+    else:
+        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+    return JSONResponse(
+        {"detail": "; ".join(problems), "error": "InvalidRequest", "field": field},
+        status_code=422,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map service errors to status codes with a JSON body naming what was wrong."""
+    app.add_exception_handler(OpenQPUError, _service_error)
+    for unavailable in (OperationalError, InterfaceError, DatabaseBusy):
+        app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(ValueError, _value_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

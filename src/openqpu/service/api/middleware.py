@@ -1,0 +1,82 @@
+"""ASGI middleware of the API: the request body limit and visit counting."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openqpu.service.api.responses import FastJSONResponse
+from openqpu.service.store.stats import VisitCounter
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit, whether declared or streamed (413)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.limit = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _send_json(send, 413, self._too_large(declared.decode(errors="replace")))
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:  # a chunked body without a declared length
+                raise HTTPException(413, self._too_large(f"at least {received}")["detail"])
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _too_large(self, size: str) -> dict[str, str]:
+        return {
+            "detail": f"request body of {size} bytes is over the limit of {self.limit} bytes",
+            "error": "PayloadTooLarge",
+        }
+
+
+class VisitCounting:
+    """Count visitors once per day, after the request is answered.
+
+    A visitor is the API key that authenticated the request, else the client address
+    for API paths.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request."""
+        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return
+        visitor = scope.get("state", {}).get("visitor")
+        if visitor is None and scope["path"].startswith("/api/"):
+            client = scope.get("client")
+            visitor = client[0] if client else "unknown"
+        visits: VisitCounter = scope["app"].state.visits
+        if visitor is not None and visits.is_new(visitor):
+            await run_in_threadpool(visits.record, visitor)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
+    response = FastJSONResponse(body, status_code=status)
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,132 @@
+"""Jobs: submit, read, list, cancel, results.
+
+The handlers are ``async``: reads are single indexed queries run on the event loop,
+writes go through the app's :class:`~openqpu.service.store.batcher.WriteBatcher` (group
+commit), and only circuit parsing on a cache miss goes to a thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from openqpu.service import admission
+from openqpu.service.api.deps import CurrentUser
+from openqpu.service.api.responses import FastJSONResponse, RawJSONResponse
+from openqpu.service.circuits import is_summarized
+from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
+from openqpu.service.store import jobs
+from openqpu.service.store.models import JobStatus
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+MAX_WAIT_SECONDS = 30.0
+# Beyond this a page offset is nonsense (and past 2^63 the database cannot take it).
+MAX_OFFSET = 1_000_000_000
+
+
+@router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> FastJSONResponse:
+    """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
+    state = request.app.state
+    settings, devices, calibrations = state.settings, state.devices, state.calibrations
+    cached = all(
+        is_summarized(source, body.format, settings.max_circuit_gates) for source in body.circuits
+    )
+    if cached:
+        submission = admission.prepare(user, body, devices, settings, calibrations)
+    else:  # parsing and compiling may take a while: keep the event loop free
+        submission = await run_in_threadpool(
+            admission.prepare, user, body, devices, settings, calibrations
+        )
+    batcher = request.app.state.batcher
+    try:
+        document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))
+    except IntegrityError:
+        # Two submits with one idempotency key raced in two processes: the other one won.
+        document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))
+    return FastJSONResponse(
+        document,
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        headers={"Location": f"/api/v1/jobs/{document['id']}"},
+    )
+
+
+@router.get("", response_model=JobsPublic)
+async def list_jobs(
+    request: Request,
+    user: CurrentUser,
+    status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> FastJSONResponse:
+    """The caller's jobs (every job for an admin), newest first."""
+    with request.app.state.db.connect() as conn:
+        page, count = jobs.list_jobs(
+            conn,
+            user,
+            status=status_filter.value if status_filter else None,
+            device=device,
+            limit=limit,
+            offset=offset,
+        )
+    return FastJSONResponse({"data": page, "count": count})
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+async def get_job(
+    job_id: str,
+    request: Request,
+    user: CurrentUser,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="seconds to wait for the job to finish before answering (long poll)",
+        ),
+    ] = 0.0,
+) -> FastJSONResponse:
+    """Status, times, events and, while queued, the position in the queue.
+
+    With ``?wait=S`` the answer comes when the job is finished or after S seconds,
+    whichever is first: one request instead of a polling loop.
+    """
+    db = request.app.state.db
+    with db.connect() as conn:
+        row = jobs.get_job(conn, user, job_id)
+        if wait <= 0 or row["status"] not in jobs.ACTIVE:
+            return FastJSONResponse(jobs.job_document(conn, row))
+    await request.app.state.watcher.wait(job_id, wait)
+    with db.connect() as conn:
+        return FastJSONResponse(jobs.job_document(conn, jobs.get_job(conn, user, job_id)))
+
+
+@router.get("/{job_id}/result", response_model=dict[str, Any])
+async def get_result(job_id: str, request: Request, user: CurrentUser) -> RawJSONResponse:
+    """Per-circuit counts or expectation values, execution time and the seed used."""
+    with request.app.state.db.connect() as conn:
+        return RawJSONResponse(jobs.result_of(conn, user, job_id))
+
+
+@router.get("/{job_id}/circuits", response_model=dict[str, Any])
+def get_circuits(
+    job_id: str,
+    request: Request,
+    user: CurrentUser,
+    drawn: Annotated[bool, Query(description="also draw each circuit as text")] = False,
+) -> FastJSONResponse:
+    """The job's circuits as submitted, with their format, kind, shots and options."""
+    with request.app.state.db.connect() as conn:
+        return FastJSONResponse(jobs.circuits_of(conn, user, job_id, drawn=drawn))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+async def cancel_job(job_id: str, request: Request, user: CurrentUser) -> FastJSONResponse:
+    """Cancel a queued or running job."""
+    document = await request.app.state.batcher.run(lambda conn: jobs.cancel(conn, user, job_id))
+    return FastJSONResponse(document)

@@ -1,0 +1,2 @@
+"""Execution: workers claim jobs and run them on the engine (one function per job kind),
+in this process or fanned out over Ray."""

@@ -1,0 +1,1 @@
+"""Persistence: tables, migrations, accounts, the job store and queue, calibrations, statistics."""
