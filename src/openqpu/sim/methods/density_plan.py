@@ -164,6 +164,7 @@ def build_plan(
     builder = _Builder(n, fuse)
     plan = DensityPlan(n, circuit.num_clbits)
     measured: set[int] = set()
+    relaxed: set[int] = set()  # measured qubits that noise acted on afterwards
     instructions = lowered.instructions
     skip = False
     for position, ins in enumerate(instructions):
@@ -173,13 +174,20 @@ def build_plan(
         if isinstance(ins, JumpUnless | Jump):
             raise NotTerminal("classical control (if_else) needs mid-circuit outcomes")
         if isinstance(ins, Measure):
+            if ins.qubit in relaxed:
+                raise NotTerminal(
+                    f"qubit {ins.qubit} is measured again after noise acted on it: "
+                    "only terminal measurements are supported"
+                )
             measured.add(ins.qubit)
             plan.written[ins.clbit] = (ins.qubit, ins.readout)
             continue
         qubits = _touched(ins)
         late = measured.intersection(qubits)
         if late and isinstance(ins, Noise) and len(qubits) == 1:
-            continue  # relaxation after a qubit's last measurement changes no outcome
+            # Relaxation after a qubit's last measurement changes no outcome.
+            relaxed.add(qubits[0])
+            continue
         if late:
             what = "a gate" if isinstance(ins, GateLeaf) else type(ins).__name__.lower()
             raise NotTerminal(
