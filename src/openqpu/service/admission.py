@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from openqpu.device import Device
 from openqpu.errors import DoesNotFit
-from openqpu.service.circuits import InvalidRequest, decode_observable, summarize
+from openqpu.service.circuits import (
+    InvalidRequest,
+    decode_circuit,
+    decode_observable,
+    summarize,
+)
+from openqpu.service.run.chip import ChipRun, method_settings
+from openqpu.service.run.estimate import estimate_chip_job
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
 from openqpu.service.store.accounts import Principal
@@ -23,6 +31,8 @@ from openqpu.service.store.calibrations import Calibrations
 from openqpu.service.store.database import Database
 from openqpu.service.store.jobs import Submission, store
 from openqpu.service.store.wakeup import announce
+from openqpu.sim.methods import trajectories
+from openqpu.sim.methods.base import MethodUnsupported
 
 
 def validate(
@@ -43,6 +53,12 @@ def validate(
     usable = device.num_qubits
     if device.spec is not None and calibrations is not None:
         usable = calibrations.largest_block(device.name)
+    if device.spec is None and request.method not in ("auto", "statevector"):
+        raise InvalidRequest(
+            "method",
+            f"{request.method!r} simulates a chip's noise; {device.name} is an ideal simulator "
+            "(use 'auto' or 'statevector')",
+        )
     if request.shots > settings.max_shots:
         raise InvalidRequest("shots", f"{request.shots} is over the limit of {settings.max_shots}")
     if len(request.circuits) > settings.max_circuits:
@@ -99,12 +115,102 @@ def prepare(
     settings: Settings,
     calibrations: Calibrations | None = None,
 ) -> Submission:
-    """Validate ``request`` (CPU; on a chip the cached calibration) for :func:`store`."""
+    """Validate ``request`` and, on a chip, estimate its run (CPU: parsing, compiling;
+    the cached calibration) for :func:`store`."""
     num_qubits = validate(request, devices, settings, calibrations)
-    return Submission(principal, request, _payload(request), num_qubits)
+    payload = _payload(request)
+    if calibrations is not None and request.device in calibrations.specs:
+        estimate(payload, request.device, settings, calibrations)
+    return Submission(principal, request, json.dumps(payload), num_qubits)
 
 
-def _payload(request: JobCreate) -> str:
+def estimate(
+    payload: dict[str, Any], device: str, settings: Settings, calibrations: Calibrations
+) -> list[dict[str, Any]]:
+    """Per circuit of a chip job: the method the worker will use and its cost.
+
+    Raises:
+        InvalidRequest: a circuit cannot run with the job's ``method``, its estimated
+            memory exceeds the memory limit, or the job's estimated run time exceeds
+            ``max_run_seconds``; the message names the circuit, method, estimate and
+            limit, and what to change.
+    """
+    chip = ChipRun(
+        calibrations.specs[device], calibrations.in_force(device), method_settings(settings)
+    )
+    try:
+        estimates = estimate_chip_job(payload, chip)
+    except MethodUnsupported as exc:
+        field = "method" if exc.method != "auto" else "circuits"
+        raise InvalidRequest(field, str(exc)) from None
+    total = sum(entry["estimated_seconds"] for entry in estimates)
+    if total > settings.max_run_seconds:
+        slowest = max(estimates, key=lambda entry: entry["estimated_seconds"])
+        raise InvalidRequest(
+            f"circuits[{slowest['index']}]",
+            f"the job is estimated to run {total:,.0f} s (this circuit: method "
+            f"{slowest['method']}, {slowest['estimated_seconds']:,.0f} s for "
+            f"{payload['shots']:,} shots on {len(slowest['physical_qubits'])} qubits), over "
+            f"the run-time limit of {settings.max_run_seconds:g} s (max_run_seconds): use "
+            "fewer shots or fewer qubits, or another `method` "
+            f"(rejected: {_rejected(slowest)})",
+        )
+    return estimates
+
+
+def dry_run(
+    request: JobCreate,
+    devices: Mapping[str, Device],
+    settings: Settings,
+    calibrations: Calibrations | None = None,
+) -> dict[str, Any]:
+    """Everything a submit checks, and the estimate, without queueing (CPU work).
+
+    Returns:
+        ``{"device", "shots", "circuits": [per-circuit estimate], "estimated_seconds"}``;
+        a chip's entries say method, seconds, memory, success probability, two-qubit
+        gates, depth and physical qubits; an ideal simulator's say method and seconds.
+
+    Raises:
+        InvalidRequest: what a submit of the same request would be refused for.
+    """
+    validate(request, devices, settings, calibrations)
+    payload = _payload(request)
+    if calibrations is not None and request.device in calibrations.specs:
+        circuits = estimate(payload, request.device, settings, calibrations)
+    else:
+        circuits = [
+            _ideal_estimate(index, source, request.format, request.shots)
+            for index, source in enumerate(request.circuits)
+        ]
+    return {
+        "dry_run": True,
+        "device": request.device,
+        "shots": request.shots,
+        "circuits": circuits,
+        "estimated_seconds": round(sum(c["estimated_seconds"] for c in circuits), 3),
+    }
+
+
+def _ideal_estimate(index: int, source: str, fmt: str, shots: int) -> dict[str, Any]:
+    """An ideal simulator runs a circuit once and samples its shots from the state."""
+    circuit = decode_circuit(source, fmt, f"circuits[{index}]")
+    cost = trajectories.cost(circuit, None, 1)
+    return {
+        "index": index,
+        "method": "statevector",
+        "estimated_seconds": round(cost.seconds, 3),
+        "estimated_memory_bytes": cost.memory_bytes,
+        "num_qubits": circuit.num_qubits,
+    }
+
+
+def _rejected(entry: dict[str, Any]) -> str:
+    reasons = entry["methods_rejected"]
+    return "; ".join(f"{name}: {why}" for name, why in reasons.items()) or "none"
+
+
+def _payload(request: JobCreate) -> dict[str, Any]:
     payload = request.model_dump(
         include={
             "device",
@@ -115,10 +221,11 @@ def _payload(request: JobCreate) -> str:
             "observables",
             "optimization_level",
             "mitigation",
+            "method",
         }
     )
     payload["parameter_values"] = request.parameter_values
-    return json.dumps(payload)
+    return payload
 
 
 def submit(

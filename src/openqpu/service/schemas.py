@@ -31,8 +31,23 @@ class JobCreate(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
     name: str | None = Field(default=None, max_length=128)
     priority: int = Field(default=0, ge=0, le=9)
-    optimization_level: int = Field(
-        default=2, ge=0, le=3, description="Qiskit transpiler level for chips (0-3)"
+    optimization_level: int | None = Field(
+        default=None,
+        ge=0,
+        le=3,
+        description=(
+            "Qiskit transpiler level for chips (0-3); omitted: 2, or 1 for Clifford circuits "
+            "and circuits wider than 24 qubits"
+        ),
+    )
+    method: Literal["auto", "density_matrix", "stabilizer", "mps", "statevector"] = Field(
+        default="auto",
+        description="How a chip simulates the noisy circuit; 'auto' picks the cheapest that "
+        "is exact or within stated bounds",
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="Answer with the estimate (method, seconds, queue position) without queueing",
     )
     mitigation: Literal["readout"] | None = Field(
         default=None, description="'readout': correct counts with the calibration's readout errors"

@@ -53,6 +53,11 @@ class Settings:
     # The name worker ids start with (default: the host name); distinguishes hosts
     # that share a host name, such as containers or network namespaces.
     worker_name: str = ""
+    # Noisy chip simulation: the widest circuit the density-matrix method takes, and the
+    # matrix-product-state method's bond-dimension cap and truncation threshold.
+    density_max_qubits: int = 12
+    mps_max_bond: int = 256
+    mps_truncation_threshold: float = 1e-10
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -65,6 +70,7 @@ class Settings:
             "claim_batch",
             "api_processes",
             "ray_chunk_shots",
+            "mps_max_bond",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")

@@ -1,14 +1,16 @@
-"""Running a job on an emulated chip: compile for the calibration in force, then
+"""Running a job on an emulated chip: compile for the calibration in force, choose the
+simulation method (density matrix, stabilizer, MPS or statevector trajectories), then
 simulate with the noise that calibration describes.
 
-Compiled circuits and their noisy programs are cached by source, calibration and
-optimisation level, so the parameter sets of a variational loop compile once.
+Compiled circuits (and, for statevector trajectories, their lowered programs) are
+cached by source, calibration and optimisation level, so the parameter sets of a
+variational loop compile once.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qiskit import ClassicalRegister, QuantumCircuit
@@ -22,8 +24,15 @@ from openqpu.service.lru import LruCache
 from openqpu.service.run.fanout import Fanout, Gathered, LocalFanout, chunk_seed, shot_chunks
 from openqpu.service.run.mitigation import mitigate_readout
 from openqpu.service.run.runner import circuit_seed
+from openqpu.service.settings import Settings
+from openqpu.sim.methods import stabilizer, trajectories
+from openqpu.sim.methods.base import STATEVECTOR, MethodRun
+from openqpu.sim.methods.choose import Choice, MethodSettings, choose, run_method
+from openqpu.sim.noise import NoiseModel
 
 COMPILED_CACHE_SIZE = 64
+# Circuits wider than this compile at level 1 unless the job asks otherwise.
+WIDE_CIRCUIT_QUBITS = 24
 # The transpiler's own seed: fixed, so that a circuit compiles the same way for
 # every job (and the compiled form can be reused) until the calibration changes.
 TRANSPILER_SEED = 0
@@ -31,17 +40,51 @@ TRANSPILER_SEED = 0
 
 @dataclass(frozen=True)
 class ChipRun:
-    """What a job on a chip runs against: the chip and the snapshot in force."""
+    """What a job on a chip runs against: the chip, the snapshot in force and the
+    settings of the simulation methods."""
 
     spec: DeviceSpec
     snapshot: CalibrationSnapshot
+    methods: MethodSettings = field(default_factory=MethodSettings)
 
 
-@dataclass(frozen=True)
+def method_settings(settings: Settings) -> MethodSettings:
+    """The simulation methods' settings from the server's."""
+    return MethodSettings(
+        density_max_qubits=settings.density_max_qubits,
+        mps_max_bond=settings.mps_max_bond,
+        mps_truncation_threshold=settings.mps_truncation_threshold,
+    )
+
+
 class _Prepared:
-    circuit: QuantumCircuit
-    compiled: CompiledCircuit
-    program: sim.Program
+    """A circuit compiled for the chip with its noise model; the statevector program
+    is lowered on first use (wide circuits never need it)."""
+
+    def __init__(
+        self, circuit: QuantumCircuit, compiled: CompiledCircuit, noise: NoiseModel, level: int
+    ) -> None:
+        self.circuit = circuit
+        self.compiled = compiled
+        self.noise = noise
+        self.level = level
+        self._program: sim.Program | None = None
+
+    @property
+    def program(self) -> sim.Program:
+        """The compiled circuit lowered for statevector trajectories."""
+        if self._program is None:
+            self._program = sim.compile(self.compiled.circuit, noise=self.noise)
+        return self._program
+
+    def bound(self, values: list[float] | None) -> tuple[QuantumCircuit, dict | None]:
+        """The compiled circuit with the user's parameter ``values`` assigned, and the
+        mapping (compiled circuit's parameters -> value); no mapping without values."""
+        if not values:
+            return self.compiled.circuit, None
+        given = dict(zip(self.circuit.parameters, values, strict=True))
+        mapping = {p: given[p] for p in self.compiled.circuit.parameters}
+        return self.compiled.circuit.assign_parameters(mapping), mapping
 
 
 _prepared: LruCache[tuple[str, str, str, str, int], _Prepared] = LruCache(COMPILED_CACHE_SIZE)
@@ -52,21 +95,36 @@ def _decode(source: str, fmt: str, field: str) -> QuantumCircuit:
     return _decoded.get_or_make((fmt, source), lambda: decode_circuit(source, fmt, field))
 
 
+def default_level(circuit: QuantumCircuit) -> int:
+    """The optimisation level a chip job gets when it names none.
+
+    Level 2 in general; level 1 for Clifford circuits (level 2 resynthesises two-qubit
+    blocks into non-Clifford angles, which would keep them off the stabilizer method)
+    and for circuits wider than ``WIDE_CIRCUIT_QUBITS`` (there level 2's layout and
+    resynthesis take seconds and gain little).
+    """
+    if circuit.num_qubits > WIDE_CIRCUIT_QUBITS or stabilizer.why_not(circuit, None) is None:
+        return 1
+    return 2
+
+
 def _prepare(
-    source: str, fmt: str, field: str, chip: ChipRun, level: int, basis: str = ""
+    source: str, fmt: str, field: str, chip: ChipRun, level: int | None, basis: str = ""
 ) -> _Prepared:
-    """The circuit compiled for the chip; with ``basis`` (one of I, X, Y, Z per qubit,
-    qubit 0 last) its final measurements are replaced by measurements in that basis."""
+    """The circuit compiled for the chip at ``level`` (None: ``default_level``); with
+    ``basis`` (one of I, X, Y, Z per qubit, qubit 0 last) its final measurements are
+    replaced by measurements in that basis."""
 
     def make() -> _Prepared:
         circuit = _decode(source, fmt, field)
+        used = default_level(circuit) if level is None else level
         if basis:
             circuit = measured_in_basis(circuit, basis)
         compiled = compile_for_device(
-            circuit, chip.spec, chip.snapshot, optimization_level=level, seed=TRANSPILER_SEED
+            circuit, chip.spec, chip.snapshot, optimization_level=used, seed=TRANSPILER_SEED
         )
         noise = noise_model_for(compiled, chip.spec, chip.snapshot)
-        return _Prepared(circuit, compiled, sim.compile(compiled.circuit, noise=noise))
+        return _Prepared(circuit, compiled, noise, used)
 
     return _prepared.get_or_make((fmt, source, basis, chip.snapshot.id, level), make)
 
@@ -166,10 +224,10 @@ def _sample_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str, 
     payload, chip = job
     index, seed, shots = unit
     started = time.perf_counter()
-    prepared, counts = _run_prepared(payload, index, seed, shots, chip)
+    prepared, outcome = _run_prepared(payload, index, seed, shots, chip)
     compiled = prepared.compiled
     entry: dict[str, Any] = {
-        "counts": counts,
+        "counts": outcome.counts,
         "shots": shots,
         "num_qubits": prepared.circuit.num_qubits,
         "compiled": {
@@ -179,9 +237,10 @@ def _sample_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str, 
             "num_two_qubit_gates": compiled.num_two_qubit_gates,
             "depth": compiled.depth,
             "duration_ns": compiled.duration_ns,
-            "optimization_level": int(payload.get("optimization_level", 2)),
+            "optimization_level": prepared.level,
         },
         "estimated_success_probability": compiled.estimated_success_probability,
+        **method_fields(outcome),
     }
     if payload.get("mitigation") == "readout":
         entry["readout_errors"] = readout_errors(compiled, chip.snapshot)
@@ -201,6 +260,7 @@ def _merged_chunks(units: list[_Unit], parts: list[dict[str, Any]]) -> list[dict
             entry["counts"][key] = entry["counts"].get(key, 0) + count
         entry["shots"] += part["shots"]
         entry["seconds"] += part["seconds"]
+        merge_method_fields(entry, part)
     for entry in entries:
         errors = entry.pop("readout_errors", None)
         if errors is not None:
@@ -220,18 +280,71 @@ def _estimate_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str
 
 def _run_prepared(
     payload: dict[str, Any], index: int, seed: int, shots: int, chip: ChipRun, basis: str = ""
-) -> tuple[_Prepared, dict[str, int]]:
-    """Counts of ``shots`` shots of circuit ``index`` (measured in ``basis`` if given)."""
-    level = int(payload.get("optimization_level", 2))
+) -> tuple[_Prepared, MethodRun]:
+    """``shots`` shots of circuit ``index`` (measured in ``basis`` if given) with the
+    method chosen for the whole circuit's shots (so every chunk uses the same one)."""
+    prepared, choice, values = plan(payload, index, chip, basis)
+    if choice.method == STATEVECTOR:
+        outcome = trajectories.run(prepared.program, shots, seed=seed, parameter_values=values)
+    else:
+        circuit, _ = prepared.bound(_values_of(payload, index))
+        outcome = run_method(
+            choice.method, circuit, prepared.noise, shots, seed=seed, settings=chip.methods
+        )
+    return prepared, outcome
+
+
+def _values_of(payload: dict[str, Any], index: int) -> list[float] | None:
+    values = payload.get("parameter_values")
+    return values[index] if values else None
+
+
+def plan(
+    payload: dict[str, Any], index: int, chip: ChipRun, basis: str = ""
+) -> tuple[_Prepared, Choice, dict | None]:
+    """Compile circuit ``index`` (cached) and choose its method for the job's shots.
+
+    Returns:
+        The prepared circuit, the method choice (raises ``MethodUnsupported`` when the
+        job's ``method`` cannot run it) and the parameter mapping for the program.
+    """
+    level = payload.get("optimization_level")
     source, fmt = payload["circuits"][index], payload.get("format", "auto")
     prepared = _prepare(source, fmt, f"circuits[{index}]", chip, level, basis)
-    values = payload.get("parameter_values")
-    bound = None
-    if values:
-        given = dict(zip(prepared.circuit.parameters, values[index], strict=True))
-        bound = {p: given[p] for p in prepared.program.parameters}
-    counts = sim.sample(prepared.program, shots, seed=seed, parameter_values=bound)
-    return prepared, counts
+    circuit, mapping = prepared.bound(_values_of(payload, index))
+    choice = choose(
+        circuit,
+        prepared.noise,
+        int(payload["shots"]),
+        method=payload.get("method") or "auto",
+        settings=chip.methods,
+    )
+    return prepared, choice, mapping
+
+
+def method_fields(outcome: MethodRun) -> dict[str, Any]:
+    """What a result entry says about how its counts were obtained."""
+    return {
+        "method": outcome.method,
+        "approximations": list(outcome.approximations),
+        "method_figures": dict(outcome.figures),
+    }
+
+
+def merge_method_fields(entry: dict[str, Any], part: dict[str, Any]) -> None:
+    """Fold a later shot chunk's method fields into ``entry``: sentences once each, the
+    largest bond dimension, the smallest fidelity, other figures from the first chunk."""
+    for sentence in part.get("approximations", []):
+        if sentence not in entry["approximations"]:
+            entry["approximations"].append(sentence)
+    figures = entry["method_figures"]
+    for name, value in part.get("method_figures", {}).items():
+        if name not in figures:
+            figures[name] = value
+        elif name.startswith("max_"):
+            figures[name] = max(figures[name], value)
+        elif name.endswith("fidelity"):
+            figures[name] = min(figures[name], value)
 
 
 def _estimate_entry(
@@ -247,15 +360,22 @@ def _estimate_entry(
     measured = [label for label in labels if set(label) != {"I"}]
     values = {label: 1.0 for label in labels if set(label) == {"I"}}
     groups = SparsePauliOp(measured).group_commuting(qubit_wise=True) if measured else []
+    how: dict[str, Any] | None = None
     for number, group in enumerate(groups):
         group_labels = group.paulis.to_labels()
         basis = "".join(
             next((label[i] for label in group_labels if label[i] != "I"), "I")
             for i in range(num_qubits)
         )
-        prepared, counts = _run_prepared(
+        prepared, outcome = _run_prepared(
             payload, index, seed + number, payload["shots"], chip, basis
         )
+        counts = outcome.counts
+        fields = method_fields(outcome)
+        if how is None:
+            how = fields
+        else:
+            merge_method_fields(how, fields)
         mitigated = None
         if payload.get("mitigation") == "readout":
             errors = readout_errors(prepared.compiled, chip.snapshot)
@@ -283,4 +403,5 @@ def _estimate_entry(
         "shots": payload["shots"],
         "num_qubits": num_qubits,
         "measurement_bases": len(groups),
+        **(how or {}),
     }

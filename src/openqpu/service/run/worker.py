@@ -17,7 +17,7 @@ import uuid
 
 from openqpu.device import default_catalog
 from openqpu.errors import OpenQPUError
-from openqpu.service.run.chip import ChipRun, run_on_chip
+from openqpu.service.run.chip import ChipRun, method_settings, run_on_chip
 from openqpu.service.run.fanout import Fanout, fanout_for
 from openqpu.service.run.runner import run_payload
 from openqpu.service.settings import Settings
@@ -25,6 +25,7 @@ from openqpu.service.store import queue
 from openqpu.service.store.calibrations import Calibrations, calibrations_for
 from openqpu.service.store.database import Database
 from openqpu.service.store.wakeup import Wakeup
+from openqpu.sim.methods.choose import MethodSettings
 
 log = logging.getLogger("openqpu.worker")
 
@@ -115,19 +116,28 @@ def run_claimed(
     try:
         for job in claimed:
             heartbeat.running(job.id)
-            outcomes.append(_run(job, calibrations, fanout))
+            outcomes.append(_run(job, calibrations, method_settings(settings), fanout))
     finally:
         heartbeat.done.set()
     return outcomes
 
 
-def _run(job: queue.ClaimedJob, calibrations: Calibrations, fanout: Fanout | None) -> queue.Outcome:
+def _run(
+    job: queue.ClaimedJob,
+    calibrations: Calibrations,
+    methods: MethodSettings,
+    fanout: Fanout | None,
+) -> queue.Outcome:
     started = time.perf_counter()
     device = job.payload.get("device", "statevector")
     try:
         if device in calibrations.specs:
             # The snapshot in force when the job runs; the result records its id.
-            chip = ChipRun(calibrations.specs[device], calibrations.in_force(device))
+            chip = ChipRun(
+                calibrations.specs[device],
+                calibrations.in_force(device),
+                methods,
+            )
             result = run_on_chip(job.payload, job.seed, chip, fanout)
         else:
             result = run_payload(job.payload, job.seed, fanout)

@@ -114,6 +114,14 @@ _BEFORE_SUBMIT = select(
     )
     .scalar_subquery(),
 )
+# The run times behind a queue's ETA: the newest jobs finished on a device.
+ETA_SAMPLE = 20
+_RECENT_RUNS = (
+    select(JOBS.c.started_at, JOBS.c.finished_at)
+    .where(JOBS.c.device == bindparam("device"), JOBS.c.status == JobStatus.DONE.value)
+    .order_by(JOBS.c.finished_at.desc())
+    .limit(ETA_SAMPLE)
+)
 # PostgreSQL stores a job and its first event in one statement.
 _JOB_COLUMNS = (
     "id", "owner_id", "device", "kind", "status", "priority", "fair_seq", "shots", "seed",
@@ -363,6 +371,24 @@ def usage_by_user(conn: Connection | Any, since: datetime) -> dict[int, tuple[in
     for owner, total in shots:
         usage[owner] = (usage.get(owner, (0, 0))[0], int(total or 0))
     return usage
+
+
+def queue_preview(conn: Connection, owner_id: int, device: str, priority: int) -> dict[str, Any]:
+    """Where a job of this owner and priority would enter ``device``'s queue now: the
+    queued jobs that would run before it, and the recent mean run time of a job there
+    (seconds, from the last ``ETA_SAMPLE`` jobs finished on the device; None if none)."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    _, _, _, ahead = conn.execute(
+        _BEFORE_SUBMIT,
+        {"owner_id": owner_id, "key": None, "since": midnight, "device": device,
+         "priority": priority},
+    ).one()  # fmt: skip
+    recent = conn.execute(_RECENT_RUNS, {"device": device}).all()
+    runs = [(aware(end) - aware(start)).total_seconds() for start, end in recent if start and end]
+    return {
+        "queue_position": int(ahead),
+        "mean_run_seconds": sum(runs) / len(runs) if runs else None,
+    }
 
 
 def queue_lengths(conn: Connection) -> dict[str, int]:

@@ -33,7 +33,10 @@ async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> Fa
     """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
     state = request.app.state
     settings, devices, calibrations = state.settings, state.devices, state.calibrations
-    cached = all(
+    if body.dry_run:
+        return await _dry_run(body, request, user)
+    # A chip job is compiled and its run estimated at admission: never on the event loop.
+    cached = body.device not in calibrations.specs and all(
         is_summarized(source, body.format, settings.max_circuit_gates) for source in body.circuits
     )
     if cached:
@@ -53,6 +56,28 @@ async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> Fa
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         headers={"Location": f"/api/v1/jobs/{document['id']}"},
     )
+
+
+async def _dry_run(body: JobCreate, request: Request, user: CurrentUser) -> FastJSONResponse:
+    """The estimate of a submit and where the job would enter the queue, queueing nothing.
+
+    The ETA is the queued jobs ahead times the mean run time of the device's recent jobs,
+    plus this job's own estimate.
+    """
+    state = request.app.state
+    document = await run_in_threadpool(
+        admission.dry_run, body, state.devices, state.settings, state.calibrations
+    )
+    with state.db.connect() as conn:
+        preview = jobs.queue_preview(conn, user.user_id, body.device, body.priority)
+    mean = preview["mean_run_seconds"]
+    document["queue_position"] = preview["queue_position"]
+    document["eta_seconds"] = (
+        None
+        if mean is None and preview["queue_position"]
+        else round(preview["queue_position"] * (mean or 0.0) + document["estimated_seconds"], 3)
+    )
+    return FastJSONResponse(document)
 
 
 @router.get("", response_model=JobsPublic)
