@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openqpu.cli.local import positive_int, print_counts
+from openqpu.cli.reports import print_estimate, print_method
 
 if TYPE_CHECKING:
     from openqpu.client import Client
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
+METHODS = ("auto", "density_matrix", "stabilizer", "mps", "statevector")
 
 
 class _UsageError(Exception):
@@ -58,13 +60,25 @@ def add_remote_commands(commands: argparse._SubParsersAction) -> None:
         type=int,
         choices=range(4),
         default=None,
-        help="on a chip: Qiskit transpiler level (server default 2)",
+        help="on a chip: Qiskit transpiler level (server default 2; 1 for Clifford, wide circuits)",
+    )
+    submit.add_argument(
+        "--method",
+        choices=METHODS,
+        default=None,
+        help="how a chip simulates the noise (default auto: the server picks per circuit)",
     )
     submit.add_argument(
         "--mitigation",
         choices=["readout"],
         default=None,
         help="on a chip: also report counts corrected for readout errors",
+    )
+    submit.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="queue nothing: print per circuit the method and estimated seconds, "
+        "and the queue position and ETA",
     )
     _add_wait_options(submit, "wait for the job and print its counts")
     submit.set_defaults(handler=_with_client(_submit))
@@ -176,20 +190,31 @@ def _calibration_text(device: dict[str, Any]) -> str:
 def _submit(args: argparse.Namespace, client: Client) -> int:
     from openqpu.client import InvalidRequestError
 
+    if args.dry_run and args.wait:
+        raise _UsageError("--dry-run queues nothing, so there is nothing to --wait for")
     sources, names = _read_sources(args.files)
+    options: dict[str, Any] = {
+        "shots": args.shots,
+        "seed": args.seed,
+        "name": args.name,
+        "priority": args.priority,
+        "optimization_level": args.optimization_level,
+        "mitigation": args.mitigation,
+        "method": args.method,
+    }
     try:
-        job = client.submit(
-            sources,
-            args.device,
-            shots=args.shots,
-            seed=args.seed,
-            name=args.name,
-            priority=args.priority,
-            optimization_level=args.optimization_level,
-            mitigation=args.mitigation,
-        )
+        if args.dry_run:
+            document = client.estimate(sources, args.device, **options)
+        else:
+            job = client.submit(sources, args.device, **options)
     except InvalidRequestError as exc:
         return _fail(_located(exc, names))
+    if args.dry_run:
+        if args.json:
+            print(json.dumps(document, indent=2))
+        else:
+            print_estimate(document, names)
+        return 0
     if not args.wait:
         if args.json:
             print(json.dumps(job.last_info, indent=2))
@@ -295,6 +320,7 @@ def _print_result(result: dict[str, Any], as_json: bool, names: Sequence[str] = 
         else:
             for position, value in enumerate(entry["expectation_values"]):
                 print(f"observable {position}: {value:.12g}")
+        print_method(entry)
     print(f"job {result['job_id']}, seed {result['seed']}")
 
 

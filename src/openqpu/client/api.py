@@ -151,6 +151,7 @@ class Client:
         idempotency_key: str | None = None,
         optimization_level: int | None = None,
         mitigation: str | None = None,
+        method: str | None = None,
     ) -> RemoteJob:
         """Queue a job.
 
@@ -171,39 +172,90 @@ class Client:
             name: a label for people.
             priority: 0 to 9; higher runs first.
             idempotency_key: the key that makes a repeated submission return the first job.
-            optimization_level: on a chip, Qiskit's transpiler level 0-3 (server default 2).
+            optimization_level: on a chip, Qiskit's transpiler level 0-3; None: the
+                server's default (2, or 1 for Clifford and wide circuits).
             mitigation: on a chip, ``"readout"`` adds counts corrected for readout errors
                 (``mitigated_probabilities``; estimate jobs correct their parities).
+            method: how a chip simulates the noisy circuits: ``"auto"`` (the server's
+                choice, also when None), ``"density_matrix"``, ``"stabilizer"``,
+                ``"mps"`` or ``"statevector"``; ideal simulators take only ``"auto"``
+                and ``"statevector"``. Each result entry says which method ran.
 
         Returns:
             The queued job.
 
         Raises:
             InvalidRequestError: the server rejected a field; ``field`` names it,
-                and ``line`` and ``column`` point into the circuit source.
+                and ``line`` and ``column`` point into the circuit source. A chip
+                refuses a method that cannot run a circuit, or a job whose estimated
+                run time is over the limit (the message names circuit, method,
+                estimate and limit).
             QuotaError: a per-user limit is reached.
             TypeError, ValueError, OSError: a circuit or observable could not be encoded.
         """
-        body: dict[str, Any] = {
-            "device": device,
-            "circuits": encode_circuits(circuits),
-            "format": "auto",
-            "kind": kind,
-            "shots": shots,
-            "priority": priority,
-            "idempotency_key": idempotency_key or str(uuid.uuid4()),
-        }
-        optional = {
-            "seed": seed,
-            "name": name,
-            "observables": encode_observables(observables),
-            "parameter_values": encode_parameter_values(parameter_values),
-            "optimization_level": optimization_level,
-            "mitigation": mitigation,
-        }
-        body.update({key: value for key, value in optional.items() if value is not None})
+        body = _job_body(
+            circuits, device, shots=shots, seed=seed, kind=kind, observables=observables,
+            parameter_values=parameter_values, name=name, priority=priority,
+            optimization_level=optimization_level, mitigation=mitigation, method=method,
+        )  # fmt: skip
+        body["idempotency_key"] = idempotency_key or str(uuid.uuid4())
         info = self._transport.request("POST", "/api/v1/jobs", json=body)
         return RemoteJob(self._transport, info["id"], info)
+
+    def estimate(
+        self,
+        circuits: CircuitLike | Iterable[CircuitLike],
+        device: str,
+        *,
+        shots: int = 1024,
+        seed: int | None = None,
+        kind: str = "sample",
+        observables: ObservableLike | Iterable[ObservableLike] | None = None,
+        parameter_values: Iterable[Iterable[float]] | None = None,
+        name: str | None = None,
+        priority: int = 0,
+        optimization_level: int | None = None,
+        mitigation: str | None = None,
+        method: str | None = None,
+    ) -> dict[str, Any]:
+        """What ``submit`` with the same arguments would do, without queueing anything.
+
+        The server checks the job as a submit would (so a refusal raises the same
+        error), compiles each circuit for a chip, chooses its method and estimates
+        the run time.
+
+        Args:
+            circuits, device, shots, seed, kind, observables, parameter_values, name,
+                priority, optimization_level, mitigation, method: as for ``submit``.
+
+        Returns:
+            The dry-run document: ``{"dry_run": True, "device", "shots", "circuits",
+            "estimated_seconds", "queue_position", "eta_seconds"}``. ``circuits[i]``
+            holds ``index``, ``method``, ``estimated_seconds`` and
+            ``estimated_memory_bytes``; on a chip also ``estimated_success_probability``,
+            ``num_two_qubit_gates``, ``depth``, ``physical_qubits``,
+            ``optimization_level``, ``measurement_bases`` and ``methods_rejected``
+            (``{method: reason}``); on an ideal simulator ``num_qubits``.
+            ``queue_position`` counts the jobs that would run first; ``eta_seconds``
+            (None when the device has no recent run times to go by) is when the job
+            would finish.
+
+        Raises:
+            InvalidRequestError: the job would be refused; the message says why.
+            QuotaError: a per-user limit is reached.
+            TypeError, ValueError, OSError: a circuit or observable could not be encoded.
+
+        >>> plan = client.estimate(ghz_40, "lattice72", shots=1000)  # doctest: +SKIP
+        >>> plan["circuits"][0]["method"], plan["estimated_seconds"]  # doctest: +SKIP
+        ('stabilizer', 0.006)
+        """
+        body = _job_body(
+            circuits, device, shots=shots, seed=seed, kind=kind, observables=observables,
+            parameter_values=parameter_values, name=name, priority=priority,
+            optimization_level=optimization_level, mitigation=mitigation, method=method,
+        )  # fmt: skip
+        body["dry_run"] = True
+        return dict(self._transport.request("POST", "/api/v1/jobs", json=body))
 
     def job(self, job_id: str) -> RemoteJob:
         """The job with this id, its description fetched.
@@ -237,3 +289,41 @@ class Client:
         page = self._transport.get("/api/v1/jobs", params=params)
         jobs = (RemoteJob(self._transport, info["id"], info) for info in page["data"])
         return JobList(jobs, int(page["count"]))
+
+
+def _job_body(
+    circuits: CircuitLike | Iterable[CircuitLike],
+    device: str,
+    *,
+    shots: int,
+    seed: int | None,
+    kind: str,
+    observables: ObservableLike | Iterable[ObservableLike] | None,
+    parameter_values: Iterable[Iterable[float]] | None,
+    name: str | None,
+    priority: int,
+    optimization_level: int | None,
+    mitigation: str | None,
+    method: str | None,
+) -> dict[str, Any]:
+    """The ``POST /api/v1/jobs`` body of a submit or an estimate; None options are left out
+    so that the server's defaults apply."""
+    body: dict[str, Any] = {
+        "device": device,
+        "circuits": encode_circuits(circuits),
+        "format": "auto",
+        "kind": kind,
+        "shots": shots,
+        "priority": priority,
+    }
+    optional = {
+        "seed": seed,
+        "name": name,
+        "observables": encode_observables(observables),
+        "parameter_values": encode_parameter_values(parameter_values),
+        "optimization_level": optimization_level,
+        "mitigation": mitigation,
+        "method": method,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body

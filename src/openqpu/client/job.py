@@ -97,6 +97,10 @@ class RemoteJob:
             ``results`` holds one entry per circuit: ``{"counts", "shots",
             "num_qubits", "seconds"}`` for sample jobs and
             ``{"expectation_values", "num_qubits", "seconds"}`` for estimate jobs.
+            A chip's entries also say how they were simulated: ``method``,
+            ``approximations`` (plain sentences; empty when exact up to sampling)
+            and ``method_figures`` (e.g. ``max_bond_dimension``,
+            ``truncation_fidelity``, ``twirled_channels``).
 
         Raises:
             TimeoutError: the job had not finished after ``timeout`` seconds.
