@@ -1,52 +1,30 @@
 """Translation of a bound Clifford circuit and the engine's noise model into a Stim circuit.
 
-Owns which instructions the stabilizer method accepts (the reasons it gives when it
-does not) and how each noise channel becomes a Stim Pauli channel.
+One pass over the circuit; ``why_not`` runs the same pass without emitting, so it
+refuses exactly what a run would.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import stim
 from qiskit import QuantumCircuit
-from qiskit.circuit import ClassicalRegister, Clbit, ParameterExpression
-from qiskit.circuit.classical import expr
 
-from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ThermalRelaxation
-
-# Fixed Clifford gates: Qiskit name -> Stim gate (None: the identity).
-_FIXED: dict[str, str | None] = {
-    "id": None,
-    "i": None,
-    "x": "X",
-    "y": "Y",
-    "z": "Z",
-    "h": "H",
-    "s": "S",
-    "sdg": "S_DAG",
-    "sx": "SQRT_X",
-    "sxdg": "SQRT_X_DAG",
-    "cx": "CX",
-    "cz": "CZ",
-    "cy": "CY",
-    "swap": "SWAP",
-}
-# Diagonal phase gates, Clifford at multiples of pi/2: quarter turns -> Stim gate.
-_PHASE_GATES = frozenset({"rz", "p", "u1"})
-_QUARTER_TURNS: tuple[str | None, ...] = (None, "S", "Z", "S_DAG")
-_PAULIS = frozenset({"X", "Y", "Z"})
-_ANGLE_TOLERANCE = 1e-9
-
-# A Stim instruction as text: its name with arguments (``DEPOLARIZE1(0.001)``) and targets.
-Op = tuple[str, list[str]]
-
-
-class Unsupported(Exception):
-    """The circuit holds something the stabilizer method cannot run; the message says what."""
+from openqpu.sim.methods.stabilizer_ops import (
+    FIXED,
+    PAULIS,
+    PHASE_GATES,
+    Op,
+    Unsupported,
+    channels_to_stim,
+    condition_bit,
+    gate_to_stim,
+    where,
+)
+from openqpu.sim.noise import NoiseModel
 
 
 @dataclass
@@ -77,59 +55,6 @@ class StimProgram:
     twirled_channels: int = 0
     asymmetric_feedback_readouts: int = 0
     conditional_noisy_gates: int = 0
-
-
-def _where(qubits: tuple[int, ...]) -> str:
-    return f"qubit {qubits[0]}" if len(qubits) == 1 else f"qubits {qubits}"
-
-
-def gate_to_stim(operation: Any, qubits: tuple[int, ...]) -> str | None:
-    """The Stim gate equal to ``operation`` up to global phase (None for the identity).
-
-    Raises:
-        Unsupported: the gate is not a supported Clifford or has an unbound parameter.
-    """
-    name = operation.name
-    if name in _FIXED:
-        return _FIXED[name]
-    if name in _PHASE_GATES:
-        (theta,) = operation.params
-        if isinstance(theta, ParameterExpression) and theta.parameters:
-            names = ", ".join(sorted(p.name for p in theta.parameters))
-            raise Unsupported(f"{name} on {_where(qubits)} has an unbound parameter ({names})")
-        theta = float(theta)
-        turns = round(theta / (math.pi / 2))
-        if abs(theta - turns * math.pi / 2) > _ANGLE_TOLERANCE:
-            raise Unsupported(f"{name}({theta:.6g}) on {_where(qubits)} is not a multiple of pi/2")
-        return _QUARTER_TURNS[turns % 4]
-    raise Unsupported(
-        f"{name} on {_where(qubits)} is not a Clifford gate the stabilizer method runs"
-    )
-
-
-def _condition(condition: Any, clbit_index: dict[Clbit, int]) -> tuple[int, int]:
-    """``(clbit, wanted value)`` of a single-bit condition."""
-    bit, wanted = None, 1
-    if isinstance(condition, tuple):
-        target, value = condition
-        if isinstance(target, ClassicalRegister) and len(target) == 1 and int(value) in (0, 1):
-            bit, wanted = target[0], int(value)
-        elif isinstance(target, Clbit):
-            bit, wanted = target, int(bool(value))
-    elif isinstance(condition, expr.Var) and isinstance(condition.var, Clbit):
-        bit = condition.var
-    elif (
-        isinstance(condition, expr.Unary)
-        and condition.op in (expr.Unary.Op.LOGIC_NOT, expr.Unary.Op.BIT_NOT)
-        and isinstance(condition.operand, expr.Var)
-        and isinstance(condition.operand.var, Clbit)
-    ):
-        bit, wanted = condition.operand.var, 0
-    if bit is None or bit not in clbit_index:
-        raise Unsupported(
-            f"if_else condition {condition!r} is not a single classical bit equal to 0 or 1"
-        )
-    return clbit_index[bit], wanted
 
 
 class Translator:
@@ -227,7 +152,7 @@ class Translator:
                     placed = noise.idle(qubit, float(operation.duration), operation.unit)
                 except ValueError as error:
                     raise Unsupported(f"delay on qubit {qubit}: {error}") from None
-                self._noise_cache[key] = _channels_to_stim(() if placed is None else (placed,))
+                self._noise_cache[key] = channels_to_stim(() if placed is None else (placed,))
             self._apply_cached(key)
 
     def _gate_noise(self, name: str, qubits: tuple[int, ...]) -> bool:
@@ -237,7 +162,7 @@ class Translator:
             return False
         key = (name, qubits)
         if key not in self._noise_cache:
-            self._noise_cache[key] = _channels_to_stim(noise.after_gate(name, qubits))
+            self._noise_cache[key] = channels_to_stim(noise.after_gate(name, qubits))
         return self._apply_cached(key)
 
     def _apply_cached(self, key: Any) -> bool:
@@ -251,7 +176,7 @@ class Translator:
         return bool(ops)
 
     def _if_else(self, operation: Any, item: Any, qubits: tuple[int, ...]) -> None:
-        clbit, wanted = _condition(operation.condition, self.clbit_index)
+        clbit, wanted = condition_bit(operation.condition, self.clbit_index)
         bodies = [self._pauli_body(body, qubits) for body in operation.blocks]
         writer = self.last_writer.get(clbit)
         for taken, body in zip((wanted, 1 - wanted), bodies, strict=False):
@@ -277,16 +202,16 @@ class Translator:
             if operation.name in ("barrier", "delay"):
                 continue
             stim_name = None
-            if operation.name in _FIXED or operation.name in _PHASE_GATES:
+            if operation.name in FIXED or operation.name in PHASE_GATES:
                 stim_name = gate_to_stim(operation, qubits)
                 if stim_name is None:
                     continue
-            if stim_name not in _PAULIS:
+            if stim_name not in PAULIS:
                 shown = operation.name
                 if operation.params:
                     shown += "(" + ", ".join(f"{float(p):.6g}" for p in operation.params) + ")"
                 raise Unsupported(
-                    f"{shown} on {_where(qubits)} inside if_else: bodies may hold only Pauli gates"
+                    f"{shown} on {where(qubits)} inside if_else: bodies may hold only Pauli gates"
                 )
             paulis.append((stim_name, qubits[0], operation.name))
         return paulis
@@ -300,47 +225,7 @@ class Translator:
                 writer[self.clbit_index[item.clbits[0]]] = count
                 count += 1
             elif name == "if_else":
-                clbit, _ = _condition(item.operation.condition, self.clbit_index)
+                clbit, _ = condition_bit(item.operation.condition, self.clbit_index)
                 if clbit in writer:
                     used.add(writer[clbit])
         return used
-
-
-def _channels_to_stim(placed: tuple[Placed, ...]) -> tuple[list[Op], int]:
-    """Stim operations for noise channels, and how many relaxations were twirled."""
-    ops: list[Op] = []
-    twirled = 0
-    for item in placed:
-        channel = item.channel
-        targets = [str(q) for q in item.qubits]
-        if isinstance(channel, Depolarizing):
-            lam = channel.probability
-            if lam == 0:
-                continue
-            # Every k-qubit Pauli, identity included, has probability lam / 4^k.
-            if channel.num_qubits == 1:
-                ops.append((f"DEPOLARIZE1({0.75 * lam!r})", targets))
-            elif channel.num_qubits == 2:
-                ops.append((f"DEPOLARIZE2({15 / 16 * lam!r})", targets))
-            else:
-                raise Unsupported(
-                    f"{channel.num_qubits}-qubit depolarising on {_where(item.qubits)}: "
-                    "Stim has one- and two-qubit depolarising only"
-                )
-        elif isinstance(channel, ThermalRelaxation):
-            px, pz = twirled_relaxation(channel)
-            if px > 0 or pz > 0:
-                ops.append((f"PAULI_CHANNEL_1({px!r},{px!r},{pz!r})", targets))
-                twirled += 1
-    return ops, twirled
-
-
-def twirled_relaxation(channel: ThermalRelaxation) -> tuple[float, float]:
-    """``(p_x, p_z)`` of the Pauli twirl of a relaxation (p_y equals p_x).
-
-    The twirl keeps the channel's Pauli-diagonal: X and Y decay by exp(-t / T2), Z by
-    exp(-t / T1); its drift towards |0> is dropped.
-    """
-    px = channel.damping / 4
-    pz = max(0.0, (1.0 - channel.coherence) / 2 - px)
-    return px, pz
