@@ -8,7 +8,7 @@ from qiskit.providers import BackendV2, JobStatus
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_aer import AerSimulator
 
-from openqpu.client import JobFailed
+from openqpu.client import InvalidRequestError, JobFailed
 from openqpu.qiskit import OpenQPUBackend, OpenQPUProvider
 
 CHIPS = ["lattice12", "lattice72"]
@@ -216,3 +216,22 @@ def test_job_cancel_while_queued(idle_provider: OpenQPUProvider) -> None:
     assert job.cancel() is False  # already final
     with pytest.raises(JobFailed, match="was cancelled"):
         job.result(timeout=5)
+
+
+def test_method_option_reaches_the_server_and_comes_back_per_experiment(
+    provider: OpenQPUProvider,
+) -> None:
+    backend = provider.backend("lattice12")
+    assert backend.options.method is None  # the server's default, auto
+    chosen = backend.run(bell(), shots=100, seed_simulator=6).result(timeout=60)
+    assert chosen.results[0].method == "density_matrix"  # auto's pick for 2 qubits
+    assert chosen.results[0].approximations == []
+    backend.set_options(method="statevector")
+    forced = backend.run(bell(), shots=100, seed_simulator=6).result(timeout=60)
+    assert forced.results[0].method == "statevector"
+    again = backend.run(bell(), shots=100, method="stabilizer").result(timeout=60)
+    assert again.results[0].method == "stabilizer"  # a run option beats the backend's
+    assert isinstance(again.results[0].method_figures, dict)
+    with pytest.raises(InvalidRequestError, match="ideal simulator") as refused:
+        provider.backend("statevector").run(bell(), shots=10, method="mps")
+    assert refused.value.field == "method"

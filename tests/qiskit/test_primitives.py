@@ -164,3 +164,20 @@ def test_primitive_job_cancel_while_queued(idle_provider: OpenQPUProvider) -> No
     assert job.cancelled() and job.in_final_state()
     with pytest.raises(JobFailed, match="was cancelled"):
         job.result(timeout=5)
+
+
+def test_primitives_pass_the_method_and_report_it_per_parameter_set(
+    provider: OpenQPUProvider,
+) -> None:
+    backend = provider.backend("lattice12")
+    sampler = SamplerV2(backend, seed=2, method="statevector")
+    sampled = sampler.run([(rotated_bell(), [[0.0], [np.pi]])], shots=100).result()[0]
+    assert [s["method"] for s in sampled.metadata["simulation"]] == ["statevector"] * 2
+    ansatz, points = vqe_pub()
+    estimator = EstimatorV2(backend, seed=3, method="density_matrix")
+    estimated = estimator.run([(ansatz, H2, points[0])], precision=0.1).result()[0]
+    simulation = estimated.metadata["simulation"]
+    assert [s["method"] for s in simulation] == ["density_matrix"]
+    assert simulation[0]["approximations"] == []
+    exact = SamplerV2(provider.backend("statevector")).run([(rotated_bell(), [0.0])], shots=10)
+    assert "simulation" not in exact.result()[0].metadata  # ideal: nothing to say

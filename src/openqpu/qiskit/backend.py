@@ -99,7 +99,9 @@ class OpenQPUBackend(BackendV2):
 
     @classmethod
     def _default_options(cls) -> Options:
-        return Options(shots=1024, seed_simulator=None, optimization_level=None, mitigation=None)
+        return Options(
+            shots=1024, seed_simulator=None, optimization_level=None, mitigation=None, method=None
+        )
 
     def run(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], **options: Any
@@ -110,8 +112,10 @@ class OpenQPUBackend(BackendV2):
             run_input: one circuit or several, bound (no free parameters).
             options: ``shots`` (per circuit), ``seed_simulator`` (circuit ``i`` runs
                 with seed + i), and for chips ``optimization_level`` (0-3: how the
-                server compiles) and ``mitigation`` (``"readout"``); the backend's
-                ``options`` give the defaults.
+                server compiles), ``mitigation`` (``"readout"``) and ``method``
+                (``"auto"``, ``"density_matrix"``, ``"stabilizer"``, ``"mps"`` or
+                ``"statevector"``: how the server simulates the noise; None: its
+                default, auto); the backend's ``options`` give the defaults.
 
         Returns:
             The job; ``job.result().get_counts()`` as from any Qiskit backend.
@@ -142,5 +146,6 @@ class OpenQPUBackend(BackendV2):
             seed=chosen["seed_simulator"],
             optimization_level=chosen["optimization_level"],
             mitigation=chosen["mitigation"],
+            method=chosen["method"],
         )
         return OpenQPUJob(self, remote, circuits)

@@ -22,7 +22,11 @@ from qiskit.quantum_info import SparseObservable
 
 from openqpu.client import RemoteJob
 from openqpu.qiskit.backend import OpenQPUBackend
-from openqpu.qiskit.primitive_job import OpenQPUPrimitiveJob, parameter_rows
+from openqpu.qiskit.primitive_job import (
+    OpenQPUPrimitiveJob,
+    method_metadata,
+    parameter_rows,
+)
 
 _PAULI = frozenset("IXYZ")
 
@@ -38,6 +42,10 @@ class EstimatorV2(BaseEstimatorV2):
         seed: the server's seed (parameter set ``i`` runs with seed + i); None: random.
         optimization_level: on a chip, how the server compiles (0-3; None: its default).
         mitigation: on a chip, ``"readout"`` corrects parities for readout errors.
+        method: on a chip, how the server simulates the noise (``"auto"``,
+            ``"density_matrix"``, ``"stabilizer"``, ``"mps"``, ``"statevector"``;
+            None: its default, auto). On a chip, ``result[i].metadata["simulation"]``
+            says per parameter set the ``method``, ``approximations`` and ``method_figures``.
 
     >>> estimator = EstimatorV2(backend, seed=7)  # doctest: +SKIP
     >>> estimator.run([(ansatz, hamiltonian, thetas)]).result()[0].data.evs  # doctest: +SKIP
@@ -52,12 +60,14 @@ class EstimatorV2(BaseEstimatorV2):
         seed: int | None = None,
         optimization_level: int | None = None,
         mitigation: str | None = None,
+        method: str | None = None,
     ) -> None:
         self._backend = backend
         self.default_precision = default_precision
         self.seed = seed
         self.optimization_level = optimization_level
         self.mitigation = mitigation
+        self.method = method
 
     @property
     def backend(self) -> OpenQPUBackend:
@@ -104,6 +114,7 @@ class EstimatorV2(BaseEstimatorV2):
                     parameter_values=values,
                     optimization_level=self.optimization_level,
                     mitigation=self.mitigation,
+                    method=self.method,
                 )
             remotes.append(remote)
             finishers.append(
@@ -155,6 +166,7 @@ class EstimatorV2(BaseEstimatorV2):
             "shots": None if self._backend.is_simulator else shots,
             "circuit_metadata": pub.circuit.metadata,
             "job_id": None if raw is None else raw["job_id"],
+            **method_metadata(raw),
         }
         return PubResult(data, metadata=metadata)
 

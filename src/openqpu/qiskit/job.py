@@ -126,7 +126,9 @@ def to_result(raw: dict[str, Any], headers: Sequence[dict[str, Any]], backend_na
     experiments = []
     for entry, header in zip(raw["results"], headers, strict=True):
         counts = {hex(int(key, 2) if key else 0): n for key, n in entry["counts"].items()}
-        extra = {k: entry[k] for k in ("compiled", "calibration_id") if k in entry}
+        # How a chip simulated the circuit travels with it: result.results[i].method, ...
+        kept = ("compiled", "calibration_id", "method", "approximations", "method_figures")
+        extra = {k: entry[k] for k in kept if k in entry}
         experiments.append(
             ExperimentResult(
                 shots=int(entry["shots"]),

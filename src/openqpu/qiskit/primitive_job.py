@@ -118,3 +118,20 @@ def parameter_rows(
         return [circuit] * max(1, int(np.prod(bindings.shape))), None
     values = bindings.as_array(circuit.parameters).reshape(-1, circuit.num_parameters)
     return [circuit] * len(values), values.tolist()
+
+
+METHOD_FIELDS = ("method", "approximations", "method_figures")
+
+
+def method_metadata(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """How a chip simulated a PUB, for its result's metadata.
+
+    Returns:
+        ``{"simulation": [...]}`` with one ``{"method", "approximations",
+        "method_figures"}`` dict per parameter set (C order), or ``{}`` when the
+        server said nothing about methods (an ideal simulator, or no job).
+    """
+    if raw is None:
+        return {}
+    entries = [{k: entry[k] for k in METHOD_FIELDS if k in entry} for entry in raw["results"]]
+    return {"simulation": entries} if any(entries) else {}

@@ -17,7 +17,11 @@ from qiskit.primitives import BaseSamplerV2, BitArray, DataBin, SamplerPubResult
 from qiskit.primitives.containers.sampler_pub import SamplerPub, SamplerPubLike
 
 from openqpu.qiskit.backend import OpenQPUBackend
-from openqpu.qiskit.primitive_job import OpenQPUPrimitiveJob, parameter_rows
+from openqpu.qiskit.primitive_job import (
+    OpenQPUPrimitiveJob,
+    method_metadata,
+    parameter_rows,
+)
 
 
 class SamplerV2(BaseSamplerV2):
@@ -29,6 +33,10 @@ class SamplerV2(BaseSamplerV2):
         seed: the server's seed (parameter set ``i`` of a PUB runs with seed + i);
             it also fixes the order of shots in each ``BitArray``. None: random.
         optimization_level: on a chip, how the server compiles (0-3; None: its default).
+        method: on a chip, how the server simulates the noise (``"auto"``,
+            ``"density_matrix"``, ``"stabilizer"``, ``"mps"``, ``"statevector"``;
+            None: its default, auto). On a chip, ``result[i].metadata["simulation"]``
+            says per parameter set the ``method``, ``approximations`` and ``method_figures``.
 
     >>> sampler = SamplerV2(backend, seed=7)  # doctest: +SKIP
     >>> result = sampler.run([(circuit, [[0.1], [0.2]])], shots=1000).result()  # doctest: +SKIP
@@ -43,11 +51,13 @@ class SamplerV2(BaseSamplerV2):
         default_shots: int = 1024,
         seed: int | None = None,
         optimization_level: int | None = None,
+        method: str | None = None,
     ) -> None:
         self._backend = backend
         self.default_shots = default_shots
         self.seed = seed
         self.optimization_level = optimization_level
+        self.method = method
 
     @property
     def backend(self) -> OpenQPUBackend:
@@ -89,6 +99,7 @@ class SamplerV2(BaseSamplerV2):
                     seed=self.seed,
                     parameter_values=values,
                     optimization_level=self.optimization_level,
+                    method=self.method,
                 )
             )
             finishers.append(partial(self._pub_result, pub))
@@ -112,6 +123,7 @@ class SamplerV2(BaseSamplerV2):
             "shots": pub.shots,
             "circuit_metadata": circuit.metadata,
             "job_id": raw["job_id"],
+            **method_metadata(raw),
         }
         return SamplerPubResult(DataBin(**data, shape=pub.shape), metadata=metadata)
 
