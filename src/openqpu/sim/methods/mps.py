@@ -1,0 +1,205 @@
+"""The MPS method: noisy Monte-Carlo trajectories on a matrix product state.
+
+Each shot is one trajectory (by default) of a pure state kept as an MPS in
+mixed-canonical form; noise is sampled exactly as the engine's statevector
+trajectories sample it. Circuits of any width run as long as their entanglement
+stays low; bonds above ``max_bond`` are truncated and the lost weight reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from openqpu.errors import UnsupportedInstruction
+from openqpu.sim.methods.base import MPS, Cost, MethodRun, MethodUnsupported
+from openqpu.sim.methods.mps_order import structural_work
+from openqpu.sim.methods.mps_program import MpsProgram, build_program, lowered_for_mps
+from openqpu.sim.noise import NoiseModel
+from openqpu.sim.rng import make_rng
+from openqpu.sim.threads import configured_threads
+
+# Cost model, fitted on this machine (2 cores; see the module's tests and timing notes):
+#   seconds = START + trajectories / threads * (
+#       WORK * structural work + PER_OP * operations + PER_SAMPLE * sampling work)
+# with the structural work of ``mps_order.structural_work`` (complex multiply-adds of
+# the two-site steps under the bond bound) and sampling work = shots_per_trajectory
+# * sum over sites of chi_left * chi_right.
+_START_S = 0.05
+_WORK_S = 2.5e-9
+_PER_OP_S = 4e-7
+_PER_SAMPLE_S = 2e-8
+
+
+def why_not(circuit: QuantumCircuit, noise: NoiseModel | None) -> str | None:
+    """Why the MPS method cannot run ``circuit`` with ``noise``, or None when it can.
+
+    >>> from qiskit import QuantumCircuit
+    >>> qc = QuantumCircuit(3); _ = qc.ccx(0, 1, 2)
+    >>> why_not(qc, None) is None
+    True
+    """
+    try:
+        lowered_for_mps(circuit, noise)
+    except UnsupportedInstruction as error:
+        return str(error)
+    return None
+
+
+def cost(
+    circuit: QuantumCircuit,
+    noise: NoiseModel | None,
+    shots: int,
+    *,
+    max_bond: int = 256,
+    truncation_threshold: float = 1e-10,
+    shots_per_trajectory: int = 1,
+) -> Cost:
+    """Estimate the run's time and memory from the circuit's structure, before running.
+
+    The bond at each cut is bounded by 2^(log2 Schmidt ranks of the gates crossing it,
+    swaps included), by 2^min(sites left, sites right) and by ``max_bond``; the time
+    sums the SVD and contraction work of every two-site step under that bound
+    (an upper bound: circuits that entangle less than their structure allows, such
+    as a QFT of a basis state, run much faster).
+
+    Raises:
+        MethodUnsupported: the method cannot run the circuit.
+    """
+    del truncation_threshold  # the bound does not depend on it
+    program = _program(circuit, noise, max_bond)
+    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond)
+    chi = 2.0**log_chi
+    sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
+    trajectories = math.ceil(shots / shots_per_trajectory)
+    threads = max(1, min(configured_threads(), trajectories))
+    per_trajectory = _WORK_S * work + _PER_OP_S * len(program.ops_int) + _PER_SAMPLE_S * sample_work
+    seconds = _START_S + math.ceil(trajectories / threads) * per_trajectory
+    memory = program.num_sites * int(chi.max()) ** 2 * 4 * 16 * threads
+    return Cost(seconds=float(seconds), memory_bytes=int(memory))
+
+
+def run(
+    circuit: QuantumCircuit,
+    noise: NoiseModel | None,
+    shots: int,
+    *,
+    seed: int | np.random.Generator | None = None,
+    max_bond: int = 256,
+    truncation_threshold: float = 1e-10,
+    shots_per_trajectory: int = 1,
+) -> MethodRun:
+    """Run ``shots`` shots as noisy MPS trajectories.
+
+    Args:
+        circuit: a circuit with bound parameters (typically a chip's compiled circuit).
+        noise: the engine's noise model, or None.
+        shots: number of shots, at least 1.
+        seed: seed or generator; the same seed gives the same counts.
+        max_bond: largest bond dimension kept; larger bonds are truncated.
+        truncation_threshold: singular values whose squares add up to at most this
+            fraction of the norm are dropped at every two-site step.
+        shots_per_trajectory: terminal samples taken from each trajectory (1 is exact;
+            more shares noise draws and mid-circuit outcomes between shots).
+
+    Returns:
+        Counts as ``openqpu.sim.sample`` gives them, with figures
+        ``max_bond_dimension`` (largest over all trajectories),
+        ``truncation_fidelity`` (product over a trajectory's steps of 1 - discarded
+        weight, the minimum over trajectories), ``mean_truncation_fidelity``,
+        ``trajectories`` and ``site_order`` (the qubit on each MPS site).
+
+    Raises:
+        MethodUnsupported: the method cannot run the circuit.
+        ValueError: ``shots``, ``max_bond`` or ``shots_per_trajectory`` is not positive.
+    """
+    for name, value in (
+        ("shots", shots),
+        ("max_bond", max_bond),
+        ("shots_per_trajectory", shots_per_trajectory),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    from openqpu.sim.methods.mps_trajectories import run_many
+
+    program = _program(circuit, noise, max_bond)
+    rng = make_rng(seed)
+    trajectories = math.ceil(shots / shots_per_trajectory)
+    seeds = rng.integers(0, 2**31 - 1, size=trajectories, dtype=np.int64)
+    bits = np.zeros((trajectories * shots_per_trajectory, program.num_clbits), dtype=np.uint8)
+    stats = np.zeros((trajectories, 3))
+    with _threads(trajectories):
+        run_many(
+            program.num_sites, program.ops_int, program.ops_real, program.mats1, program.mats2,
+            program.conds, program.terminal, program.terminal_real, program.num_clbits, seeds,
+            shots_per_trajectory, int(max_bond), float(truncation_threshold), bits, stats,
+        )  # fmt: skip
+    return MethodRun(
+        counts=_counts(bits[:shots]),
+        method=MPS,
+        approximations=_approximations(stats, max_bond, truncation_threshold, shots_per_trajectory),
+        figures={
+            "max_bond_dimension": int(stats[:, 2].max()),
+            "truncation_fidelity": float(stats[:, 0].min()),
+            "mean_truncation_fidelity": float(stats[:, 0].mean()),
+            "trajectories": trajectories,
+            "site_order": list(program.order),
+        },
+    )
+
+
+def _program(circuit: QuantumCircuit, noise: NoiseModel | None, max_bond: int) -> MpsProgram:
+    try:
+        return build_program(circuit, noise, max_bond)
+    except UnsupportedInstruction as error:
+        raise MethodUnsupported(MPS, str(error)) from error
+
+
+def _counts(bits: np.ndarray) -> dict[str, int]:
+    if bits.shape[1] == 0:
+        return {"": bits.shape[0]}
+    rows, counts = np.unique(bits[:, ::-1], axis=0, return_counts=True)
+    return {"".join("01"[b] for b in row): int(c) for row, c in zip(rows, counts, strict=True)}
+
+
+def _approximations(
+    stats: np.ndarray, max_bond: int, threshold: float, shots_per_trajectory: int
+) -> tuple[str, ...]:
+    notes = []
+    capped = int(stats[:, 1].sum())
+    fidelity = float(stats[:, 0].min())
+    if capped:
+        notes.append(
+            f"bond dimension capped at {max_bond}: {capped} truncations, estimated fidelity "
+            f"{fidelity:.3g} (lowest over trajectories)"
+        )
+    elif fidelity < 1 - 1e-6:
+        notes.append(
+            f"singular values below the threshold {threshold:g} were dropped: estimated "
+            f"fidelity {fidelity:.6g} (lowest over trajectories)"
+        )
+    if shots_per_trajectory > 1:
+        notes.append(
+            f"{shots_per_trajectory} shots share each trajectory's noise draws and "
+            "mid-circuit outcomes, so the shots of a trajectory are correlated"
+        )
+    return tuple(notes)
+
+
+@contextmanager
+def _threads(trajectories: int) -> Iterator[None]:
+    """Numba threads over trajectories, BLAS inside them single-threaded."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(configured_threads(), trajectories)))
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(previous)

@@ -1,0 +1,211 @@
+"""Numba kernels of the MPS method: one noisy trajectory of a lowered program on a
+matrix product state, and many of them in parallel.
+
+The kernels take only arrays and scalars. A state is a list of site tensors of shape
+``(chi_left, 2, chi_right)``, C-contiguous, in mixed-canonical form around ``center``.
+Randomness comes from numba's per-thread generator, seeded at the start of each
+trajectory, so a trajectory's draws do not depend on which thread runs it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Operation kinds of a lowered program (columns: kind, a, b, index, p1, p2).
+GATE1 = 0  # a: site, index: 2x2 matrix
+GATE2 = 1  # a: left site (right is a + 1), index: 4x4 matrix, b: 1 leaves the centre left
+MEASURE = 2  # a: site, index: clbit, p1: P(1|0), p2: P(0|1)
+RESET = 3  # a: site
+PAULI1 = 4  # a: site, p1: probability of a non-identity Pauli (uniform over X, Y, Z)
+PAULI2 = 5  # a, b: sites, p1: probability of a non-identity two-qubit Pauli
+RELAX_MIX = 6  # a: site, p1: reset probability, p2: Z probability
+RELAX_JUMP = 7  # a: site, p1: probability of damping, p2: its gamma
+JUMP_UNLESS = 8  # index: condition, b: target operation
+JUMP = 9  # b: target operation
+
+
+@njit(cache=True)
+def _qr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    q, r = np.linalg.qr(m)
+    return np.ascontiguousarray(q), np.ascontiguousarray(r)
+
+
+@njit(cache=True)
+def move_center(tensors, center: int, target: int) -> int:
+    """Move the orthogonality centre from ``center`` to ``target`` by QR sweeps."""
+    while center < target:
+        a = tensors[center]
+        left, _, right = a.shape
+        q, r = _qr(a.reshape(left * 2, right))
+        k = q.shape[1]
+        tensors[center] = q.reshape(left, 2, k)
+        b = tensors[center + 1]
+        nxt = b.shape[2]
+        tensors[center + 1] = (r @ b.reshape(right, 2 * nxt)).reshape(k, 2, nxt)
+        center += 1
+    while center > target:
+        a = tensors[center]
+        left, _, right = a.shape
+        q, r = _qr(np.ascontiguousarray(a.reshape(left, 2 * right).T))
+        k = q.shape[1]
+        tensors[center] = np.ascontiguousarray(q.T).reshape(k, 2, right)
+        b = tensors[center - 1]
+        prev = b.shape[0]
+        rt = np.ascontiguousarray(r.T)
+        tensors[center - 1] = (b.reshape(prev * 2, left) @ rt).reshape(prev, 2, k)
+        center -= 1
+    return center
+
+
+@njit(cache=True)
+def apply_1q(tensors, site: int, u: np.ndarray) -> None:
+    """Apply the 2x2 matrix ``u`` to a site (keeps canonical form when unitary)."""
+    a = tensors[site]
+    for i in range(a.shape[0]):
+        for j in range(a.shape[2]):
+            x0 = a[i, 0, j]
+            x1 = a[i, 1, j]
+            a[i, 0, j] = u[0, 0] * x0 + u[0, 1] * x1
+            a[i, 1, j] = u[1, 0] * x0 + u[1, 1] * x1
+
+
+@njit(cache=True)
+def apply_pauli(tensors, site: int, pauli: int) -> None:
+    """Apply Pauli 1 (X), 2 (Y) or 3 (Z) to a site, up to a global phase."""
+    a = tensors[site]
+    for i in range(a.shape[0]):
+        for j in range(a.shape[2]):
+            x0 = a[i, 0, j]
+            x1 = a[i, 1, j]
+            if pauli == 1:
+                a[i, 0, j] = x1
+                a[i, 1, j] = x0
+            elif pauli == 2:
+                a[i, 0, j] = -1j * x1
+                a[i, 1, j] = 1j * x0
+            elif pauli == 3:
+                a[i, 1, j] = -x1
+
+
+@njit(cache=True)
+def apply_2q(
+    tensors, site: int, g: np.ndarray, max_bond: int, threshold: float, stats, left_centre: bool
+) -> None:
+    """Apply the 4x4 ``g`` (index 2 * left + right) to sites ``site``, ``site + 1``.
+
+    The centre must be on one of the two sites; afterwards it is on ``site`` when
+    ``left_centre``, else on ``site + 1``.
+    ``stats`` (float64[3]) accumulates: fidelity product, capped truncations, max bond.
+    """
+    a = tensors[site]
+    b = tensors[site + 1]
+    left, mid, right = a.shape[0], a.shape[2], b.shape[2]
+    theta = a.reshape(left * 2, mid) @ b.reshape(mid, 2 * right)
+    out = np.empty((left * 2, 2 * right), dtype=np.complex128)
+    for i in range(left):
+        for j in range(right):
+            x0 = theta[2 * i, j]
+            x1 = theta[2 * i, right + j]
+            x2 = theta[2 * i + 1, j]
+            x3 = theta[2 * i + 1, right + j]
+            for p in range(2):
+                for s in range(2):
+                    row = 2 * p + s
+                    out[2 * i + p, s * right + j] = (
+                        g[row, 0] * x0 + g[row, 1] * x1 + g[row, 2] * x2 + g[row, 3] * x3
+                    )
+    u, sv, vh = np.linalg.svd(out, full_matrices=False)
+    weights = sv * sv
+    total = weights.sum()
+    keep = weights.shape[0]
+    dropped = 0.0
+    while keep > 1 and dropped + weights[keep - 1] <= threshold * total:
+        dropped += weights[keep - 1]
+        keep -= 1
+    if keep > max_bond:
+        for k in range(max_bond, keep):
+            dropped += weights[k]
+        keep = max_bond
+        stats[1] += 1.0
+    stats[0] *= 1.0 - dropped / total
+    if keep > stats[2]:
+        stats[2] = keep
+    scale = 1.0 / np.sqrt(total - dropped)
+    if left_centre:
+        first = np.empty((left * 2, keep), dtype=np.complex128)
+        for i in range(left * 2):
+            for k in range(keep):
+                first[i, k] = u[i, k] * sv[k] * scale
+        tensors[site] = first.reshape(left, 2, keep)
+        tensors[site + 1] = np.ascontiguousarray(vh[:keep]).reshape(keep, 2, right)
+        return
+    tensors[site] = np.ascontiguousarray(u[:, :keep]).reshape(left, 2, keep)
+    rest = np.empty((keep, 2 * right), dtype=np.complex128)
+    for k in range(keep):
+        for j in range(2 * right):
+            rest[k, j] = sv[k] * scale * vh[k, j]
+    tensors[site + 1] = rest.reshape(keep, 2, right)
+
+
+@njit(cache=True)
+def population_one(tensors, site: int) -> float:
+    """Probability of |1> on ``site``; the centre must be there."""
+    a = tensors[site]
+    p0 = 0.0
+    p1 = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[2]):
+            p0 += abs(a[i, 0, j]) ** 2
+            p1 += abs(a[i, 1, j]) ** 2
+    return p1 / (p0 + p1)
+
+
+@njit(cache=True)
+def project(tensors, site: int, value: int, weight: float) -> None:
+    """Project the centre ``site`` on |value> (of probability ``weight``) and renormalise."""
+    a = tensors[site]
+    scale = 1.0 / np.sqrt(weight)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[2]):
+            a[i, 1 - value, j] = 0.0
+            a[i, value, j] *= scale
+
+
+@njit(cache=True)
+def damp(tensors, site: int, gamma: float, p1: float) -> None:
+    """No-jump branch of amplitude damping: diag(1, sqrt(1 - gamma)), renormalised."""
+    a = tensors[site]
+    scale = 1.0 / np.sqrt(1.0 - gamma * p1)
+    factor = np.sqrt(1.0 - gamma) * scale
+    for i in range(a.shape[0]):
+        for j in range(a.shape[2]):
+            a[i, 0, j] *= scale
+            a[i, 1, j] *= factor
+
+
+@njit(cache=True)
+def sample_sites(tensors, outcome: np.ndarray) -> None:
+    """Sample every site in Z from a state whose centre is site 0 (others right-canonical)."""
+    v = np.ones(1, dtype=np.complex128)
+    for site in range(len(tensors)):
+        a = tensors[site]
+        left, _, right = a.shape
+        w0 = np.zeros(right, dtype=np.complex128)
+        w1 = np.zeros(right, dtype=np.complex128)
+        for i in range(left):
+            vi = v[i]
+            for j in range(right):
+                w0[j] += vi * a[i, 0, j]
+                w1[j] += vi * a[i, 1, j]
+        p0 = 0.0
+        p1 = 0.0
+        for j in range(right):
+            p0 += abs(w0[j]) ** 2
+            p1 += abs(w1[j]) ** 2
+        if np.random.random() * (p0 + p1) < p1:
+            outcome[site] = 1
+            v = w1 / np.sqrt(p1)
+        else:
+            outcome[site] = 0
+            v = w0 / np.sqrt(p0)

@@ -1,0 +1,175 @@
+"""Numba driver of the MPS method: whole noisy trajectories of a lowered program.
+
+A program is a table of operations (see the kinds in ``mps_kernels``) with its
+matrices, the conditions of its ``if_else`` jumps as truth tables, and the terminal
+measurements, which are sampled from the final state (several times when a
+trajectory serves several shots).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from openqpu.sim.methods.mps_kernels import (
+    GATE1,
+    GATE2,
+    JUMP,
+    JUMP_UNLESS,
+    MEASURE,
+    PAULI1,
+    PAULI2,
+    RELAX_JUMP,
+    RELAX_MIX,
+    RESET,
+    apply_1q,
+    apply_2q,
+    apply_pauli,
+    damp,
+    move_center,
+    population_one,
+    project,
+    sample_sites,
+)
+
+
+@njit(cache=True)
+def _measure(tensors, center: int, site: int) -> tuple[int, int]:
+    """Measure ``site`` in Z (projecting the state); returns (outcome, new centre)."""
+    center = move_center(tensors, center, site)
+    p1 = population_one(tensors, site)
+    if np.random.random() < p1:
+        project(tensors, site, 1, p1)
+        return 1, center
+    project(tensors, site, 0, 1.0 - p1)
+    return 0, center
+
+
+@njit(cache=True)
+def _flip(bit: int, p10: float, p01: float) -> int:
+    """The recorded bit of outcome ``bit`` under readout error."""
+    if bit == 0:
+        return 1 if p10 > 0.0 and np.random.random() < p10 else 0
+    return 0 if p01 > 0.0 and np.random.random() < p01 else 1
+
+
+@njit(cache=True)
+def _holds(cond: int, clbits, cond_bits, cond_nbits, cond_offset, cond_table) -> bool:
+    value = 0
+    for k in range(cond_nbits[cond]):
+        value |= np.int64(clbits[cond_bits[cond, k]]) << k
+    return cond_table[cond_offset[cond] + value] != 0
+
+
+@njit(cache=True)
+def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats):
+    """Run the operations from |0...0>; returns the site tensors, centre on site 0.
+
+    Mid-circuit results land in ``clbits``; ``stats`` receives the fidelity product,
+    the number of capped truncations and the largest bond.
+    """
+    cond_bits, cond_nbits, cond_offset, cond_table = conds
+    tensors = [np.zeros((1, 2, 1), dtype=np.complex128) for _ in range(num_sites)]
+    for site in range(num_sites):
+        tensors[site][0, 0, 0] = 1.0
+    center = 0
+    stats[0] = 1.0
+    stats[1] = 0.0
+    stats[2] = 1.0
+    pc = 0
+    num_ops = ops_int.shape[0]
+    while pc < num_ops:
+        kind, a, b, index = ops_int[pc, 0], ops_int[pc, 1], ops_int[pc, 2], ops_int[pc, 3]
+        p1, p2 = ops_real[pc, 0], ops_real[pc, 1]
+        pc += 1
+        if kind == GATE1:
+            apply_1q(tensors, a, mats1[index])
+        elif kind == GATE2:
+            if center < a:
+                center = move_center(tensors, center, a)
+            elif center > a + 1:
+                center = move_center(tensors, center, a + 1)
+            apply_2q(tensors, a, mats2[index], max_bond, threshold, stats, b == 1)
+            center = a if b == 1 else a + 1
+        elif kind == MEASURE:
+            bit, center = _measure(tensors, center, a)
+            clbits[index] = _flip(bit, p1, p2)
+        elif kind == RESET:
+            bit, center = _measure(tensors, center, a)
+            if bit == 1:
+                apply_pauli(tensors, a, 1)
+        elif kind == PAULI1:
+            if np.random.random() < p1:
+                apply_pauli(tensors, a, 1 + np.random.randint(0, 3))
+        elif kind == PAULI2:
+            if np.random.random() < p1:
+                pauli = 1 + np.random.randint(0, 15)
+                if pauli % 4 != 0:
+                    apply_pauli(tensors, a, pauli % 4)
+                if pauli // 4 != 0:
+                    apply_pauli(tensors, b, pauli // 4)
+        elif kind == RELAX_MIX:
+            r = np.random.random()
+            if r < p1:
+                bit, center = _measure(tensors, center, a)
+                if bit == 1:
+                    apply_pauli(tensors, a, 1)
+            elif r < p1 + p2:
+                apply_pauli(tensors, a, 3)
+        elif kind == RELAX_JUMP:
+            if np.random.random() < p1:
+                center = move_center(tensors, center, a)
+                pop = population_one(tensors, a)
+                if np.random.random() < p2 * pop:
+                    project(tensors, a, 1, pop)
+                    apply_pauli(tensors, a, 1)
+                else:
+                    damp(tensors, a, p2, pop)
+        elif kind == JUMP_UNLESS:
+            if not _holds(index, clbits, cond_bits, cond_nbits, cond_offset, cond_table):
+                pc = b
+        elif kind == JUMP:
+            pc = b
+    move_center(tensors, center, 0)
+    return tensors
+
+
+@njit(cache=True)
+def run_one(
+    num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
+    clbits, max_bond, threshold, bits_out, stats,
+):  # fmt: skip
+    """One trajectory; writes every row of ``bits_out`` and the trajectory's ``stats``."""
+    tensors = evolve(
+        num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats
+    )
+    outcome = np.zeros(num_sites, dtype=np.int64)
+    for shot in range(bits_out.shape[0]):
+        sample_sites(tensors, outcome)
+        row = bits_out[shot]
+        row[:] = clbits
+        for k in range(terminal.shape[0]):
+            bit = outcome[terminal[k, 0]]
+            row[terminal[k, 1]] = _flip(bit, terminal_real[k, 0], terminal_real[k, 1])
+
+
+@njit(cache=True, parallel=True)
+def run_many(
+    num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
+    num_clbits, seeds, shots_per_trajectory, max_bond, threshold, bits_out, stats,
+):  # fmt: skip
+    """Run ``len(seeds)`` trajectories in parallel.
+
+    ``bits_out`` is uint8[len(seeds) * shots_per_trajectory, num_clbits] (row = shot,
+    column = clbit); ``stats`` float64[len(seeds), 3] receives each trajectory's
+    fidelity product, number of capped truncations and largest bond.
+    """
+    for t in prange(seeds.shape[0]):
+        np.random.seed(seeds[t])
+        clbits = np.zeros(num_clbits, dtype=np.uint8)
+        start = t * shots_per_trajectory
+        run_one(
+            num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
+            clbits, max_bond, threshold,
+            bits_out[start : start + shots_per_trajectory], stats[t],
+        )  # fmt: skip
