@@ -334,10 +334,14 @@ def test_run_dynamic_circuit_matches_engine() -> None:
         gate_errors={
             ("h", (0,)): (Placed(Depolarizing(0.2), (0,)),),
             ("cx", (0, 1)): (Placed(Depolarizing(0.3, 2), (0, 1)),),
+            # Branches on the unwritten bit are decided statically: their noise is exact.
+            ("x", (0,)): (Placed(Depolarizing(0.5), (0,)),),
+            ("x", (1,)): (Placed(Depolarizing(0.5), (1,)),),
         },
         readout={q: ReadoutError(0.05, 0.05) for q in range(4)},
     )
     assert stabilizer.why_not(qc, noise) is None
+    assert stabilizer.run(qc, noise, 10, seed=0).approximations == ()
     distance, bound = _distance_to_engine(qc, noise)
     assert distance < bound, (distance, bound)
 
@@ -522,6 +526,14 @@ def _hadamard_in_body() -> QuantumCircuit:
     return qc
 
 
+def _measure_in_body() -> QuantumCircuit:
+    qc = QuantumCircuit(2, 2)
+    qc.measure(0, 0)
+    with qc.if_test((qc.clbits[0], 0)):
+        qc.measure(1, 1)
+    return qc
+
+
 def _non_clifford_rz() -> QuantumCircuit:
     qc = QuantumCircuit(5)
     qc.rz(0.3, 4)
@@ -549,6 +561,7 @@ def _t_gate() -> QuantumCircuit:
         (_t_gate, "t on qubit 2 is not a Clifford gate the stabilizer method runs"),
         (_hadamard_in_body, "h on qubit 1 inside if_else: bodies may hold only Pauli gates"),
         (_conditioned_on_register, "is not a single classical bit equal to 0 or 1"),
+        (_measure_in_body, "measure on qubit 1 inside if_else: bodies may hold only Pauli"),
     ],
 )
 def test_why_not_names_the_offending_instruction(make, reason: str) -> None:

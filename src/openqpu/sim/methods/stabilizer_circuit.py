@@ -22,6 +22,7 @@ from openqpu.sim.methods.stabilizer_ops import (
     channels_to_stim,
     condition_bit,
     gate_to_stim,
+    shown,
     where,
 )
 from openqpu.sim.noise import NoiseModel
@@ -141,10 +142,12 @@ class Translator:
                     self.program.asymmetric_feedback_readouts += 1
         self._add(head, [str(qubit)])
 
-    def _delay(self, operation: Any, qubits: tuple[int, ...]) -> None:
+    def _delay(self, operation: Any, qubits: tuple[int, ...]) -> bool:
+        """Place the relaxation of each qubit during a delay; True when there is any."""
         noise = self.noise
         if noise is None:
-            return
+            return False
+        noisy = False
         for qubit in qubits:
             key = ("delay", qubit, operation.duration, operation.unit)
             if key not in self._noise_cache:
@@ -153,7 +156,8 @@ class Translator:
                 except ValueError as error:
                     raise Unsupported(f"delay on qubit {qubit}: {error}") from None
                 self._noise_cache[key] = channels_to_stim(() if placed is None else (placed,))
-            self._apply_cached(key)
+            noisy = self._apply_cached(key) or noisy
+        return noisy
 
     def _gate_noise(self, name: str, qubits: tuple[int, ...]) -> bool:
         """Place the channels after gate ``name``; True when there are any."""
@@ -180,41 +184,49 @@ class Translator:
         bodies = [self._pauli_body(body, qubits) for body in operation.blocks]
         writer = self.last_writer.get(clbit)
         for taken, body in zip((wanted, 1 - wanted), bodies, strict=False):
-            # The body runs when the bit equals ``taken``.
-            for stim_name, qubit, gate_name in body:
-                if taken == 0:  # P^(1 - m) is P then P^m; a never-written bit reads 0
-                    self._add(stim_name, [str(qubit)])
-                if writer is not None:
-                    lookback = len(self.program.measured_qubit) - writer
-                    self._add("C" + stim_name, [f"rec[-{lookback}]", str(qubit)])
-                if self._gate_noise(gate_name, (qubit,)):
+            # The body runs when the bit equals ``taken``. A bit never written reads 0,
+            # so its branches are decided here and their noise is exact.
+            if writer is None and taken == 1:
+                continue
+            for stim_name, qubit, inner in body:
+                if stim_name is not None:
+                    if taken == 0:  # P^(1 - m) is P then P^m
+                        self._add(stim_name, [str(qubit)])
+                    if writer is not None:
+                        lookback = len(self.program.measured_qubit) - writer
+                        self._add("C" + stim_name, [f"rec[-{lookback}]", str(qubit)])
+                if inner.name == "delay":
+                    noisy = self._delay(inner, (qubit,))
+                else:
+                    noisy = self._gate_noise(inner.name, (qubit,))
+                if noisy and writer is not None and self.emit:
                     self.program.conditional_noisy_gates += 1
 
-    def _pauli_body(
-        self, body: QuantumCircuit, outer: tuple[int, ...]
-    ) -> list[tuple[str, int, str]]:
-        """``(Stim Pauli, qubit, gate name)`` of each gate of an ``if_else`` body."""
+    def _pauli_body(self, body: QuantumCircuit, outer: tuple[int, ...]) -> list[tuple[Any, ...]]:
+        """``(Stim Pauli or None, qubit, operation)`` of each gate and delay of a body."""
         mapping = dict(zip(body.qubits, outer, strict=True))
-        paulis = []
+        items = []
         for inner in body.data:
             operation = inner.operation
             qubits = tuple(mapping[q] for q in inner.qubits)
-            if operation.name in ("barrier", "delay"):
+            if operation.name == "barrier":
+                continue
+            if operation.name == "delay":
+                items.extend((None, q, operation) for q in qubits)
                 continue
             stim_name = None
             if operation.name in FIXED or operation.name in PHASE_GATES:
                 stim_name = gate_to_stim(operation, qubits)
                 if stim_name is None:
+                    items.append((None, qubits[0], operation))
                     continue
             if stim_name not in PAULIS:
-                shown = operation.name
-                if operation.params:
-                    shown += "(" + ", ".join(f"{float(p):.6g}" for p in operation.params) + ")"
                 raise Unsupported(
-                    f"{shown} on {where(qubits)} inside if_else: bodies may hold only Pauli gates"
+                    f"{shown(operation)} on {where(qubits)} inside if_else: bodies may hold "
+                    "only Pauli gates"
                 )
-            paulis.append((stim_name, qubits[0], operation.name))
-        return paulis
+            items.append((stim_name, qubits[0], operation))
+        return items
 
     def _feedback_measurements(self) -> set[int]:
         """Record indices of the measurements an ``if_else`` condition reads."""

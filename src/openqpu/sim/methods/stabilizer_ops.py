@@ -50,6 +50,19 @@ def where(qubits: tuple[int, ...]) -> str:
     return f"qubit {qubits[0]}" if len(qubits) == 1 else f"qubits {qubits}"
 
 
+def shown(operation: Any) -> str:
+    """An instruction as reasons name it: ``rz(0.3)``, ``h``."""
+    if not operation.params:
+        return operation.name
+    values = []
+    for param in operation.params:
+        try:
+            values.append(f"{float(param):.6g}")
+        except (TypeError, ValueError):
+            values.append(str(param))
+    return f"{operation.name}({', '.join(values)})"
+
+
 def gate_to_stim(operation: Any, qubits: tuple[int, ...]) -> str | None:
     """The Stim gate equal to ``operation`` up to global phase (None for the identity).
 
