@@ -12,7 +12,7 @@ import pytest
 from openqpu import sim
 from openqpu.cli import main
 from openqpu.formats import loads
-from tests.client.test_client import BELL_QASM, DATABASES, running_server
+from tests.client.test_client import BELL_QASM, DATABASES, ghz_qasm, running_server
 from tests.service.conftest import Server, free_port
 
 
@@ -139,6 +139,52 @@ def test_cli_submit_to_a_chip_with_options(
     assert "mitigated_probabilities" in entry
     with pytest.raises(SystemExit) as refused:
         main([*argv, "--optimization-level", "7"])
+    assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_submit_dry_run_prints_the_estimate_and_queues_nothing(
+    logged_in: Server, bell_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wide = tmp_path / "ghz40.qasm"
+    wide.write_text(ghz_qasm(40))
+    argv = ["submit", str(bell_file), str(wide), "--device", "lattice72", "--shots", "1000"]
+    assert main(["jobs", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)["count"]
+    assert main([*argv, "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "estimate for lattice72, 1,000 shots per circuit (nothing queued)"
+    assert lines[1].split() == ["CIRCUIT", "METHOD", "SECONDS", "SUCCESS", "2Q", "GATES",
+                                "DEPTH", "QUBITS"]  # fmt: skip
+    bell_row, ghz_row = lines[2].split(), lines[3].split()
+    assert bell_row[:3] == ["0", f"({bell_file})", "density_matrix"] and bell_row[-1] == "2"
+    assert ghz_row[:3] == ["1", f"({wide})", "stabilizer"] and ghz_row[-1] == "40"
+    assert 0 < float(ghz_row[4]) < 1  # success probability
+    assert lines[4].startswith("circuit 1 cannot use density_matrix: ")
+    assert lines[-1].startswith("total ") and "done in about" in lines[-1]
+    assert main([*argv, "--dry-run", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [c["method"] for c in document["circuits"]] == ["density_matrix", "stabilizer"]
+    assert main(["jobs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == before  # nothing queued
+    assert main([*argv, "--dry-run", "--method", "density_matrix"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("openqpu: method: method 'density_matrix' cannot run this circuit")
+    assert "Traceback" not in err
+    assert main([*argv, "--dry-run", "--wait"]) == 2
+    assert "nothing to --wait for" in capsys.readouterr().err
+
+
+def test_cli_result_shows_each_circuits_method(
+    logged_in: Server, bell_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["submit", str(bell_file), "--device", "lattice12", "--shots", "100", "--seed", "2"]
+    assert main([*argv, "--method", "statevector", "--wait", "--timeout", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "method: statevector" in out.splitlines()
+    assert any(line.startswith("approximations:") for line in out.splitlines())
+    assert out.splitlines()[-1].endswith(", seed 2")
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--method", "exact"])
     assert refused.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 

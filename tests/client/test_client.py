@@ -264,6 +264,53 @@ def test_client_runs_on_a_chip_with_mitigation_and_reads_calibration(remote: Rem
         remote.user.calibration("statevector")
 
 
+def ghz_qasm(n: int) -> str:
+    """An n-qubit GHZ chain (Clifford) in OpenQASM 2."""
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];", "h q[0];"]
+    lines += [f"cx q[{i}],q[{i + 1}];" for i in range(n - 1)]
+    return "\n".join([*lines, "measure q -> c;", ""])
+
+
+def test_client_estimate_says_method_seconds_and_queue_without_queueing(remote: Remote) -> None:
+    before = remote.user.jobs(limit=1).total
+    plan = remote.user.estimate([BELL_QASM, BELL_QASM], "lattice12", shots=1000, seed=3)
+    assert plan["dry_run"] is True and plan["device"] == "lattice12" and plan["shots"] == 1000
+    assert [entry["index"] for entry in plan["circuits"]] == [0, 1]
+    entry = plan["circuits"][0]
+    assert entry["method"] == "density_matrix"  # 2 qubits, terminal measurements
+    assert entry["num_two_qubit_gates"] >= 1 and entry["depth"] >= 2
+    assert len(entry["physical_qubits"]) == 2 and 0 < entry["estimated_success_probability"] < 1
+    assert plan["estimated_seconds"] == pytest.approx(
+        sum(e["estimated_seconds"] for e in plan["circuits"]), abs=2e-3
+    )
+    assert isinstance(plan["queue_position"], int) and plan["queue_position"] >= 0
+    ideal = remote.user.estimate(BELL_QASM, "statevector", shots=10)
+    assert ideal["circuits"][0]["method"] == "statevector"
+    assert ideal["circuits"][0]["num_qubits"] == 2
+    assert remote.user.jobs(limit=1).total == before  # nothing queued
+
+
+def test_client_estimate_of_a_wide_clifford_circuit_picks_stabilizer(remote: Remote) -> None:
+    plan = remote.user.estimate(ghz_qasm(40), "lattice72", shots=1000)
+    entry = plan["circuits"][0]
+    assert entry["method"] == "stabilizer"
+    assert len(entry["physical_qubits"]) == 40 and entry["num_two_qubit_gates"] >= 39
+    assert set(entry["methods_rejected"]) >= {"density_matrix", "statevector"}
+    assert plan["estimated_seconds"] < 60
+    with pytest.raises(InvalidRequestError, match="'density_matrix' cannot run") as refused:
+        remote.user.estimate(ghz_qasm(40), "lattice72", shots=1000, method="density_matrix")
+    assert refused.value.field == "method"
+
+
+def test_client_submit_with_a_method_reports_it_in_the_result(remote: Remote) -> None:
+    job = remote.user.submit(BELL_QASM, "lattice12", shots=200, seed=4, method="statevector")
+    entry = job.result(timeout=60)["results"][0]
+    assert entry["method"] == "statevector"
+    assert isinstance(entry["approximations"], list)
+    assert isinstance(entry["method_figures"], dict)
+    assert sum(entry["counts"].values()) == 200
+
+
 def test_client_cancel_of_finished_job_is_conflict(remote: Remote) -> None:
     job = remote.user.submit(BELL_QASM, "statevector", shots=10)
     job.result(timeout=60)
