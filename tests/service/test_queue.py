@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from openqpu.device import default_catalog
 from openqpu.service import admission
+from openqpu.service.clock import utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
 from openqpu.service.store import accounts, jobs, queue
@@ -166,3 +167,8 @@ def test_queue_migrated_schema_equals_models(db: Database) -> None:
     with db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_queue_set_based_moves_obey_the_transition_table(db: Database) -> None:
+    with db.transaction() as conn, pytest.raises(jobs.Conflict, match="from done to running"):
+        jobs.transition_many(conn, JobStatus.DONE, JobStatus.RUNNING, [{"id": "x"}], utcnow())

@@ -209,6 +209,45 @@ def transition(
     return True
 
 
+def transition_many(
+    conn: Connection,
+    old: JobStatus,
+    new: JobStatus,
+    changes: Sequence[Mapping[str, Any]],
+    at: datetime,
+    **shared: Any,
+) -> None:
+    """The set-based :func:`transition`: move every job in ``changes`` from ``old`` to
+    ``new`` (checked against TRANSITIONS) in one UPDATE and one multi-row event insert.
+
+    Each change is ``{"id": job id, "detail": event detail, <column>: value, ...}``, all
+    with the same columns; ``shared`` sets columns to the same value (or SQL
+    expression) for every job. Callers hold the jobs (locked, in ``old``), so every
+    row moves.
+    """
+    if not changes:
+        return
+    if new not in TRANSITIONS[old]:
+        raise Conflict(f"jobs cannot go from {old.value} to {new.value}")
+    columns = [name for name in changes[0] if name not in ("id", "detail")]
+    statement = (
+        update(JOBS)
+        .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == old.value)
+        .values(status=new.value, **shared, **{name: bindparam(f"b_{name}") for name in columns})
+    )
+    conn.execute(
+        statement,
+        [{"b_id": c["id"], **{f"b_{name}": c[name] for name in columns}} for c in changes],
+    )
+    conn.execute(
+        _INSERT_EVENT,
+        [
+            {"job_id": c["id"], "status": new.value, "at": at, "detail": c.get("detail")}
+            for c in changes
+        ],
+    )
+
+
 @dataclass(frozen=True)
 class Submission:
     """A validated request, ready to be stored by :func:`store`."""

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from openqpu.service.clock import utcnow
 from openqpu.service.store.database import Database
-from openqpu.service.store.jobs import EVENTS, JOBS, RESULTS, transition
+from openqpu.service.store.jobs import EVENTS, JOBS, RESULTS, transition, transition_many
 from openqpu.service.store.models import JobStatus
 from openqpu.service.store.wakeup import announce
 
@@ -106,17 +106,6 @@ _HEAD_OF_QUEUE = (
 )
 
 
-_MARK_RUNNING = (
-    update(JOBS)
-    .where(JOBS.c.id.in_(bindparam("ids", expanding=True)), JOBS.c.status == QUEUED.value)
-    .values(
-        status=RUNNING.value,
-        worker_id=bindparam("w"),
-        started_at=bindparam("now"),
-        lease_expires_at=bindparam("lease"),
-        attempts=JOBS.c.attempts + 1,
-    )
-)
 _HELD = (
     select(JOBS.c.id)
     .where(
@@ -125,26 +114,6 @@ _HELD = (
         JOBS.c.worker_id == bindparam("w"),
     )
     .with_for_update()
-)
-_MARK_DONE = (
-    update(JOBS)
-    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == RUNNING.value)
-    .values(
-        status=DONE.value,
-        finished_at=bindparam("b_now"),
-        lease_expires_at=None,
-        run_seconds=bindparam("b_seconds"),
-    )
-)
-_MARK_FAILED = (
-    update(JOBS)
-    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == RUNNING.value)
-    .values(
-        status=FAILED.value,
-        finished_at=bindparam("b_now"),
-        lease_expires_at=None,
-        error=bindparam("b_error"),
-    )
 )
 _INSERT_RESULT = insert(RESULTS)
 _INSERT_EVENT = insert(EVENTS)
@@ -191,13 +160,17 @@ def _claim(
     if claimed:
         # The rows are locked (or SQLite's write lock is held): one UPDATE and one
         # multi-row INSERT of events claim them all.
-        ids = [job.id for job in claimed]
-        lease = now + timedelta(seconds=lease_seconds)
-        conn.execute(_MARK_RUNNING, {"ids": ids, "w": worker_id, "now": now, "lease": lease})
-        events = [
-            {"job_id": i, "status": RUNNING.value, "at": now, "detail": worker_id} for i in ids
-        ]
-        conn.execute(_INSERT_EVENT, events)
+        transition_many(
+            conn,
+            QUEUED,
+            RUNNING,
+            [{"id": job.id, "detail": worker_id} for job in claimed],
+            now,
+            worker_id=worker_id,
+            started_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=JOBS.c.attempts + 1,
+        )
     return claimed
 
 
@@ -236,32 +209,26 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
             first.setdefault(outcome.job_id, outcome)
     done = [o for o in first.values() if o.error is None]
     failed = [o for o in first.values() if o.error is not None]
+    finished = {"finished_at": now, "lease_expires_at": None}
+    transition_many(
+        conn,
+        RUNNING,
+        DONE,
+        [{"id": o.job_id, "detail": None, **finished, "run_seconds": o.run_seconds} for o in done],
+        now,
+    )
     if done:
-        conn.execute(
-            _MARK_DONE,
-            [{"b_id": o.job_id, "b_now": now, "b_seconds": o.run_seconds} for o in done],
-        )
         conn.execute(
             _INSERT_RESULT,
             [{"job_id": o.job_id, "data": json.dumps(o.result), "created_at": now} for o in done],
         )
-    if failed:
-        conn.execute(
-            _MARK_FAILED, [{"b_id": o.job_id, "b_now": now, "b_error": o.error} for o in failed]
-        )
-    if held:
-        conn.execute(
-            _INSERT_EVENT,
-            [
-                {
-                    "job_id": o.job_id,
-                    "status": (DONE if o.error is None else FAILED).value,
-                    "at": now,
-                    "detail": o.error,
-                }
-                for o in (*done, *failed)
-            ],
-        )
+    transition_many(
+        conn,
+        RUNNING,
+        FAILED,
+        [{"id": o.job_id, "detail": o.error, **finished, "error": o.error} for o in failed],
+        now,
+    )
     stored = {o.job_id: o for o in (*done, *failed)}
     return [stored.get(outcome.job_id) is outcome for outcome in outcomes]
 
