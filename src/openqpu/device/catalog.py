@@ -41,6 +41,11 @@ class Device:
     simulator: bool = True
     spec: DeviceSpec | None = None
 
+    @property
+    def is_chip(self) -> bool:
+        """True for an emulated chip (it has a spec, calibrations and noise)."""
+        return self.spec is not None
+
     @classmethod
     def from_spec(cls, spec: DeviceSpec) -> Device:
         """The catalogue entry of an emulated chip."""

@@ -138,7 +138,7 @@ def job_create(body: Any, devices: Mapping[str, Device]) -> JobCreate:
     optimize = bool(config.get("mappingFlag", True)) or bool(
         config.get("circuitOptimization", True)
     )
-    chip = device in devices and devices[device].spec is not None
+    chip = device in devices and devices[device].is_chip
     amend = _integer(config.get("amendFlag", 0), "Configuration.amendFlag") != 0
     fields: dict[str, Any] = {
         "device": device,

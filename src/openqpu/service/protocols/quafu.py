@@ -56,7 +56,7 @@ def system_id(name: str) -> int:
 
 def backend_info(device: Device, *, queued: int, in_maintenance: bool) -> dict[str, Any]:
     """One entry of ``get_backends``'s ``data``, as ``quafu.backends.Backend`` reads it."""
-    if device.spec is None:
+    if not device.is_chip:
         gates = list(SIMULATOR_GATES)
     else:  # without compilation a chip takes its native gates only
         natives = [gate for gate in device.native_gates if gate not in ("measure", "reset")]

@@ -91,7 +91,7 @@ def calibrations_for(
     db: Database, devices: Mapping[str, Device], settings: Settings
 ) -> Calibrations:
     """The calendar of the chips among ``devices``, with the settings' overrides."""
-    specs = {name: d.spec for name, d in devices.items() if d.spec is not None}
+    specs = {name: d.spec for name, d in devices.items() if d.is_chip}
     return Calibrations(
         db,
         specs,

@@ -29,7 +29,7 @@ def _public(device: Device, queue_length: int, calibrations: Calibrations) -> De
         simulator=device.simulator,
         description=device.description,
     )
-    if device.spec is not None:
+    if device.is_chip:
         now = utcnow()
         spec = device.spec
         public.topology = {
@@ -87,7 +87,7 @@ def list_calibrations(
 ) -> list[dict[str, Any]]:
     """Summaries of the last ``limit`` snapshots, newest first: the calibration time line."""
     device = _device(request, name)
-    if device.spec is None:
+    if not device.is_chip:
         raise NotFound(f"{name} is an ideal simulator: it has no calibration")
     return [snapshot.summary() for snapshot in request.app.state.calibrations.history(name, limit)]
 
@@ -101,7 +101,7 @@ def get_calibration(
 ) -> dict[str, Any]:
     """The calibration snapshot in force now, or at time ``at`` (history)."""
     device = _device(request, name)
-    if device.spec is None:
+    if not device.is_chip:
         raise NotFound(f"{name} is an ideal simulator: it has no calibration")
     moment = aware(at) if at is not None else utcnow()
     if moment > utcnow():
