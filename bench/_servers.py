@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from _http import LeanClient, Response
-from _service_client import KEY_PATTERN, free_port
+from _service_client import free_port
 
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
@@ -109,7 +109,7 @@ class ServerProcess:
                 command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
+                env={**os.environ, "OPENQPU_DATA_DIR": str(self.log_dir), **self.env},
                 start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -118,8 +118,9 @@ class ServerProcess:
                 raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    match = KEY_PATTERN.search(log_path.read_text())
-                    self.admin_key = match.group(1) if match else self.admin_key
+                    key_file = self.log_dir / "admin-key"
+                    if key_file.exists():
+                        self.admin_key = key_file.read_text().strip()
                     return
             except httpx.HTTPError:
                 pass

@@ -119,7 +119,8 @@ def start_server(database_url: str, log_path: Path, *, workers: int, env: dict[s
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **env},
+            # The first admin key goes to <data dir>/admin-key (never to the log).
+            env={**os.environ, "OPENQPU_DATA_DIR": str(log_path.parent), **env},
             start_new_session=True,  # its own process group: stop() ends the workers too
         )
     url = f"http://127.0.0.1:{port}"
@@ -139,8 +140,9 @@ def start_server(database_url: str, log_path: Path, *, workers: int, env: dict[s
         raise RuntimeError(
             f"server did not answer in {START_TIMEOUT_S:g} s:\n{log_path.read_text()}"
         )
-    match = KEY_PATTERN.search(log_path.read_text())
-    return Server(url, match.group(1) if match else "", process, log_path)
+    key_file = log_path.parent / "admin-key"
+    admin_key = key_file.read_text().strip() if key_file.exists() else ""
+    return Server(url, admin_key, process, log_path)
 
 
 def add_users(database_url: str, count: int) -> list[str]:

@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "openqpu.service.settings",
         "openqpu.service.clock",
         "openqpu.service.lru",
+        "openqpu.service.sandbox",
         "openqpu.service.circuits",
         "openqpu.service.schemas",
     ),

@@ -134,6 +134,8 @@ def start_server(
     """Start ``openqpu serve`` in its own process group and wait until it answers."""
     port = free_port()
     env = dict(os.environ)
+    # The first admin key goes to <data dir>/admin-key (never to the log).
+    env["OPENQPU_DATA_DIR"] = str(log_path.parent)
     env.update(extra_env or {})
     log = log_path.open("w")
     process = subprocess.Popen(
@@ -159,8 +161,9 @@ def start_server(
             time.sleep(0.2)
     else:
         raise RuntimeError(f"server did not start: {log_path.read_text()}")
-    match = KEY_PATTERN.search(log_path.read_text())
-    return Server(url, database_url, match.group(1) if match else "", process, log_path, env)
+    key_file = Path(env["OPENQPU_DATA_DIR"]) / "admin-key"
+    admin_key = key_file.read_text().strip() if key_file.exists() else ""
+    return Server(url, database_url, admin_key, process, log_path, env)
 
 
 FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}

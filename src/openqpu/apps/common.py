@@ -54,6 +54,8 @@ class LocalServer:
         env = dict(os.environ)
         # Workers look for jobs often: an optimiser waits for one small job at a time.
         env.setdefault("OPENQPU_POLL_SECONDS", "0.02")
+        env["OPENQPU_DATA_DIR"] = str(folder)  # the first admin key lands there
+        self._key_file = folder / "admin-key"
         command = [
             sys.executable, "-m", "openqpu.cli", "serve", "--port", str(port),
             "--db", f"sqlite:///{folder / 'openqpu.db'}", "--workers", str(workers),
@@ -75,9 +77,8 @@ class LocalServer:
                 raise RuntimeError(f"local server exited: {self._log_path.read_text()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    match = _KEY.search(self._log_path.read_text())
-                    if match:
-                        return match.group(1)
+                    if self._key_file.exists():
+                        return self._key_file.read_text().strip()
             time.sleep(0.2)
         raise RuntimeError(f"local server did not start in {startup_s} s: {self.log()}")
 

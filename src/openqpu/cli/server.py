@@ -151,6 +151,9 @@ class WorkerPool:
             process.join(timeout=5)
 
 
+SHUTDOWN_GRACE_S = 3
+
+
 def _run_uvicorn(app: Any, sock: socket.socket) -> None:
     """Serve ``app`` until SIGINT or SIGTERM, then return (instead of dying).
 
@@ -173,8 +176,14 @@ def _run_uvicorn(app: Any, sock: socket.socket) -> None:
     # Idle keep-alive connections stay open as long as common load balancers keep
     # theirs (uvicorn's 5 s default makes every client that pauses reconnect).
     keep_alive = app.state.settings.keep_alive_seconds
+    # On SIGTERM open requests get a few seconds, then the server stops regardless (a
+    # long poll or a request waiting on the sandbox must not hold the shutdown).
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_keep_alive=int(keep_alive)
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=int(keep_alive),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     Server(config).run(sockets=[sock])
 
@@ -190,7 +199,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     from openqpu.service.api.app import create_app
-    from openqpu.service.store.bootstrap import ensure_admin
+    from openqpu.service.store.bootstrap import ensure_admin, save_admin_key
 
     app = create_app(settings)
     token = ensure_admin(app.state.db)
@@ -201,7 +210,12 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.ray_address:
         print(f"  jobs fan out to the Ray cluster at {settings.ray_address}")
     if token:
-        print(f"  first start: admin API key (shown once, keep it): {token}")
+        # The key goes to an owner-only file, and to the screen only when it is a terminal:
+        # stdout is often a log file that others read.
+        path = save_admin_key(settings, token)
+        print(f"  first start: the admin API key is in {path} (readable by this user only)")
+        if sys.stdout.isatty():
+            print(f"  admin API key: {token}")
     sys.stdout.flush()
     try:
         sock = listening_socket(settings.host, settings.port)

@@ -93,11 +93,17 @@ _INTEGER = re.compile(r"\d+")
 
 @dataclass
 class _Item:
-    """One operation of a block: a gate (or barrier) on qubits, or a bare global phase."""
+    """One operation of a block: a gate (or barrier) on qubits, or a bare global phase.
+
+    ``controls`` are the qubits of the enclosing ``CONTROL`` blocks, outermost first. They
+    are applied once, when the circuit is built: controlling an already controlled gate
+    again at each nested block makes Qiskit's definitions grow exponentially.
+    """
 
     operation: Instruction | None
     qubits: tuple[int, ...] = ()
     phase: float = 0.0
+    controls: tuple[int, ...] = ()
 
 
 @dataclass
@@ -411,11 +417,11 @@ class _Parser:
         if kind == "DAGGER":
             for item in reversed(block.items):
                 operation = item.operation.inverse() if item.operation is not None else None
-                self.emit(_Item(operation, item.qubits, -item.phase))
+                self.emit(_Item(operation, item.qubits, -item.phase, item.controls))
             return
         for item in block.items:
-            for controlled in _controlled(item, block.controls):
-                self.emit(controlled)
+            controls = block.controls + item.controls
+            self.emit(_Item(item.operation, item.qubits, item.phase, controls))
 
     def measure(self, cursor: _Cursor, start: int) -> None:
         assert self.num_qubits is not None
@@ -460,6 +466,9 @@ class _Parser:
                     circuit.append(Measure(), [qreg[qubit]], [creg[clbit]], copy=False)
                 else:
                     circuit.append(Reset(), [qreg[qubit]], copy=False)
+            elif entry.controls:
+                for item in _controlled(entry, entry.controls):
+                    circuit.append(item.operation, [qreg[q] for q in item.qubits], copy=False)
             elif entry.operation is None:
                 circuit.global_phase += entry.phase
             else:

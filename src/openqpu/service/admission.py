@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openqpu.device import Device
 from openqpu.errors import DoesNotFit
+from openqpu.formats.prescan import ScanLimits
 from openqpu.service.circuits import (
     InvalidRequest,
     decode_circuit,
@@ -24,6 +25,7 @@ from openqpu.service.circuits import (
 )
 from openqpu.service.run.chip import ChipRun, method_settings
 from openqpu.service.run.estimate import estimate_chip_job
+from openqpu.service.sandbox import Sandbox
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
 from openqpu.service.store.accounts import Principal
@@ -40,20 +42,25 @@ def validate(
     devices: Mapping[str, Device],
     settings: Settings,
     calibrations: Calibrations | None = None,
+    *,
+    sandbox: Sandbox | None = None,
 ) -> int:
     """Check a submission completely; return its widest circuit's qubit count.
 
     On a chip a circuit must also fit the largest connected block of working
-    qubits in the calibration in force (``calibrations`` gives it).
+    qubits in the calibration in force (``calibrations`` gives it). Work is bounded
+    before it is done: counts of observables, terms and values first, then each
+    source's pre-scan (declared registers, expanded gates, nesting, controls), and
+    with ``sandbox`` the parse and compile of a new source run in its child processes.
     """
     device = devices.get(request.device)
     if device is None:
         known = ", ".join(sorted(devices))
         raise InvalidRequest("device", f"no device {request.device!r} (devices: {known})")
     usable = device.num_qubits
-    if device.spec is not None and calibrations is not None:
+    if device.is_chip and calibrations is not None:
         usable = calibrations.largest_block(device.name)
-    if device.spec is None and request.method not in ("auto", "statevector"):
+    if not device.is_chip and request.method not in ("auto", "statevector"):
         raise InvalidRequest(
             "method",
             f"{request.method!r} simulates a chip's noise; {device.name} is an ideal simulator "
@@ -72,6 +79,16 @@ def validate(
         raise InvalidRequest("parameter_values", "give one list of values per circuit")
     if request.kind == "estimate" and not request.observables:
         raise InvalidRequest("observables", "an estimate job needs at least one observable")
+    _check_job_size(request, settings)
+    limits = ScanLimits(
+        max_qubits=device.num_qubits,
+        max_clbits=settings.max_clbits,
+        max_gates=settings.max_expanded_gates,
+        max_nesting=settings.max_gate_nesting,
+        max_controls=settings.max_controls,
+        device=device.name,
+    )
+    observable_widths: set[int] = set()
     widest = 0
     for index, source in enumerate(request.circuits):
         field = f"circuits[{index}]"
@@ -80,7 +97,13 @@ def validate(
                 field, f"{len(source)} bytes is over the limit of {settings.max_circuit_bytes}"
             )
         summary = summarize(
-            source, request.format, field, settings.max_circuit_gates, device.num_qubits
+            source,
+            request.format,
+            field,
+            settings.max_circuit_gates,
+            device.num_qubits,
+            limits=limits,
+            sandbox=sandbox,
         )
         if summary.num_qubits > device.num_qubits:
             raise InvalidRequest(
@@ -103,9 +126,41 @@ def validate(
                 raise InvalidRequest(
                     field, "estimate needs a circuit without mid-circuit measurement"
                 )
-            for position, spec in enumerate(request.observables or []):
-                decode_observable(spec, summary.num_qubits, f"observables[{position}]")
+            if summary.num_qubits not in observable_widths:  # once per width, not per circuit
+                observable_widths.add(summary.num_qubits)
+                for position, spec in enumerate(request.observables or []):
+                    decode_observable(spec, summary.num_qubits, f"observables[{position}]")
     return widest
+
+
+def _check_job_size(request: JobCreate, settings: Settings) -> None:
+    """Refuse a job whose observables, Pauli terms or parameter values are over the caps.
+
+    Counting is cheap (lengths only); decoding comes after, and only within the caps.
+    """
+    observables = request.observables or []
+    if len(observables) > settings.max_observables:
+        raise InvalidRequest(
+            "observables",
+            f"{len(observables):,} observables is over the limit of "
+            f"{settings.max_observables:,} (OPENQPU_MAX_OBSERVABLES)",
+        )
+    if request.kind == "estimate":
+        terms = len(request.circuits) * sum(len(spec) for spec in observables)
+        if terms > settings.max_pauli_terms:
+            raise InvalidRequest(
+                "observables",
+                f"{len(request.circuits):,} circuits x {terms // len(request.circuits):,} Pauli "
+                f"terms = {terms:,} terms to evaluate, over the limit of "
+                f"{settings.max_pauli_terms:,} (OPENQPU_MAX_PAULI_TERMS)",
+            )
+    values = sum(len(row) for row in request.parameter_values or [])
+    if values > settings.max_parameter_values:
+        raise InvalidRequest(
+            "parameter_values",
+            f"{values:,} parameter values is over the limit of "
+            f"{settings.max_parameter_values:,} (OPENQPU_MAX_PARAMETER_VALUES)",
+        )
 
 
 def prepare(
@@ -114,10 +169,12 @@ def prepare(
     devices: Mapping[str, Device],
     settings: Settings,
     calibrations: Calibrations | None = None,
+    *,
+    sandbox: Sandbox | None = None,
 ) -> Submission:
     """Validate ``request`` and, on a chip, estimate its run (CPU: parsing, compiling;
-    the cached calibration) for :func:`store`."""
-    num_qubits = validate(request, devices, settings, calibrations)
+    the cached calibration) for :func:`store`. ``sandbox``: see :func:`validate`."""
+    num_qubits = validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
         estimate(payload, request.device, settings, calibrations)
@@ -163,6 +220,8 @@ def dry_run(
     devices: Mapping[str, Device],
     settings: Settings,
     calibrations: Calibrations | None = None,
+    *,
+    sandbox: Sandbox | None = None,
 ) -> dict[str, Any]:
     """Everything a submit checks, and the estimate, without queueing (CPU work).
 
@@ -174,7 +233,7 @@ def dry_run(
     Raises:
         InvalidRequest: what a submit of the same request would be refused for.
     """
-    validate(request, devices, settings, calibrations)
+    validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
         circuits = estimate(payload, request.device, settings, calibrations)

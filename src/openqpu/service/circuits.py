@@ -15,7 +15,9 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from openqpu.errors import CircuitSyntaxError, OpenQPUError
+from openqpu.formats.prescan import ScanLimits, SourceOverLimit, prescan
 from openqpu.service.lru import LruCache
+from openqpu.service.sandbox import Sandbox, SandboxLimit
 
 FORMATS = ("auto", "qasm2", "qasm3", "qpy", "originir")
 
@@ -27,9 +29,14 @@ class InvalidRequest(OpenQPUError):
         self, field: str, message: str, *, line: int | None = None, column: int | None = None
     ) -> None:
         self.field = field
+        self.message = message
         self.line = line
         self.column = column
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a sandbox child and re-raised in the API process: pickled whole.
+        return (type(self), (self.field, self.message), self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,65 @@ def is_summarized(source: str, fmt: str, max_gates: int) -> bool:
     return _summaries.get((fmt, source, max_gates)) is not None
 
 
-def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int) -> CircuitSummary:
+# The setting behind each limit of the pre-scan, for messages.
+_SCAN_SETTINGS = {
+    "qubits": "the device's qubits",
+    "classical bits": "OPENQPU_MAX_CLBITS",
+    "gates": "OPENQPU_MAX_EXPANDED_GATES",
+    "nesting": "OPENQPU_MAX_GATE_NESTING",
+    "controls": "OPENQPU_MAX_CONTROLS",
+}
+
+
+def summarize(
+    source: str,
+    fmt: str,
+    field: str,
+    max_gates: int,
+    max_qubits: int,
+    *,
+    limits: ScanLimits | None = None,
+    sandbox: Sandbox | None = None,
+) -> CircuitSummary:
     """Decode and compile a circuit once to validate it; later calls hit a cache.
 
     Raises InvalidRequest naming ``field`` for a circuit that cannot be read, has more
     than ``max_gates`` instructions or uses an instruction the engine cannot run. A
     circuit over ``max_qubits`` is summarised without compiling: the caller rejects it.
+
+    With ``limits`` the source is pre-scanned first (:func:`openqpu.formats.prescan.prescan`):
+    declarations and expanded gate counts over a limit are refused before parsing. With
+    ``sandbox`` the scan, parse and compile of a cache miss run in one of its child
+    processes under its time and memory limits (one round trip); the cache stays here.
     """
     key = (fmt, source, max_gates)
     summary = _summaries.get(key)
     if summary is not None:
         return summary
+    args = (source, fmt, field, max_gates, max_qubits, limits)
+    if sandbox is None:
+        summary = summarize_source(*args)
+    else:
+        try:
+            summary = sandbox.run(summarize_source, *args)
+        except SandboxLimit as exc:
+            raise InvalidRequest(field, f"reading and checking the circuit {exc}") from None
+    if summary.num_qubits <= max_qubits:
+        _summaries.put(key, summary)
+    return summary
+
+
+def summarize_source(
+    source: str,
+    fmt: str,
+    field: str,
+    max_gates: int,
+    max_qubits: int,
+    limits: ScanLimits | None = None,
+) -> CircuitSummary:
+    """:func:`summarize` without its cache: the task a sandbox child runs (picklable)."""
+    if limits is not None:
+        scan_circuit(source, fmt, field, limits)
     from openqpu import sim
     from openqpu.compile import active_qubits
 
@@ -85,11 +140,43 @@ def summarize(source: str, fmt: str, field: str, max_gates: int, max_qubits: int
         program = sim.compile(circuit)
     except OpenQPUError as exc:
         raise InvalidRequest(field, str(exc)) from None
-    summary = CircuitSummary(
+    return CircuitSummary(
         circuit.num_qubits, circuit.size(), len(program.parameters), program.is_dynamic, active
     )
-    _summaries.put(key, summary)
-    return summary
+
+
+def scan_circuit(source: str, fmt: str, field: str, limits: ScanLimits) -> int:
+    """Pre-scan a text source against ``limits``; return its expanded gate count (QPY: 0).
+
+    Raises:
+        InvalidRequest: the source asks for more than a limit; the message names the
+            limit, its setting, the value and the line.
+    """
+    if fmt not in FORMATS or fmt == "qpy":
+        return 0
+    from openqpu.formats import originir
+
+    kind = "qasm"
+    if fmt == "originir" or (fmt == "auto" and originir.is_originir(source)):
+        kind = "originir"
+    elif fmt == "auto" and "OPENQASM" not in source[:4096]:
+        return 0  # base64 QPY
+    try:
+        return prescan(source, kind, limits)
+    except SourceOverLimit as exc:
+        if exc.limit == "qubits":
+            where = f"line {exc.line}: " if exc.line is not None else ""
+            message = (
+                f"{where}{_count(exc.value)} qubits is more than device {limits.device} has "
+                f"({exc.maximum})"
+            )
+        else:
+            message = f"{exc} ({_SCAN_SETTINGS.get(exc.limit, exc.limit)})"
+        raise InvalidRequest(field, message, line=exc.line) from None
+
+
+def _count(value: int) -> str:
+    return f"{value:,}" if value < 10**30 else "over 10^30"
 
 
 # Drawings wider than this many qubits or instructions are not made (they would not help).

@@ -34,6 +34,28 @@ class Settings:
     max_circuits: int = 100
     max_circuit_bytes: int = 1_000_000
     max_circuit_gates: int = 20_000
+    # Admission bounds the work of a source before parsing it (openqpu.formats.prescan):
+    # declared classical bits; gate applications with every definition, loop and
+    # register broadcast expanded; gate definitions nested within definitions (OriginIR:
+    # nested CONTROL/DAGGER blocks); control qubits of one gate.
+    max_clbits: int = 4_096
+    max_expanded_gates: int = 100_000
+    max_gate_nesting: int = 8
+    max_controls: int = 16
+    # Per job: observables of an estimate job, Pauli terms evaluated (circuits x terms
+    # of all observables), and parameter values of all circuits together.
+    max_observables: int = 1_000
+    max_pauli_terms: int = 100_000
+    max_parameter_values: int = 100_000
+    # Untrusted sources are parsed, summarised and compiled in a pool of child processes
+    # (openqpu.service.sandbox): how many, and each task's time and memory limit (MB on
+    # top of a fresh child's own; 0: none). A task over a limit costs its child only.
+    sandbox_processes: int = 2
+    sandbox_seconds: float = 10.0
+    sandbox_memory_mb: int = 1_024
+    # Where the server keeps its files (the first admin key; the SQLite file by default);
+    # "": the SQLite file's folder, else ./var. Created owner-only (0700).
+    data_dir: str = ""
     max_body_bytes: int = 5_000_000
     max_queued_jobs_per_user: int = 1_000
     max_shots_per_day: int = 100_000_000
@@ -71,6 +93,11 @@ class Settings:
             "api_processes",
             "ray_chunk_shots",
             "mps_max_bond",
+            "max_expanded_gates",
+            "max_gate_nesting",
+            "max_observables",
+            "max_pauli_terms",
+            "sandbox_processes",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")

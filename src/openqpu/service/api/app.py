@@ -11,13 +11,15 @@ from starlette.staticfiles import StaticFiles
 import openqpu
 from openqpu.device import Device, default_catalog
 from openqpu.service.api.errors import install_error_handlers
-from openqpu.service.api.middleware import BodyLimit, VisitCounting
+from openqpu.service.api.middleware import BodyLimit, SecurityHeaders, VisitCounting
 from openqpu.service.api.ratelimit import RateLimiter
 from openqpu.service.api.responses import FastJSONResponse
 from openqpu.service.api.routes import devices, health, jobs, stats, users
 from openqpu.service.api.routes import qcloud as qcloud_routes
 from openqpu.service.api.routes import quafu as quafu_routes
+from openqpu.service.api.routes.docs import install_docs
 from openqpu.service.api.watcher import JobWatcher
+from openqpu.service.sandbox import Sandbox
 from openqpu.service.settings import Settings
 from openqpu.service.store.batcher import WriteBatcher
 from openqpu.service.store.calibrations import calibrations_for
@@ -38,11 +40,21 @@ def create_app(
     database = db or Database(settings.database_url)
     database.migrate()
     batcher = WriteBatcher(database)
+    # Untrusted sources are read in these children, never on the event loop's process.
+    sandbox = Sandbox(
+        settings.sandbox_processes,
+        seconds=settings.sandbox_seconds,
+        memory_bytes=settings.sandbox_memory_mb * 2**20,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        batcher.close()
+        sandbox.start()
+        try:
+            yield
+        finally:
+            sandbox.close()
+            batcher.close()
 
     app = FastAPI(
         title="openqpu",
@@ -50,10 +62,13 @@ def create_app(
         description="An open quantum computing cloud: devices, jobs, results and statistics.",
         default_response_class=FastJSONResponse,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
     app.state.batcher = batcher
+    app.state.sandbox = sandbox
     app.state.watcher = JobWatcher(database)
     app.state.devices = dict(devices_catalog or default_catalog(settings.device_dir or None))
     app.state.calibrations = calibrations_for(database, app.state.devices, settings)
@@ -66,8 +81,10 @@ def create_app(
     app.mount("/web", StaticFiles(packages=[("openqpu.web", "static")], html=True), name="web")
     app.include_router(qcloud_routes.router)  # pyqpanda3.qcloud's protocol
     app.include_router(quafu_routes.router)  # pyquafu's protocol
+    install_docs(app)
     install_error_handlers(app)
     # Added last, runs first: an oversized body is refused before anything else reads it.
     app.add_middleware(VisitCounting)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from openqpu.service.api.ratelimit import admit
 from openqpu.service.settings import Settings
 from openqpu.service.store.accounts import AuthenticationFailed, Principal, authenticate
 from openqpu.service.store.database import Database
@@ -35,8 +36,7 @@ async def current_user(
     # One indexed read: cheaper on the event loop than a hop to a thread.
     with request.app.state.db.connect() as conn:
         principal = authenticate(conn, credentials.credentials)
-    request.state.visitor = principal.key_id
-    request.app.state.rate_limiter.take(principal.key_id)
+    admit(request, principal)
     return principal
 
 

@@ -6,6 +6,9 @@ import math
 import threading
 import time
 
+from starlette.requests import Request
+
+from openqpu.service.store.accounts import Principal
 from openqpu.service.store.jobs import QuotaExceeded
 
 
@@ -49,3 +52,16 @@ class RateLimiter:
             self._buckets[key] = (tokens - 1.0, now)
             if len(self._buckets) > 100_000:  # forget idle keys rather than grow forever
                 self._buckets.clear()
+
+
+def admit(request: Request, principal: Principal) -> None:
+    """The one path every protocol surface (REST, ``/oqcs/``, ``/qbackend/``) takes once
+    it has authenticated a caller: count the visitor and spend one token of their key.
+
+    Raises:
+        RateLimited: the key is over its rate; each surface answers in its own protocol.
+    """
+    request.state.visitor = principal.key_id
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.take(principal.key_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(path))
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=16
         )
@@ -62,6 +63,19 @@ def _sqlite_begin(connection: Any) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return  # each statement is its own transaction (the hot read path)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("immediate") else "BEGIN")
+
+
+def create_private_file(path: Path) -> None:
+    """Make ``path``'s folder (0700) and an empty ``path`` (0600) when they do not exist.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so the data
+    stays the owner's. Existing folders and files keep theirs.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
 
 
 @dataclass

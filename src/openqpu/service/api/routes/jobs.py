@@ -43,7 +43,9 @@ async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> Fa
         submission = admission.prepare(user, body, devices, settings, calibrations)
     else:  # parsing and compiling may take a while: keep the event loop free
         submission = await run_in_threadpool(
-            admission.prepare, user, body, devices, settings, calibrations
+            lambda: admission.prepare(
+                user, body, devices, settings, calibrations, sandbox=state.sandbox
+            )
         )
     batcher = request.app.state.batcher
     try:
@@ -66,7 +68,9 @@ async def _dry_run(body: JobCreate, request: Request, user: CurrentUser) -> Fast
     """
     state = request.app.state
     document = await run_in_threadpool(
-        admission.dry_run, body, state.devices, state.settings, state.calibrations
+        lambda: admission.dry_run(
+            body, state.devices, state.settings, state.calibrations, sandbox=state.sandbox
+        )
     )
     with state.db.connect() as conn:
         preview = jobs.queue_preview(conn, user.user_id, body.device, body.priority)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from openqpu.errors import OpenQPUError
 from openqpu.service import admission
+from openqpu.service.api.ratelimit import admit
 from openqpu.service.api.responses import FastJSONResponse
 from openqpu.service.circuits import InvalidRequest
 from openqpu.service.clock import utcnow
@@ -45,10 +46,7 @@ async def _caller(request: Request) -> Principal:
     key = protocol.api_key(request.headers.get("authorization"))
     with request.app.state.db.connect() as conn:
         principal = authenticate(conn, key)
-    request.state.visitor = principal.key_id
-    limiter = getattr(request.app.state, "rate_limiter", None)
-    if limiter is not None:
-        limiter.take(principal.key_id)
+    admit(request, principal)
     return principal
 
 
@@ -108,7 +106,14 @@ async def submit(request: Request) -> Response:
         state = request.app.state
         create = protocol.job_create(await _body(request), state.devices)
         submission = await run_in_threadpool(
-            admission.prepare, user, create, state.devices, state.settings, state.calibrations
+            lambda: admission.prepare(
+                user,
+                create,
+                state.devices,
+                state.settings,
+                state.calibrations,
+                sandbox=state.sandbox,
+            )
         )
         document, _ = await state.batcher.run(
             lambda conn: jobs.store(conn, submission, state.settings)

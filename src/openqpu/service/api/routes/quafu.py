@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openqpu.errors import OpenQPUError
 from openqpu.service import admission
+from openqpu.service.api.ratelimit import admit
 from openqpu.service.api.responses import FastJSONResponse
 from openqpu.service.circuits import InvalidRequest, is_summarized
 from openqpu.service.protocols import quafu as quafu
@@ -50,7 +51,7 @@ async def _answer(
             raise AuthenticationFailed("missing API key: send the 'api_token' header")
         with request.app.state.db.connect() as conn:
             principal = authenticate(conn, token)
-        request.state.visitor = principal.key_id
+        admit(request, principal)
         form = dict(parse_qsl((await request.body()).decode(errors="replace")))
         return FastJSONResponse(await work(principal, form))
     except ValidationError as exc:
@@ -115,7 +116,7 @@ async def get_chip_info(request: Request) -> FastJSONResponse:
         if device is None:
             known = ", ".join(state.devices)
             raise InvalidRequest("system_name", f"no backend {wanted[:64]!r} (backends: {known})")
-        snapshot = state.calibrations.in_force(device.name) if device.spec is not None else None
+        snapshot = state.calibrations.in_force(device.name) if device.is_chip else None
         return quafu.chip_info(device, snapshot)
 
     return await _answer(request, work)
@@ -150,7 +151,9 @@ async def _submit(request: Request, principal: Principal, form: dict[str, str]) 
     if is_summarized(body.circuits[0], body.format, state.settings.max_circuit_gates):
         submission = admission.prepare(*args)
     else:  # parsing and compiling may take a while: keep the event loop free
-        submission = await run_in_threadpool(admission.prepare, *args)
+        submission = await run_in_threadpool(
+            lambda: admission.prepare(*args, sandbox=state.sandbox)
+        )
     document, _created = await state.batcher.run(
         lambda conn: jobs.store(conn, submission, state.settings)
     )
