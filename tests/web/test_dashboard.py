@@ -242,3 +242,73 @@ def test_dashboard_fits_a_phone_without_horizontal_scrolling(server: Server, pho
         phone.locator(ready).first.wait_for()
         widths = phone.evaluate("[document.body.scrollWidth, window.innerWidth]")
         assert widths[0] <= widths[1], f"{route}: body is {widths[0]} px wide on a 390 px screen"
+
+
+def _ghz_qasm(n: int) -> str:
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];", "h q[0];"]
+    lines += [f"cx q[{i}],q[{i + 1}];" for i in range(n - 1)]
+    return "\n".join([*lines, "measure q -> c;", ""])
+
+
+def test_dashboard_estimates_before_submitting_and_job_shows_the_method(
+    server: Server, page: Any, console: Console
+) -> None:
+    console.expect(r"status of 400")  # the refused method, on purpose
+    key = new_user(server)
+    ghz = _ghz_qasm(40)
+    with server.client(key) as client:
+        plan = client.post(
+            "/api/v1/jobs",
+            json={"device": "lattice72", "circuits": [ghz], "shots": 200, "dry_run": True},
+        ).json()
+    _sign_in(page, server, key)
+    page.goto(f"{server.url}/web/#/submit")
+    page.locator("#estimate[data-state=empty]").wait_for()
+    page.get_by_label("Device").select_option("lattice72")
+    page.get_by_label("Shots").fill("200")
+    page.get_by_label("Circuit").fill(ghz)  # the estimate follows the edit by itself
+    row = page.locator("#estimate[data-state=ready] tr[data-circuit='0']")
+    row.wait_for()
+    expected = plan["circuits"][0]
+    assert row.locator("[data-field=method]").inner_text() == expected["method"] == "stabilizer"
+    assert row.locator("[data-field=qubits]").inner_text() == "40"
+    gates = row.locator("[data-field=two-qubit-gates]").inner_text()
+    assert int(gates.replace(",", "")) == expected["num_two_qubit_gates"]
+    assert int(row.locator("[data-field=depth]").inner_text().replace(",", "")) == expected["depth"]
+    assert 0 < float(row.locator("[data-field=success]").inner_text()) < 1
+    queue = page.locator("#estimate [data-estimate=queue]").inner_text()
+    assert "run next" in queue or "ahead of it" in queue
+    assert page.locator("#estimate li[data-method=density_matrix]").count() == 1  # ruled out
+
+    page.get_by_label("Simulation method").select_option("density_matrix")
+    refused = page.locator("#estimate [data-estimate=refused]")
+    refused.wait_for()
+    assert "'density_matrix' cannot run this circuit" in refused.inner_text()
+
+    page.get_by_label("Device").select_option("statevector")  # chip-only methods go
+    assert page.get_by_label("Simulation method").input_value() == "auto"
+    assert page.locator("#method option[value=mps]").is_disabled()
+    page.get_by_label("Device").select_option("lattice12")
+    page.get_by_label("Circuit").fill(BELL)
+    page.get_by_label("Simulation method").select_option("statevector")
+    page.get_by_role("button", name="Estimate").click()
+    method = page.locator("#estimate[data-state=ready] tr[data-circuit='0'] [data-field=method]")
+    method.filter(has_text="statevector").wait_for()
+    with server.client(key) as client:
+        assert client.get("/api/v1/jobs").json()["count"] == 0  # estimates queue nothing
+
+    page.get_by_label("Device").select_option("lattice72")
+    page.get_by_label("Circuit").fill(ghz)
+    page.get_by_label("Simulation method").select_option("auto")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/web/#/jobs/*")
+    shown = page.locator("#job-result [data-circuit='0'] dl.method")
+    shown.wait_for(timeout=60_000)
+    job_id = page.url.rsplit("/", 1)[1]
+    with server.client(key) as client:
+        entry = client.get(f"/api/v1/jobs/{job_id}/result").json()["results"][0]
+    assert shown.locator("[data-field=method]").inner_text() == entry["method"] == "stabilizer"
+    sentences = shown.locator("[data-field=approximations] li").all_inner_texts()
+    assert sentences == entry["approximations"]
+    figures = shown.locator("[data-figure]").evaluate_all("els => els.map(e => e.dataset.figure)")
+    assert figures == list(entry["method_figures"])

@@ -39,6 +39,20 @@ function csv(result) {
   return `${lines.join("\n")}\n`;
 }
 
+/** How a chip simulated one circuit: the method, its approximations and its figures. */
+function methodFacts(entry) {
+  const approximations = entry.approximations || [];
+  const figures = Object.entries(entry.method_figures || {});
+  return h("dl", { class: "facts method", "data-method": entry.method },
+    h("dt", {}, "method"), h("dd", { "data-field": "method" }, h("code", {}, entry.method)),
+    h("dt", {}, "approximations"), h("dd", { "data-field": "approximations" }, approximations.length
+      ? h("ul", { class: "approximations" }, approximations.map((sentence) => h("li", {}, sentence)))
+      : "none: exact up to sampling"),
+    figures.length ? [h("dt", {}, "figures"), h("dd", { "data-field": "figures" },
+      h("ul", { class: "figures-list" }, figures.map(([name, value]) =>
+        h("li", { "data-figure": name }, `${name.replaceAll("_", " ")}: ${fmt(value, 6)}`))))] : null);
+}
+
 async function layoutOnChip(job, entry, signal) {
   const device = await api(`devices/${encodeURIComponent(job.device)}`, { signal });
   if (!device.topology) return null;
@@ -73,6 +87,7 @@ async function resultSection(job, signal) {
         h("tbody", {}, entry.expectation_values.map((v, k) =>
           h("tr", {}, h("th", { scope: "row" }, `observable ${k}`), h("td", { "data-expectation": k }, fmt(v, 6)))))));
     }
+    if (entry.method) part.append(h("h3", {}, "Simulation"), methodFacts(entry));
     if (entry.compiled) {
       part.append(h("p", {}, `Calibration ${entry.calibration_id || result.calibration_id || "–"}; ` +
         `estimated success probability ${fmt(entry.estimated_success_probability, 4)}; ` +
