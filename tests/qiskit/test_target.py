@@ -102,3 +102,39 @@ def test_simulator_target_global_gates_and_no_coupling_map() -> None:
     compiled = transpile(circuit, target=target)
     assert compiled.num_qubits == 3  # no layout onto the device's width
     assert set(compiled.count_ops()) <= {"h", "cx", "ccx"}
+
+
+def test_chip_target_from_json_equals_the_compilers_target() -> None:
+    """The Qiskit front end and the server's compiler build one Target from one snapshot."""
+    from datetime import UTC, datetime
+
+    from openqpu.device import build_target, generate_snapshot, load_device_specs
+
+    spec = load_device_specs()["lattice12"]
+    snapshot = generate_snapshot(spec, seed=5, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
+    device = {
+        "name": spec.name,
+        "num_qubits": spec.num_qubits,
+        "native_gates": list(spec.native_gates),
+        "timing": {
+            "dt_ns": spec.dt_ns,
+            "measure_ns": spec.durations.measure_ns,
+            "reset_ns": spec.durations.reset_ns,
+        },
+    }
+    ours, theirs = chip_target(device, snapshot.to_dict()), build_target(spec, snapshot)
+    assert ours.operation_names == theirs.operation_names
+    assert ours.dt == theirs.dt
+
+    def properties(target: Any) -> list[tuple[float, float, float]]:
+        return [(p.t1, p.t2, p.frequency) for p in target.qubit_properties]
+
+    assert properties(ours) == properties(theirs)
+    def table(target: Any, name: str) -> dict[Any, Any]:
+        return {
+            qargs: None if props is None else (props.duration, props.error)
+            for qargs, props in target[name].items()
+        }
+
+    for name in theirs.operation_names - {"if_else"}:
+        assert table(ours, name) == table(theirs, name), name

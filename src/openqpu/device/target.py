@@ -12,24 +12,44 @@ component, is caught first by ``openqpu.compile`` with ``largest_working_block``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from qiskit.circuit import Delay, IfElseOp, Measure, Parameter, Reset
-from qiskit.circuit.library import CZGate, RZGate, SXGate, XGate
+from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.providers import QubitProperties
 from qiskit.transpiler import InstructionProperties, Target
 
 from openqpu.device.calibration import CalibrationSnapshot
 from openqpu.device.spec import DeviceSpec
 
 _NS = 1e-9
+_US = 1e-6
+# Gates the chips apply in software, as a frame change: free and instant.
+_VIRTUAL = frozenset({"rz"})
+# Instructions every chip has, added apart from the native gates.
+_DIRECTIVES = frozenset({"measure", "reset", "delay"})
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The durations a Target needs besides the snapshot's (None where unknown).
+
+    Attributes:
+        dt_ns: the device's sample time ``dt``.
+        measure_ns: duration of ``measure``.
+        reset_ns: duration of ``reset``.
+    """
+
+    dt_ns: float | None = None
+    measure_ns: float | None = None
+    reset_ns: float | None = None
 
 
 def build_target(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> Target:
     """The transpiler target for ``spec`` calibrated as in ``snapshot``.
 
-    Each working qubit gets ``rz`` (virtual: error 0, duration 0), ``sx`` and ``x``
-    (the snapshot's 1q error and duration), ``measure`` (error: mean of the two
-    readout errors), ``reset`` and ``delay``; each working coupler gets ``cz`` in
-    both directions; ``if_else`` is allowed everywhere. Durations are in
-    seconds, ``dt`` is ``spec.dt_ns``.
+    See ``calibrated_target``; the native gates and durations come from ``spec``.
 
     Args:
         spec: the device.
@@ -42,56 +62,93 @@ def build_target(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> Target:
         ValueError: the snapshot is of another device.
     """
     _check_matches(spec, snapshot)
+    timing = Timing(spec.dt_ns, spec.durations.measure_ns, spec.durations.reset_ns)
+    return calibrated_target(snapshot, spec.native_gates, timing, name=spec.name)
+
+
+def calibrated_target(
+    snapshot: CalibrationSnapshot,
+    native_gates: Sequence[str],
+    timing: Timing,
+    *,
+    name: str = "",
+) -> Target:
+    """The one builder of a chip's Target, for the compiler and the Qiskit front end.
+
+    Each working qubit gets the 1q native gates (``rz`` virtual: error 0, duration 0;
+    others the snapshot's 1q error and duration), ``measure`` (error: mean of the two
+    readout errors), ``reset`` when native, and ``delay``; each working coupler gets
+    the 2q native gate in both directions; ``if_else`` is allowed everywhere; each
+    qubit's T1, T2 and frequency are its ``qubit_properties``. Durations are seconds.
+    Native gate names Qiskit has no standard gate for are left out.
+
+    Args:
+        snapshot: the calibration.
+        native_gates: the chip's native gate names.
+        timing: ``dt`` and the measure and reset durations.
+        name: the device name, for the description.
+
+    Returns:
+        A Target over all chip qubits in which disabled ones have no instruction.
+    """
     qubits = snapshot.working_qubits()
     target = Target(
-        description=f"{spec.name} calibrated {snapshot.id}",
-        num_qubits=spec.num_qubits,
-        dt=spec.dt_ns * _NS,
-    )
-    gates = set(spec.native_gates)
-    target.add_instruction(
-        RZGate(Parameter("theta")),
-        {(q,): InstructionProperties(duration=0.0, error=0.0) for q in qubits},
-    )
-    for gate in (SXGate(), XGate()):
-        if gate.name in gates:
-            target.add_instruction(
-                gate,
-                {
-                    (q,): InstructionProperties(
-                        duration=snapshot.gate_duration_1q_ns[q] * _NS,
-                        error=snapshot.gate_error_1q[q],
-                    )
-                    for q in qubits
-                },
+        description=f"{name} calibrated {snapshot.id}",
+        num_qubits=snapshot.num_qubits,
+        dt=None if timing.dt_ns is None else timing.dt_ns * _NS,
+        qubit_properties=[
+            QubitProperties(
+                t1=snapshot.t1_us[q] * _US,
+                t2=snapshot.t2_us[q] * _US,
+                frequency=snapshot.frequency_ghz[q] * 1e9,
             )
-    cz: dict[tuple[int, ...], InstructionProperties] = {}
-    for i in snapshot.working_couplers():
-        a, b = snapshot.couplers[i]
-        props = InstructionProperties(
-            duration=snapshot.cz_duration_ns[i] * _NS, error=snapshot.cz_error[i]
-        )
-        cz[(a, b)] = cz[(b, a)] = props
-    target.add_instruction(CZGate(), cz)
+            for q in range(snapshot.num_qubits)
+        ],
+    )
+    standard = get_standard_gate_name_mapping()
+    for gate_name in native_gates:
+        if gate_name in _DIRECTIVES or gate_name not in standard:
+            continue
+        gate = standard[gate_name]
+        if gate.num_qubits == 1:
+            target.add_instruction(gate, {(q,): _one_qubit(snapshot, gate_name, q) for q in qubits})
+        elif gate.num_qubits == 2:
+            props: dict[tuple[int, ...], InstructionProperties] = {}
+            for i in snapshot.working_couplers():
+                a, b = snapshot.couplers[i]
+                entry = InstructionProperties(
+                    duration=snapshot.cz_duration_ns[i] * _NS, error=snapshot.cz_error[i]
+                )
+                props[(a, b)] = props[(b, a)] = entry
+            target.add_instruction(gate, props)
     target.add_instruction(
         Measure(),
         {
             (q,): InstructionProperties(
-                duration=spec.durations.measure_ns * _NS,
+                duration=_seconds(timing.measure_ns),
                 error=(snapshot.readout_error_0to1[q] + snapshot.readout_error_1to0[q]) / 2,
             )
             for q in qubits
         },
     )
-    if "reset" in gates:
-        target.add_instruction(
-            Reset(),
-            {(q,): InstructionProperties(duration=spec.durations.reset_ns * _NS) for q in qubits},
-        )
+    if "reset" in native_gates:
+        reset = InstructionProperties(duration=_seconds(timing.reset_ns))
+        target.add_instruction(Reset(), {(q,): reset for q in qubits})
     target.add_instruction(Delay(Parameter("t")), {(q,): None for q in qubits})
-    # Classical feed-forward (the engine runs ``if_else``); allowed on every qubit.
     target.add_instruction(IfElseOp, name="if_else")
     return target
+
+
+def _seconds(ns: float | None) -> float | None:
+    return None if ns is None else ns * _NS
+
+
+def _one_qubit(snapshot: CalibrationSnapshot, name: str, qubit: int) -> InstructionProperties:
+    if name in _VIRTUAL:
+        return InstructionProperties(duration=0.0, error=0.0)
+    return InstructionProperties(
+        duration=snapshot.gate_duration_1q_ns[qubit] * _NS, error=snapshot.gate_error_1q[qubit]
+    )
 
 
 def largest_working_block(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> list[int]:
