@@ -4,12 +4,16 @@ The package is layered; a module imports only from its own layer or the layers
 listed before it (checked by ``tests/test_layers.py``):
 
 1. ``openqpu.errors``: the exception hierarchy.
-2. ``openqpu.formats``: circuit source formats (OpenQASM 2 and 3).
-3. ``openqpu.sim``: the simulation engine.
-4. ``openqpu.device``: the devices a server hosts.
-5. ``openqpu.compile``: compilation for a device (to come).
-6. ``openqpu.service``: the cloud (accounts, jobs, queue, workers, REST API).
-7. Front ends: ``openqpu.client`` (SDK), ``openqpu.cli`` and ``openqpu.apps``.
+2. ``openqpu.formats``: circuit source formats (OpenQASM 2 and 3, OriginIR).
+3. ``openqpu.sim``: the simulation engine (statevector, and for noisy circuits the
+   methods of ``openqpu.sim.methods``: density matrix, stabilizer, MPS, trajectories).
+4. ``openqpu.device``: the devices a server hosts (chips, calibration, noise, Target).
+5. ``openqpu.compile``: transpiling a circuit for a chip (layout, routing, schedule).
+6. ``openqpu.service``: the cloud, itself layered (``LAYERS`` below): shared request
+   shapes, ``store`` (persistence), ``run`` (execution), ``admission``, ``protocols``
+   (other clouds' wire formats), ``api`` (HTTP).
+7. Front ends: ``openqpu.client`` (SDK), ``openqpu.qiskit`` (Qiskit provider and
+   primitives), ``openqpu.cli``, ``openqpu.web`` (dashboard) and ``openqpu.apps``.
 """
 
 from __future__ import annotations

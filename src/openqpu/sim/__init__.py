@@ -1,8 +1,11 @@
-"""The simulation engine: exact statevector simulation of Qiskit circuits.
+"""The simulation engine: statevector simulation of Qiskit circuits, ideal or noisy.
 
 Compile once, run many: ``compile(circuit)`` lowers and fuses a circuit into a
 ``Program`` that is reused for shots and parameter sets. The module functions
-``statevector``, ``sample`` and ``expectation`` accept a circuit or a program.
+``statevector``, ``sample`` and ``expectation`` accept a circuit or a program; a
+noisy program samples Monte-Carlo trajectories. ``openqpu.sim.methods`` adds the
+other methods for noisy circuits (density matrix, stabilizer, matrix product
+states) and the choice among them.
 Bit order is Qiskit's: qubit 0 is the least significant bit of a statevector
 index, and classical bit 0 is the rightmost character of a counts key.
 """

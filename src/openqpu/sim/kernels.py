@@ -1,4 +1,7 @@
-"""Numba kernels over a statevector: the only hot loops of the engine.
+"""Numba kernels over a statevector: the hot loops of statevector simulation.
+
+(The other methods keep their own kernels beside them: ``methods/mps_kernels.py``,
+the trajectory kernels in ``trajectory_kernels.py``.)
 
 Kernels take arrays and scalars, update the state in place and know nothing of
 circuits. Index convention: bit ``q`` of a state index is qubit ``q`` (Qiskit's
