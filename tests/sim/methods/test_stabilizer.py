@@ -166,6 +166,25 @@ def _aer_twirled_noise(compiled):
     return model, twirl
 
 
+def _without_idling_in_zero(circuit: QuantumCircuit) -> QuantumCircuit:
+    """``circuit`` without the delays of qubits certainly in |0> (before their first gate
+    that moves them, after a reset), where relaxation is the identity and is dropped."""
+    out = circuit.copy_empty_like()
+    zero = set(circuit.qubits)
+    for item in circuit.data:
+        name = item.operation.name
+        if name == "delay" and item.qubits[0] in zero:
+            continue
+        if name == "reset":
+            zero.update(item.qubits)
+        elif name not in ("delay", "barrier", "measure", "rz", "cz"):
+            zero.difference_update(item.qubits)
+        elif name == "cz":  # its depolarising channel may move both
+            zero.difference_update(item.qubits)
+        out.append(item)
+    return out
+
+
 # Statistics --------------------------------------------------------------------------
 
 
@@ -226,7 +245,7 @@ def test_run_matches_aer_stabilizer_with_twirled_chip_noise(name: str, aer_shots
     noise = _chip_noise(compiled)
     ours = stabilizer.run(compiled.circuit, noise, 40_000, seed=2).counts
     model, twirl = _aer_twirled_noise(compiled)
-    reference = with_explicit_idling(compiled.circuit, twirl, _SPEC.dt_ns)
+    reference = with_explicit_idling(_without_idling_in_zero(compiled.circuit), twirl, _SPEC.dt_ns)
     backend = aer.AerSimulator(
         method="stabilizer", noise_model=model, seed_simulator=5, max_parallel_threads=1
     )
@@ -402,21 +421,25 @@ def test_run_depolarising_flips_exactly_its_paulis() -> None:
 def test_run_relaxation_is_its_pauli_twirl() -> None:
     shots = 100_000
     t1_us, t2_us, delay_ns = 20.0, 15.0, 4_000.0
-    qc = QuantumCircuit(3, 3)
+    qc = QuantumCircuit(4, 4)
     qc.x(0)
     qc.h(2)
-    qc.delay(delay_ns, range(3), unit="ns")
+    qc.x(3)
+    qc.x(3)  # back in |0>, but not known to be: its relaxation is twirled
+    qc.delay(delay_ns, range(4), unit="ns")
     qc.h(2)
-    qc.measure(range(3), range(3))
-    noise = NoiseModel(relaxation={q: (t1_us, t2_us) for q in range(3)})
+    qc.measure(range(4), range(4))
+    noise = NoiseModel(relaxation={q: (t1_us, t2_us) for q in range(4)})
     result = stabilizer.run(qc, noise, shots, seed=11)
     gamma = 1 - math.exp(-delay_ns / 1e3 / t1_us)
     dephased = (1 - math.exp(-delay_ns / 1e3 / t2_us)) / 2
     # The twirl decays |1> and excites |0> alike, with X or Y: probability gamma / 2;
-    # coherences decay exactly as exp(-t / T2).
+    # coherences decay exactly as exp(-t / T2). Qubit 1 idles in |0> from the start:
+    # its relaxation is the identity, dropped, and it never flips.
     ones = _frequencies_of_one(result.counts)
+    assert ones[1] == 0
     _assert_rates(
-        np.array([1 - ones[0], ones[1], ones[2]]), np.array([gamma / 2, gamma / 2, dephased]), shots
+        np.array([1 - ones[0], ones[2], ones[3]]), np.array([gamma / 2, dephased, gamma / 2]), shots
     )
     assert result.figures == {"twirled_channels": 3}
     assert result.approximations == (
@@ -596,3 +619,24 @@ def test_cost_grows_with_shots_and_size() -> None:
 def test_run_rejects_bad_shots() -> None:
     with pytest.raises(ValueError, match="shots must be a positive integer"):
         stabilizer.run(_ghz(2), None, 0)
+
+
+def test_relaxation_of_qubits_certainly_in_zero_is_dropped() -> None:
+    """Long delays before a qubit's first gate and after a reset give no flips (exact at
+    zero temperature); a delay after a gate that moves the qubit is twirled."""
+    shots = 20_000
+    qc = QuantumCircuit(3, 4)
+    qc.delay(50_000, range(3), unit="ns")  # all in |0>: dropped
+    qc.rz(math.pi / 2, 0)  # diagonal: qubit 0 stays in |0>
+    qc.delay(50_000, 0, unit="ns")
+    qc.cx(1, 2)  # control |0>: nothing moves, but cx is not diagonal: 1 and 2 leave
+    qc.delay(50_000, [1, 2], unit="ns")  # twirled (2 channels)
+    qc.measure(0, 0)
+    qc.reset(1)
+    qc.delay(50_000, 1, unit="ns")  # after a reset: dropped
+    qc.measure([1, 2], [1, 2])
+    noise = NoiseModel(relaxation={q: (10.0, 8.0) for q in range(3)})
+    result = stabilizer.run(qc, noise, shots, seed=3)
+    ones = _frequencies_of_one(result.counts)
+    assert ones[0] == 0 and ones[1] == 0 and ones[2] > 0.2
+    assert result.figures["twirled_channels"] == 2

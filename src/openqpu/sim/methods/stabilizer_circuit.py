@@ -14,6 +14,7 @@ import stim
 from qiskit import QuantumCircuit
 
 from openqpu.sim.methods.stabilizer_ops import (
+    DIAGONAL,
     FIXED,
     PAULIS,
     PHASE_GATES,
@@ -41,7 +42,8 @@ class StimProgram:
         measured_qubit: qubit of each measurement in the record.
         flipped_in_stim: measurement indices whose readout error Stim applies
             (those that feed an ``if_else``).
-        twirled_channels: thermal-relaxation channels replaced by their Pauli twirl.
+        twirled_channels: thermal-relaxation channels replaced by their Pauli twirl
+            (those on a qubit certainly in |0> are the identity and are dropped).
         asymmetric_feedback_readouts: measurements feeding ``if_else`` whose readout
             error was made symmetric.
         conditional_noisy_gates: gates inside ``if_else`` bodies whose noise is
@@ -73,7 +75,10 @@ class Translator:
             stim.Circuit(), circuit.num_clbits, np.full(circuit.num_clbits, -1, np.int64)
         )
         self._feedback: set[int] = set()
-        self._noise_cache: dict[Any, tuple[list[Op], int]] = {}
+        self._noise_cache: dict[Any, tuple[list[Op], int, frozenset[int]]] = {}
+        # Qubits certainly in |0>: from the start until a gate that can move them (or a
+        # depolarising channel), and again after a reset. Relaxation leaves them alone.
+        self.zero: set[int] = set(range(circuit.num_qubits))
 
     def run(self) -> StimProgram:
         """Translate (or check) the circuit.
@@ -112,6 +117,7 @@ class Translator:
             self._measure(qubits[0], self.clbit_index[item.clbits[0]])
         elif name == "reset":
             self._add("R", [str(qubits[0])])
+            self.zero.add(qubits[0])
         elif name == "barrier":
             self._gate_noise(name, qubits)
         elif name == "delay":
@@ -122,6 +128,8 @@ class Translator:
             stim_name = gate_to_stim(operation, qubits)
             if stim_name is not None:
                 self._add(stim_name, [str(q) for q in qubits])
+            if name not in DIAGONAL:
+                self.zero.difference_update(qubits)
             self._gate_noise(name, qubits)
 
     def _measure(self, qubit: int, clbit: int) -> None:
@@ -149,13 +157,16 @@ class Translator:
             return False
         noisy = False
         for qubit in qubits:
-            key = ("delay", qubit, operation.duration, operation.unit)
+            zero = qubit in self.zero
+            key = ("delay", qubit, operation.duration, operation.unit, zero)
             if key not in self._noise_cache:
                 try:
                     placed = noise.idle(qubit, float(operation.duration), operation.unit)
                 except ValueError as error:
                     raise Unsupported(f"delay on qubit {qubit}: {error}") from None
-                self._noise_cache[key] = channels_to_stim(() if placed is None else (placed,))
+                self._noise_cache[key] = channels_to_stim(
+                    () if placed is None else (placed,), frozenset({qubit} if zero else ())
+                )
             noisy = self._apply_cached(key) or noisy
         return noisy
 
@@ -164,15 +175,17 @@ class Translator:
         noise = self.noise
         if noise is None:
             return False
-        key = (name, qubits)
+        zero = frozenset(q for q in qubits if q in self.zero)
+        key = (name, qubits, zero)
         if key not in self._noise_cache:
-            self._noise_cache[key] = channels_to_stim(noise.after_gate(name, qubits))
+            self._noise_cache[key] = channels_to_stim(noise.after_gate(name, qubits), zero)
         return self._apply_cached(key)
 
     def _apply_cached(self, key: Any) -> bool:
         # Translated once per gate and qubits (or delay): the check pass of why_not
         # sees the same failures as a run, at one dictionary look-up per instruction.
-        ops, twirled = self._noise_cache[key]
+        ops, twirled, moved = self._noise_cache[key]
+        self.zero.difference_update(moved)
         for head, targets in ops:
             self._add(head, targets)
         if self.emit:
@@ -189,6 +202,8 @@ class Translator:
             if writer is None and taken == 1:
                 continue
             for stim_name, qubit, inner in body:
+                if stim_name in ("X", "Y"):
+                    self.zero.discard(qubit)
                 if stim_name is not None:
                     if taken == 0:  # P^(1 - m) is P then P^m
                         self._add(stim_name, [str(qubit)])

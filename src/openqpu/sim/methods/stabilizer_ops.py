@@ -35,6 +35,8 @@ FIXED: dict[str, str | None] = {
 PHASE_GATES = frozenset({"rz", "p", "u1"})
 _QUARTER_TURNS: tuple[str | None, ...] = (None, "S", "Z", "S_DAG")
 PAULIS = frozenset({"X", "Y", "Z"})
+# Gates diagonal in the computational basis: they leave |0> as it is (up to a phase).
+DIAGONAL = frozenset({"id", "i", "z", "s", "sdg", "cz"}) | PHASE_GATES
 _ANGLE_TOLERANCE = 1e-9
 
 # A Stim instruction as text: its name with arguments (``DEPOLARIZE1(0.001)``) and targets.
@@ -112,10 +114,18 @@ def condition_bit(condition: Any, clbit_index: dict[Clbit, int]) -> tuple[int, i
     return clbit_index[bit], wanted
 
 
-def channels_to_stim(placed: tuple[Placed, ...]) -> tuple[list[Op], int]:
-    """Stim operations for noise channels, and how many relaxations were twirled."""
+def channels_to_stim(
+    placed: tuple[Placed, ...], zero: frozenset[int] = frozenset()
+) -> tuple[list[Op], int, frozenset[int]]:
+    """Stim operations for noise channels, how many relaxations were twirled, and which
+    qubits of ``zero`` (qubits certainly in |0> before the channels) may leave |0>.
+
+    At zero temperature relaxation leaves |0> as it is, so a relaxation of a qubit in
+    ``zero`` is dropped: exactly, and its twirl would flip the bit.
+    """
     ops: list[Op] = []
     twirled = 0
+    zero_now = set(zero)
     for item in placed:
         channel = item.channel
         targets = [str(q) for q in item.qubits]
@@ -123,6 +133,7 @@ def channels_to_stim(placed: tuple[Placed, ...]) -> tuple[list[Op], int]:
             lam = channel.probability
             if lam == 0:
                 continue
+            zero_now.difference_update(item.qubits)
             # Every k-qubit Pauli, identity included, has probability lam / 4^k.
             if channel.num_qubits == 1:
                 ops.append((f"DEPOLARIZE1({0.75 * lam!r})", targets))
@@ -134,11 +145,13 @@ def channels_to_stim(placed: tuple[Placed, ...]) -> tuple[list[Op], int]:
                     "Stim has one- and two-qubit depolarising only"
                 )
         elif isinstance(channel, ThermalRelaxation):
+            if item.qubits[0] in zero_now:
+                continue
             px, pz = twirled_relaxation(channel)
             if px > 0 or pz > 0:
                 ops.append((f"PAULI_CHANNEL_1({px!r},{px!r},{pz!r})", targets))
                 twirled += 1
-    return ops, twirled
+    return ops, twirled, frozenset(zero) - zero_now
 
 
 def twirled_relaxation(channel: ThermalRelaxation) -> tuple[float, float]:
