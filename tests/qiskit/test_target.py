@@ -130,6 +130,7 @@ def test_chip_target_from_json_equals_the_compilers_target() -> None:
         return [(p.t1, p.t2, p.frequency) for p in target.qubit_properties]
 
     assert properties(ours) == properties(theirs)
+
     def table(target: Any, name: str) -> dict[Any, Any]:
         return {
             qargs: None if props is None else (props.duration, props.error)
