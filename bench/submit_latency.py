@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from _service_client import GHZ5, start_server
 
 KEY = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.formats.hostile_sources import large_declarations, nested_definitions
 from tests.service.conftest import Server, new_user, start_server
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -114,6 +115,31 @@ def test_mutated_circuits_are_accepted_or_refused_with_4xx(
     assert answer.status_code in (201, 400, 422), answer.text[:300]
     if answer.status_code != 201:
         assert answer.json()["detail"]
+
+
+@given(case=st.one_of(nested_definitions(), large_declarations(max_qubits=72)))
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_nested_definitions_and_large_declarations_are_answered_quickly_with_4xx_or_201(
+    fuzz_server: Server, case: tuple[str, str, str | None]
+) -> None:
+    source, fmt, expected = case
+    body = {"device": "lattice72", "circuits": [source], "format": fmt, "shots": 10}
+    with httpx.Client(base_url=fuzz_server.url, timeout=30) as client:
+        answer = client.post(
+            "/api/v1/jobs", json=body, headers={"Authorization": f"Bearer {_state['key']}"}
+        )
+    assert answer.status_code in (201, 400), answer.text[:300]
+    if expected is not None:
+        assert answer.status_code == 400
+        detail = answer.json()["detail"]
+        assert "limit" in detail or "more than device" in detail, detail
+    # The server's own sandbox limit bounds the rest; nothing waits on it for long.
+    assert answer.elapsed.total_seconds() < 12
 
 
 def test_the_server_is_still_up_after_fuzzing(fuzz_server: Server) -> None:

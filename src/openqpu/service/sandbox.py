@@ -115,6 +115,7 @@ def _child_main(conn: Connection, parent_pid: int, warm: tuple[str, ...]) -> Non
     for name in warm:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    conn.send(("ready", None))
     limit_set = -1
     while True:
         try:
@@ -149,6 +150,13 @@ class _Child:
         )
         self.process.start()
         child_end.close()
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait until the child has imported its warm modules (it says "ready")."""
+        if not self.ready:
+            self.conn.recv()
+            self.ready = True
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
@@ -215,6 +223,10 @@ class Sandbox:
         child = self._take()
         healthy = False
         try:
+            try:
+                child.wait_ready()
+            except (EOFError, OSError):
+                raise OpenQPUError("a sandbox process failed to start; retry") from None
             child.conn.send((function, args, limit_s, limit_b))
             if not child.conn.poll(limit_s):
                 raise TaskTimedOut(
@@ -249,10 +261,14 @@ class Sandbox:
         )
 
     def start(self) -> None:
-        """Start every child now (otherwise each starts on its first task)."""
+        """Start every child now and wait until each is warm (else each starts on first use)."""
         slots = [self._idle.get() for _ in range(self._idle.qsize())]
-        for slot in slots:
-            self._idle.put(slot if slot is not None else self._spawn())
+        children = [slot if slot is not None else self._spawn() for slot in slots]
+        for child in children:
+            if child is not None:
+                with contextlib.suppress(EOFError, OSError):
+                    child.wait_ready()
+            self._idle.put(child)
 
     def close(self) -> None:
         """Kill every child; later calls to :meth:`run` fail."""
