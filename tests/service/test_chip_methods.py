@@ -11,7 +11,7 @@ from qiskit import QuantumCircuit, qasm2
 from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
 from tests.service.test_api import wait_done
 
-# A run-time limit that a 1,000-shot statevector run of 18 noisy qubits cannot meet.
+# A run-time limit that a 10,000-shot statevector run of 18 noisy qubits cannot meet.
 MAX_RUN_SECONDS = 60
 
 
@@ -103,7 +103,7 @@ def test_chip_dry_run_estimates_without_queueing(server: Server) -> None:
 
 
 def test_chip_job_over_the_run_time_limit_is_refused_at_submit(server: Server) -> None:
-    body = {"device": "lattice72", "circuits": [_rotations(18)], "shots": 1000}
+    body = {"device": "lattice72", "circuits": [_rotations(18)], "shots": 10_000}
     with server.client(new_user(server)) as client:
         refused = client.post("/api/v1/jobs", json={**body, "method": "statevector"})
         assert client.get("/api/v1/jobs").json()["count"] == 0
@@ -129,3 +129,14 @@ def test_chip_forced_method_that_cannot_run_is_refused_naming_why(
         refused = client.post("/api/v1/jobs", json=body)
     assert refused.status_code == 400, refused.text
     assert "method" in refused.json()["detail"] and reason in refused.json()["detail"]
+
+
+def test_chip_method_refusal_crosses_the_sandbox_intact() -> None:
+    """Estimates run in sandbox processes: the refusal is rebuilt with its fields."""
+    import pickle
+
+    from openqpu.sim.methods.base import MethodUnsupported
+
+    again = pickle.loads(pickle.dumps(MethodUnsupported("mps", "a reason")))
+    assert (again.method, again.reason) == ("mps", "a reason")
+    assert str(again) == "method 'mps' cannot run this circuit: a reason"

@@ -25,7 +25,7 @@ from openqpu.service.circuits import (
 )
 from openqpu.service.run.chip import ChipRun, method_settings
 from openqpu.service.run.estimate import estimate_chip_job
-from openqpu.service.sandbox import Sandbox
+from openqpu.service.sandbox import Sandbox, SandboxLimit, TaskTimedOut
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
 from openqpu.service.store.accounts import Principal
@@ -177,14 +177,23 @@ def prepare(
     num_qubits = validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
-        estimate(payload, request.device, settings, calibrations)
+        estimate(payload, request.device, settings, calibrations, sandbox=sandbox)
     return Submission(principal, request, json.dumps(payload), num_qubits)
 
 
 def estimate(
-    payload: dict[str, Any], device: str, settings: Settings, calibrations: Calibrations
+    payload: dict[str, Any],
+    device: str,
+    settings: Settings,
+    calibrations: Calibrations,
+    *,
+    sandbox: Sandbox | None = None,
 ) -> list[dict[str, Any]]:
     """Per circuit of a chip job: the method the worker will use and its cost.
+
+    With ``sandbox`` the compile and the choice run in one of its child processes,
+    under ``OPENQPU_SANDBOX_COMPILE_SECONDS`` (transpiling a wide circuit at level 3
+    takes tens of seconds) and the sandbox's memory limit.
 
     Raises:
         InvalidRequest: a circuit cannot run with the job's ``method``, its estimated
@@ -196,7 +205,21 @@ def estimate(
         calibrations.specs[device], calibrations.in_force(device), method_settings(settings)
     )
     try:
-        estimates = estimate_chip_job(payload, chip)
+        if sandbox is None:
+            estimates = estimate_chip_job(payload, chip)
+        else:
+            estimates = sandbox.run(
+                estimate_chip_job, payload, chip, seconds=settings.sandbox_compile_seconds
+            )
+    except TaskTimedOut:
+        raise InvalidRequest(
+            "circuits",
+            f"compiling for {device} took longer than the limit of "
+            f"{settings.sandbox_compile_seconds:g} s (OPENQPU_SANDBOX_COMPILE_SECONDS): "
+            "use a lower optimization_level or a smaller circuit",
+        ) from None
+    except SandboxLimit as exc:
+        raise InvalidRequest("circuits", f"compiling for {device} {exc}") from None
     except MethodUnsupported as exc:
         field = "method" if exc.method != "auto" else "circuits"
         raise InvalidRequest(field, str(exc)) from None
@@ -236,7 +259,7 @@ def dry_run(
     validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
-        circuits = estimate(payload, request.device, settings, calibrations)
+        circuits = estimate(payload, request.device, settings, calibrations, sandbox=sandbox)
     else:
         circuits = [
             _ideal_estimate(index, source, request.format, request.shots)

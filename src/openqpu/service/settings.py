@@ -53,6 +53,8 @@ class Settings:
     sandbox_processes: int = 2
     sandbox_seconds: float = 10.0
     sandbox_memory_mb: int = 1_024
+    # The time limit of compiling a chip job's circuits and estimating their run at submit.
+    sandbox_compile_seconds: float = 60.0
     # Where the server keeps its files (the first admin key; the SQLite file by default);
     # "": the SQLite file's folder, else ./var. Created owner-only (0700).
     data_dir: str = ""

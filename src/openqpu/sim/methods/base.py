@@ -29,6 +29,10 @@ class MethodUnsupported(OpenQPUError):
         self.reason = reason
         super().__init__(f"method '{method}' cannot run this circuit: {reason}")
 
+    def __reduce__(self) -> tuple[type[MethodUnsupported], tuple[str, str]]:
+        # Raised in a sandbox process and re-raised in the API: pickled by its fields.
+        return (MethodUnsupported, (self.method, self.reason))
+
 
 @dataclass(frozen=True)
 class MethodRun:
