@@ -12,7 +12,7 @@ import pytest
 from openqpu import sim
 from openqpu.cli import main
 from openqpu.formats import loads
-from tests.client.test_client import BELL_QASM, DATABASES, ghz_qasm, running_server
+from tests.client.conftest import BELL_QASM, DATABASES, ghz_qasm, running_server
 from tests.service.conftest import Server, free_port
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from openqpu import sim
 from openqpu.formats import originir
-from tests.compat.test_pyqpanda3 import _pyqpanda3_python
 
 NUM_QUBITS = 3
 PREPARE = "".join(
@@ -75,8 +75,8 @@ REFERENCE = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def reference_states() -> dict[str, object]:
-    python = _pyqpanda3_python()
+def reference_states(qpanda_python: Path) -> dict[str, object]:
+    python = qpanda_python
     programs = {name: _program(body) for name, body in BODIES.items()}
     ran = subprocess.run(
         [str(python), "-c", REFERENCE],

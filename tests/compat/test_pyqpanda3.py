@@ -10,19 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.compat.support import client_python, serve
 from tests.service.conftest import Server, new_user
-
-PYQPANDA3_VERSION = "0.5.1"  # the version whose requests the protocol was read from
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / "var" / "compat" / "pyqpanda3-venv"
 
 # Run before each script: the service, as a user of the reference cloud writes it,
 # with openqpu's URL and an openqpu key, and a Bell program and an X on qubit 0.
@@ -39,43 +33,6 @@ x0 << core.X(0) << core.measure([0, 1], [0, 1])
 def show(value):
     print(json.dumps(value))
 """
-
-
-def _pyqpanda3_python() -> Path:
-    """The compat venv's python with pyqpanda3; skip, saying why, when it cannot be had."""
-    python = client_python(VENV, f"pyqpanda3=={PYQPANDA3_VERSION}")
-    loads = subprocess.run(
-        [str(python), "-c", "import pyqpanda3.qcloud"], capture_output=True, text=True, timeout=120
-    )
-    if loads.returncode != 0:
-        tail = loads.stderr.strip().splitlines()[-1:]
-        pytest.skip(
-            f"pyqpanda3 does not load ({' '.join(tail)}); it needs libcurl4 and libgomp1: "
-            "apt-get install -y libcurl4 libgomp1"
-        )
-    return python
-
-
-@pytest.fixture(scope="module")
-def qpanda_python() -> Path:
-    """The python that has pyqpanda3."""
-    return _pyqpanda3_python()
-
-
-def _serve(tmp_path_factory: pytest.TempPathFactory, workers: int) -> Iterator[Server]:
-    yield from serve(tmp_path_factory, "qcloud-server", workers)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server with one worker, on SQLite."""
-    yield from _serve(tmp_path_factory, workers=1)
-
-
-@pytest.fixture(scope="module")
-def idle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server without workers: its jobs stay queued."""
-    yield from _serve(tmp_path_factory, workers=0)
 
 
 def run_client(python: Path, server: Server, key: str, script: str) -> Any:

@@ -11,48 +11,17 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.compat.support import client_python, serve
+from tests.compat.conftest import PYQUAFU_VERSION
 from tests.service.conftest import Server, new_user
 
-PYQUAFU_VERSION = "0.4.5"
-ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / "var" / "compat" / f"pyquafu-{PYQUAFU_VERSION}"
 CLIENT = Path(__file__).with_name("pyquafu_client.py")
 SHOTS = 1000
-
-
-def _pyquafu_python() -> Path:
-    """The compat venv's python with pyquafu installed; skip when it cannot be installed."""
-    return client_python(VENV, f"pyquafu=={PYQUAFU_VERSION}")
-
-
-@pytest.fixture(scope="module")
-def quafu_python() -> Path:
-    """The python that has pyquafu."""
-    return _pyquafu_python()
-
-
-def _serve(tmp_path_factory: pytest.TempPathFactory, workers: int) -> Iterator[Server]:
-    yield from serve(tmp_path_factory, "quafu-server", workers)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server with one worker."""
-    yield from _serve(tmp_path_factory, workers=1)
-
-
-@pytest.fixture(scope="module")
-def idle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server without workers: its jobs stay queued."""
-    yield from _serve(tmp_path_factory, workers=0)
 
 
 def _home(folder: Path, server: Server, token: str) -> Path:

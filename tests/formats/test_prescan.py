@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from openqpu.formats import originir, qasm
 from openqpu.formats.prescan import ScanLimits, SourceOverLimit, prescan
-from tests.formats.hostile_sources import (
+from tests.formats.conftest import (
     declaration_source,
     large_declarations,
     nested_definitions,

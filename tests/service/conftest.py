@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -167,6 +167,47 @@ def start_server(
 
 
 FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}
+
+BELL = (
+    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
+)
+GHZ3 = (
+    'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\n'
+    "h q[0];\ncx q[0], q[1];\ncx q[1], q[2];\nc = measure q;\n"
+)
+
+
+def slow_circuit(num_qubits: int = 20, layers: int = 30) -> str:
+    """OpenQASM 2 of a circuit that keeps a worker busy for seconds."""
+    from qiskit import QuantumCircuit, qasm2
+
+    circuit = QuantumCircuit(num_qubits, num_qubits)
+    for layer in range(layers):
+        for q in range(num_qubits):
+            circuit.ry(0.1 + 0.01 * (layer + q), q)
+        for q in range(num_qubits - 1):
+            circuit.cx(q, q + 1)
+    circuit.measure(range(num_qubits), range(num_qubits))
+    return qasm2.dumps(circuit)
+
+
+def wait_done(client: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Poll until the job is final; its document."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed", "cancelled"):
+            return dict(job)
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def without_timings(result: dict[str, Any]) -> dict[str, Any]:
+    """A result document without its wall-clock figures (they differ run to run)."""
+    out = {k: v for k, v in result.items() if k != "execution_seconds"}
+    out["results"] = [{k: v for k, v in e.items() if k != "seconds"} for e in result["results"]]
+    return out
 
 
 @pytest.fixture

@@ -12,27 +12,7 @@ from qiskit import qasm2
 
 from openqpu import sim
 from openqpu.formats import loads
-from tests.service.conftest import Server, add_user, new_user
-
-BELL = (
-    'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
-    "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
-)
-GHZ3 = (
-    'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[3] q;\nbit[3] c;\n'
-    "h q[0];\ncx q[0], q[1];\ncx q[1], q[2];\nc = measure q;\n"
-)
-
-
-def wait_done(client: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    """Poll until the job is final."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["status"] in ("done", "failed", "cancelled"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+from tests.service.conftest import BELL, GHZ3, Server, add_user, new_user, wait_done
 
 
 def test_api_submit_wait_result_equals_engine(shared_server: Server) -> None:

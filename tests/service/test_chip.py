@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
-from tests.service.test_api import BELL, wait_done
+from tests.service.conftest import BELL, FAST_LEASES, Server, new_user, start_server, wait_done
 
 PERIOD_S = 6.0
 MAINTENANCE_S = 2.5

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 from qiskit import QuantumCircuit, qasm2
 
-from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
-from tests.service.test_api import wait_done
+from tests.service.conftest import FAST_LEASES, Server, new_user, start_server, wait_done
 
 # A run-time limit that a 10,000-shot statevector run of 18 noisy qubits cannot meet.
 MAX_RUN_SECONDS = 60

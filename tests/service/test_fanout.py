@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
@@ -13,14 +12,7 @@ from openqpu.service.circuits import decode_circuit
 from openqpu.service.run.chip import ChipRun, run_on_chip
 from openqpu.service.run.fanout import LocalFanout, chunk_seed, shot_chunks
 from openqpu.service.run.runner import circuit_seed, run_payload
-from tests.service.test_api import BELL, GHZ3
-
-
-def _without_timings(result: dict[str, Any]) -> dict[str, Any]:
-    """A result document without its wall-clock figures (they differ run to run)."""
-    out = {k: v for k, v in result.items() if k != "execution_seconds"}
-    out["results"] = [{k: v for k, v in e.items() if k != "seconds"} for e in result["results"]]
-    return out
+from tests.service.conftest import BELL, GHZ3, without_timings
 
 
 def _chip() -> ChipRun:
@@ -58,9 +50,9 @@ def test_fanout_chip_shots_split_into_chunks_add_up_deterministically() -> None:
     whole = run_on_chip(payload, 9, chip, LocalFanout())
     # A chunk as large as the job is the job: the same counts as no chunking.
     same = run_on_chip(payload, 9, chip, LocalFanout(chunk_shots=1000))
-    assert _without_timings(same) == _without_timings(whole)
+    assert without_timings(same) == without_timings(whole)
     chunked = run_on_chip(payload, 9, chip, LocalFanout(chunk_shots=300))
-    assert _without_timings(chunked) == _without_timings(
+    assert without_timings(chunked) == without_timings(
         run_on_chip(payload, 9, chip, LocalFanout(chunk_shots=300))
     )
     for split, full in zip(chunked["results"], whole["results"], strict=True):

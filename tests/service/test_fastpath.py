@@ -15,8 +15,7 @@ from openqpu.service.store.accounts import add_user
 from openqpu.service.store.batcher import WriteBatcher
 from openqpu.service.store.database import Database
 from openqpu.service.store.models import User
-from tests.service.conftest import Server, new_user, start_server
-from tests.service.test_api import BELL
+from tests.service.conftest import BELL, Server, new_user, start_server
 
 USERS = User.__table__
 

@@ -23,9 +23,15 @@ from qiskit import QuantumCircuit, qasm2
 from sqlalchemy import text
 
 from openqpu.service.store.database import Database
-from tests.service.conftest import FAST_LEASES, Server, new_user, start_server
-from tests.service.test_api import BELL, wait_done
-from tests.service.test_reliability import slow_circuit
+from tests.service.conftest import (
+    BELL,
+    FAST_LEASES,
+    Server,
+    new_user,
+    slow_circuit,
+    start_server,
+    wait_done,
+)
 
 NO_LIMITS = {
     "OPENQPU_RATE_LIMIT_PER_SECOND": "0",

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.formats.hostile_sources import large_declarations, nested_definitions
+from tests.formats.conftest import large_declarations, nested_definitions
 from tests.service.conftest import Server, new_user, start_server
 
 schemathesis = pytest.importorskip("schemathesis")

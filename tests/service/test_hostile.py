@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.formats.hostile_sources import declaration_source, nested_source
+from tests.formats.conftest import declaration_source, nested_source
 from tests.service.conftest import Server, new_user, start_server
 
 ROWS = {

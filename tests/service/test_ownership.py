@@ -7,8 +7,7 @@ import json
 import subprocess
 import sys
 
-from tests.service.conftest import Server, add_user
-from tests.service.test_api import BELL, wait_done
+from tests.service.conftest import BELL, Server, add_user, wait_done
 
 
 def _cli(server: Server, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -19,9 +19,17 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import FAST_LEASES, Server, free_port, new_user, start_server
-from tests.service.test_api import BELL, GHZ3, wait_done
-from tests.service.test_fanout import _without_timings
+from tests.service.conftest import (
+    BELL,
+    FAST_LEASES,
+    GHZ3,
+    Server,
+    free_port,
+    new_user,
+    start_server,
+    wait_done,
+    without_timings,
+)
 
 CHUNK_SHOTS = 500
 ROTATION = (
@@ -136,7 +144,7 @@ def test_ray_circuits_and_parameter_sets_fan_out_with_the_local_result(ray_serve
     assert 1 <= len(fanout["workers"]) <= 4  # Ray worker ids
     payload = {"kind": "sample", **job}
     local = run_payload(payload, 123)  # in this process, the path without Ray
-    assert _without_timings(result) == _without_timings(local)
+    assert without_timings(result) == without_timings(local)
     assert result["results"][2]["counts"] != result["results"][3]["counts"]
 
 
@@ -159,7 +167,7 @@ def test_ray_chip_shots_fan_out_as_chunks_deterministically(ray_server: Server) 
         assert sum(entry["counts"].values()) == entry["shots"] == 1200
     if first["calibration_id"] != second["calibration_id"]:
         pytest.skip("the chip recalibrated between the two jobs")
-    assert _without_timings(first) == _without_timings(second)
+    assert without_timings(first) == without_timings(second)
     # The same chunks run in this process give the same counts.
     db = Database(ray_server.database_url)
     try:
@@ -173,4 +181,4 @@ def test_ray_chip_shots_fan_out_as_chunks_deterministically(ray_server: Server) 
         db.dispose()
     payload = {"kind": "sample", **job}
     local = run_on_chip(payload, 5, chip, LocalFanout(chunk_shots=CHUNK_SHOTS))
-    assert _without_timings(first) == _without_timings(local)
+    assert without_timings(first) == without_timings(local)

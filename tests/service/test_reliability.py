@@ -7,22 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from qiskit import QuantumCircuit, qasm2
-
-from tests.service.conftest import FAST_LEASES, start_server
-from tests.service.test_api import BELL, wait_done
-
-
-def slow_circuit(num_qubits: int = 20, layers: int = 30) -> str:
-    """A circuit that keeps a worker busy for seconds."""
-    circuit = QuantumCircuit(num_qubits, num_qubits)
-    for layer in range(layers):
-        for q in range(num_qubits):
-            circuit.ry(0.1 + 0.01 * (layer + q), q)
-        for q in range(num_qubits - 1):
-            circuit.cx(q, q + 1)
-    circuit.measure(range(num_qubits), range(num_qubits))
-    return qasm2.dumps(circuit)
+from tests.service.conftest import BELL, FAST_LEASES, slow_circuit, start_server, wait_done
 
 
 def _wait_running(client, job_id: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]

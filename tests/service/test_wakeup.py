@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import new_user, start_server
-from tests.service.test_api import BELL
+from tests.service.conftest import BELL, new_user, start_server
 
 
 def test_an_idle_worker_wakes_on_notify_not_on_its_slow_poll(

@@ -12,7 +12,7 @@ from qiskit.circuit import Delay
 from openqpu import sim
 from openqpu.sim import presampled
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError, ThermalRelaxation
-from tests.sim.noisy_support import distance_and_bound, dynamic_circuit
+from tests.sim.conftest import distance_and_bound, dynamic_circuit
 
 SHOTS = 20_000
 

@@ -14,7 +14,7 @@ from openqpu.sim import executor
 from openqpu.sim.lowering import Jump, JumpUnless
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError
 from openqpu.sim.solo import SoloRunner, encode
-from tests.sim.noisy_support import distance_and_bound, dynamic_circuit
+from tests.sim.conftest import distance_and_bound, dynamic_circuit
 
 SHOTS = 20_000
 

@@ -1,4 +1,4 @@
-"""Shared by the noisy-path tests: a dynamic circuit and a two-sample distance bound."""
+"""Shared by the noisy-path tests of tests/sim: a dynamic circuit and a distance bound."""
 
 from __future__ import annotations
 
