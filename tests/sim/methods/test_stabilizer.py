@@ -243,7 +243,7 @@ def test_run_matches_aer_stabilizer_with_twirled_chip_noise(name: str, aer_shots
     compiled = _compiled(name)
     assert 20 <= compiled.num_qubits <= 40
     noise = _chip_noise(compiled)
-    ours = stabilizer.run(compiled.circuit, noise, 40_000, seed=2).counts
+    ours = stabilizer.run(compiled.circuit, noise, 40_000, seed=2, variant="twirled").counts
     model, twirl = _aer_twirled_noise(compiled)
     reference = with_explicit_idling(_without_idling_in_zero(compiled.circuit), twirl, _SPEC.dt_ns)
     backend = aer.AerSimulator(
@@ -290,10 +290,12 @@ def _twirl_allowance(circuit: QuantumCircuit, noise: NoiseModel) -> float:
     return total / 2
 
 
-def _distance_to_engine(circuit: QuantumCircuit, noise: NoiseModel) -> tuple[float, float]:
+def _distance_to_engine(
+    circuit: QuantumCircuit, noise: NoiseModel, variant: str = "auto"
+) -> tuple[float, float]:
     """(total variation between the engine's and our samples, its sampling bound)."""
     engine = sim.sample(circuit, ENGINE_SHOTS, seed=3, noise=noise)
-    ours = stabilizer.run(circuit, noise, STIM_SHOTS, seed=4).counts
+    ours = stabilizer.run(circuit, noise, STIM_SHOTS, seed=4, variant=variant).counts
     distribution = {key: count / STIM_SHOTS for key, count in ours.items()}
     bound = tvd_bound(distribution, ENGINE_SHOTS) + tvd_bound(distribution, STIM_SHOTS)
     return total_variation(engine, distribution), bound
@@ -327,7 +329,7 @@ def test_run_matches_engine_exactly_without_relaxation(name: str) -> None:
 def test_run_matches_engine_within_the_twirl_allowance(name: str) -> None:
     compiled = _compiled(name)
     noise = _chip_noise(compiled)
-    distance, bound = _distance_to_engine(compiled.circuit, noise)
+    distance, bound = _distance_to_engine(compiled.circuit, noise, "twirled")
     allowance = _twirl_allowance(compiled.circuit, noise)
     assert distance < bound + allowance, (distance, bound, allowance)
 
@@ -392,7 +394,7 @@ def test_run_readout_flips_with_each_qubits_own_probabilities() -> None:
     flipped = np.where(np.arange(6) % 2 == 0, 1 - ones, ones)
     _assert_rates(flipped, expected, shots)
     assert result.approximations == ()
-    assert result.figures == {"twirled_channels": 0}
+    assert result.figures == {"variant": "twirled", "relaxation": "none", "twirled_channels": 0}
 
 
 def test_run_depolarising_flips_exactly_its_paulis() -> None:
@@ -430,7 +432,7 @@ def test_run_relaxation_is_its_pauli_twirl() -> None:
     qc.h(2)
     qc.measure(range(4), range(4))
     noise = NoiseModel(relaxation={q: (t1_us, t2_us) for q in range(4)})
-    result = stabilizer.run(qc, noise, shots, seed=11)
+    result = stabilizer.run(qc, noise, shots, seed=11, variant="twirled")
     gamma = 1 - math.exp(-delay_ns / 1e3 / t1_us)
     dephased = (1 - math.exp(-delay_ns / 1e3 / t2_us)) / 2
     # The twirl decays |1> and excites |0> alike, with X or Y: probability gamma / 2;
@@ -441,7 +443,7 @@ def test_run_relaxation_is_its_pauli_twirl() -> None:
     _assert_rates(
         np.array([1 - ones[0], ones[2], ones[3]]), np.array([gamma / 2, dephased, gamma / 2]), shots
     )
-    assert result.figures == {"twirled_channels": 3}
+    assert result.figures == {"variant": "twirled", "relaxation": "twirled", "twirled_channels": 3}
     assert result.approximations == (
         "thermal relaxation (T1, T2) applied as its Pauli twirl on 3 channels: decay "
         "towards |0> becomes symmetric bit and phase flips",
@@ -462,7 +464,7 @@ def test_run_dropping_a_noise_component_changes_the_counts(dropped: type) -> Non
 def test_run_states_the_approximations_of_feedback() -> None:
     compiled = _compiled("feedback6")
     noise = _without(_chip_noise(compiled), ThermalRelaxation)
-    result = stabilizer.run(compiled.circuit, noise, 10, seed=0)
+    result = stabilizer.run(compiled.circuit, noise, 10, seed=0, variant="twirled")
     assert result.approximations == (
         "readout error of the 1 measurements that feed if_else conditions applied as a "
         "symmetric flip with the mean of P(1|0) and P(0|1)",
@@ -636,7 +638,7 @@ def test_relaxation_of_qubits_certainly_in_zero_is_dropped() -> None:
     qc.delay(50_000, 1, unit="ns")  # after a reset: dropped
     qc.measure([1, 2], [1, 2])
     noise = NoiseModel(relaxation={q: (10.0, 8.0) for q in range(3)})
-    result = stabilizer.run(qc, noise, shots, seed=3)
+    result = stabilizer.run(qc, noise, shots, seed=3, variant="twirled")
     ones = _frequencies_of_one(result.counts)
     assert ones[0] == 0 and ones[1] == 0 and ones[2] > 0.2
     assert result.figures["twirled_channels"] == 2

@@ -15,16 +15,12 @@ from qiskit import QuantumCircuit
 
 from openqpu.sim.methods.stabilizer_ops import (
     DIAGONAL,
-    FIXED,
-    PAULIS,
-    PHASE_GATES,
     Op,
     Unsupported,
     channels_to_stim,
     condition_bit,
     gate_to_stim,
-    shown,
-    where,
+    pauli_body,
 )
 from openqpu.sim.noise import NoiseModel
 
@@ -194,7 +190,7 @@ class Translator:
 
     def _if_else(self, operation: Any, item: Any, qubits: tuple[int, ...]) -> None:
         clbit, wanted = condition_bit(operation.condition, self.clbit_index)
-        bodies = [self._pauli_body(body, qubits) for body in operation.blocks]
+        bodies = [pauli_body(body, qubits) for body in operation.blocks]
         writer = self.last_writer.get(clbit)
         for taken, body in zip((wanted, 1 - wanted), bodies, strict=False):
             # The body runs when the bit equals ``taken``. A bit never written reads 0,
@@ -216,32 +212,6 @@ class Translator:
                     noisy = self._gate_noise(inner.name, (qubit,))
                 if noisy and writer is not None and self.emit:
                     self.program.conditional_noisy_gates += 1
-
-    def _pauli_body(self, body: QuantumCircuit, outer: tuple[int, ...]) -> list[tuple[Any, ...]]:
-        """``(Stim Pauli or None, qubit, operation)`` of each gate and delay of a body."""
-        mapping = dict(zip(body.qubits, outer, strict=True))
-        items = []
-        for inner in body.data:
-            operation = inner.operation
-            qubits = tuple(mapping[q] for q in inner.qubits)
-            if operation.name == "barrier":
-                continue
-            if operation.name == "delay":
-                items.extend((None, q, operation) for q in qubits)
-                continue
-            stim_name = None
-            if operation.name in FIXED or operation.name in PHASE_GATES:
-                stim_name = gate_to_stim(operation, qubits)
-                if stim_name is None:
-                    items.append((None, qubits[0], operation))
-                    continue
-            if stim_name not in PAULIS:
-                raise Unsupported(
-                    f"{shown(operation)} on {where(qubits)} inside if_else: bodies may hold "
-                    "only Pauli gates"
-                )
-            items.append((stim_name, qubits[0], operation))
-        return items
 
     def _feedback_measurements(self) -> set[int]:
         """Record indices of the measurements an ``if_else`` condition reads."""

@@ -114,6 +114,38 @@ def condition_bit(condition: Any, clbit_index: dict[Clbit, int]) -> tuple[int, i
     return clbit_index[bit], wanted
 
 
+def pauli_body(body: Any, outer: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    """``(Stim Pauli or None, qubit, operation)`` of each gate and delay of an if_else body.
+
+    Raises:
+        Unsupported: the body holds something other than Paulis, the identity, phase
+            gates of no turn, delays and barriers.
+    """
+    mapping = dict(zip(body.qubits, outer, strict=True))
+    items = []
+    for inner in body.data:
+        operation = inner.operation
+        qubits = tuple(mapping[q] for q in inner.qubits)
+        if operation.name == "barrier":
+            continue
+        if operation.name == "delay":
+            items.extend((None, q, operation) for q in qubits)
+            continue
+        stim_name = None
+        if operation.name in FIXED or operation.name in PHASE_GATES:
+            stim_name = gate_to_stim(operation, qubits)
+            if stim_name is None:
+                items.append((None, qubits[0], operation))
+                continue
+        if stim_name not in PAULIS:
+            raise Unsupported(
+                f"{shown(operation)} on {where(qubits)} inside if_else: bodies may hold "
+                "only Pauli gates"
+            )
+        items.append((stim_name, qubits[0], operation))
+    return items
+
+
 def channels_to_stim(
     placed: tuple[Placed, ...], zero: frozenset[int] = frozenset()
 ) -> tuple[list[Op], int, frozenset[int]]:
