@@ -9,6 +9,7 @@ stays low; bonds above ``max_bond`` are truncated and the lost weight reported.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,6 +34,14 @@ _START_S = 0.05
 _WORK_S = 2.5e-9
 _PER_OP_S = 4e-7
 _PER_SAMPLE_S = 2e-8
+# The structural bound ignores cancellations (a routed QFT of a basis state stays
+# nearly a product state), so an estimate above PROBE_ABOVE_S is checked by timing
+# PROBE_TRAJECTORIES real trajectories, when one of them is bounded to take less
+# than PROBE_LIMIT_S; their time, times PROBE_SAFETY, caps the estimate.
+_PROBE_ABOVE_S = 2.0
+_PROBE_LIMIT_S = 5.0
+_PROBE_TRAJECTORIES = 4
+_PROBE_SAFETY = 2.0
 
 
 def why_not(circuit: QuantumCircuit, noise: NoiseModel | None) -> str | None:
@@ -65,12 +74,13 @@ def cost(
     swaps included), by 2^min(sites left, sites right) and by ``max_bond``; the time
     sums the SVD and contraction work of every two-site step under that bound
     (an upper bound: circuits that entangle less than their structure allows, such
-    as a QFT of a basis state, run much faster).
+    as a QFT of a basis state, run much faster). When that bound predicts more than a
+    couple of seconds, a few seeded trajectories are timed (each bounded to a few
+    seconds) and twice their time per trajectory caps the estimate.
 
     Raises:
         MethodUnsupported: the method cannot run the circuit.
     """
-    del truncation_threshold  # the bound does not depend on it
     program = _program(circuit, noise, max_bond)
     work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond)
     chi = 2.0**log_chi
@@ -79,8 +89,36 @@ def cost(
     threads = max(1, min(configured_threads(), trajectories))
     per_trajectory = _WORK_S * work + _PER_OP_S * len(program.ops_int) + _PER_SAMPLE_S * sample_work
     seconds = _START_S + math.ceil(trajectories / threads) * per_trajectory
-    memory = program.num_sites * int(chi.max()) ** 2 * 4 * 16 * threads
+    chi_max = int(chi.max())
+    if seconds > _PROBE_ABOVE_S and per_trajectory < _PROBE_LIMIT_S:
+        probe_seconds, probe_bond = _probe(program, max_bond, truncation_threshold)
+        probed = _START_S + math.ceil(trajectories / threads) * _PROBE_SAFETY * probe_seconds
+        seconds = min(seconds, probed)
+        chi_max = min(chi_max, 2 * probe_bond)
+    memory = program.num_sites * chi_max**2 * 4 * 16 * threads
     return Cost(seconds=float(seconds), memory_bytes=int(memory))
+
+
+def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int]:
+    """Seconds per trajectory and largest bond of a few real (seeded) trajectories."""
+    from openqpu.sim.methods.mps_trajectories import run_many
+
+    timings = []
+    bond = 1
+    for count in (1, _PROBE_TRAJECTORIES):  # the first call also loads the kernels
+        seeds = np.arange(count, dtype=np.int64)
+        bits = np.zeros((count, program.num_clbits), dtype=np.uint8)
+        stats = np.zeros((count, 3))
+        with _threads(1):
+            start = time.perf_counter()
+            run_many(
+                program.num_sites, program.ops_int, program.ops_real, program.mats1,
+                program.mats2, program.conds, program.terminal, program.terminal_real,
+                program.num_clbits, seeds, 1, int(max_bond), float(threshold), bits, stats,
+            )  # fmt: skip
+            timings.append((time.perf_counter() - start) / count)
+        bond = max(bond, int(stats[:, 2].max()))
+    return timings[-1], bond
 
 
 def run(

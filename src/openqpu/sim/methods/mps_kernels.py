@@ -32,6 +32,44 @@ def _qr(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
+def _svd_of_tall(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SVD through a QR first (rows >= columns), for when LAPACK's gesdd fails."""
+    q, r = _qr(m)
+    try:
+        u, s, vh = np.linalg.svd(r, full_matrices=False)
+        return q @ u, s, vh
+    except Exception:
+        pass
+    values, vectors = np.linalg.eigh(np.ascontiguousarray(r.conj().T) @ r)
+    n = values.shape[0]
+    s = np.sqrt(np.maximum(values[::-1], 0.0))
+    v = np.ascontiguousarray(vectors[:, ::-1])
+    u = np.zeros((r.shape[0], n), dtype=np.complex128)
+    rv = r @ v
+    for k in range(n):
+        if s[k] > 1e-300:
+            u[:, k] = rv[:, k] / s[k]
+    return q @ u, s, np.ascontiguousarray(v.conj().T)
+
+
+@njit(cache=True)
+def svd(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thin SVD; when gesdd does not converge (it happens on degenerate spectra), the
+    SVD of a QR factor, or of the Hermitian square, instead."""
+    try:
+        u, s, vh = np.linalg.svd(m, full_matrices=False)
+        # gesdd has been seen to return non-finite factors without an error.
+        if np.isfinite(s.sum()) and np.isfinite(u.sum()) and np.isfinite(vh.sum()):
+            return u, s, vh
+    except Exception:
+        pass
+    if m.shape[0] >= m.shape[1]:
+        return _svd_of_tall(m)
+    u, s, vh = _svd_of_tall(np.ascontiguousarray(m.conj().T))
+    return np.ascontiguousarray(vh.conj().T), s, np.ascontiguousarray(u.conj().T)
+
+
+@njit(cache=True)
 def move_center(tensors, center: int, target: int) -> int:
     """Move the orthogonality centre from ``center`` to ``target`` by QR sweeps."""
     while center < target:
@@ -115,7 +153,7 @@ def apply_2q(
                     out[2 * i + p, s * right + j] = (
                         g[row, 0] * x0 + g[row, 1] * x1 + g[row, 2] * x2 + g[row, 3] * x3
                     )
-    u, sv, vh = np.linalg.svd(out, full_matrices=False)
+    u, sv, vh = svd(out)
     weights = sv * sv
     total = weights.sum()
     keep = weights.shape[0]
