@@ -3,9 +3,9 @@ within stated bounds, known before the circuit runs.
 
 Every method reports, for a circuit with bound parameters, why it cannot run it (or
 None) and its estimated cost. ``choose`` keeps the feasible ones whose memory fits and
-picks the cheapest, where an approximate method (stabilizer: relaxation Pauli-twirled;
-mps: bond-dimension truncation) must beat the exact ones (density matrix, statevector
-trajectories) by ``APPROXIMATION_PENALTY`` to be chosen.
+picks the cheapest, where an approximate method (stabilizer when it twirls some
+relaxation; mps, which may truncate) must beat the exact ones (density matrix,
+statevector trajectories) by ``APPROXIMATION_PENALTY`` to be chosen.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from openqpu.sim.program import Program
 AUTO = "auto"
 # An approximate method is chosen over an exact one only when it is this much cheaper.
 APPROXIMATION_PENALTY = 10.0
-_APPROXIMATE = frozenset({STABILIZER, MPS})
+_APPROXIMATE = frozenset({MPS})
 
 
 @dataclass(frozen=True)
@@ -153,8 +153,13 @@ def choose(
         reasons = "; ".join(f"{name}: {why}" for name, why in rejected.items())
         raise MethodUnsupported(AUTO, f"no method can run it ({reasons})")
 
+    def approximate(name: str) -> bool:
+        if name == STABILIZER:
+            return not stabilizer.is_exact(circuit, noise, shots)
+        return name in _APPROXIMATE
+
     def score(name: str) -> float:
-        penalty = APPROXIMATION_PENALTY if name in _APPROXIMATE else 1.0
+        penalty = APPROXIMATION_PENALTY if approximate(name) else 1.0
         return costs[name].seconds * penalty
 
     best = min(costs, key=score)

@@ -161,6 +161,15 @@ def _plan(
     return _Plan(program, seconds)
 
 
+def is_exact(circuit: QuantumCircuit, noise: NoiseModel | None, shots: int) -> bool:
+    """Whether ``run`` (variant auto) gives the noisy distribution exactly, up to
+    sampling: no channel twirled (the choice of method weighs approximate runs)."""
+    if not _stim_would_approximate(circuit, noise):
+        return True
+    plan = _plan(circuit, noise, shots, AUTO, lower=False)
+    return plan.exact is not None and plan.exact.twirled_channels == 0
+
+
 def _stim_would_approximate(circuit: QuantumCircuit, noise: NoiseModel | None) -> bool:
     """Whether the Stim variant may approximate: the model relaxes, or noise meets
     ``if_else`` (asymmetric readout of fed-back bits, noise of body gates)."""

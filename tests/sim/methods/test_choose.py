@@ -1,0 +1,105 @@
+"""The choice of a method for a compiled noisy chip circuit, and what a run then says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from qiskit import QuantumCircuit
+
+from openqpu.compile import compile_for_device, noise_model_for
+from openqpu.device import generate_snapshot, load_device_specs
+from openqpu.sim.methods.base import MethodUnsupported
+from openqpu.sim.methods.choose import choose, run_method
+
+SPEC = load_device_specs()["lattice72"]
+SNAPSHOT = generate_snapshot(SPEC, seed=1, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def _ghz(num_qubits: int) -> QuantumCircuit:
+    circuit = QuantumCircuit(num_qubits, num_qubits)
+    circuit.h(0)
+    for q in range(num_qubits - 1):
+        circuit.cx(q, q + 1)
+    circuit.measure(range(num_qubits), range(num_qubits))
+    return circuit
+
+
+def _chain_rotations(num_qubits: int) -> QuantumCircuit:
+    """A non-Clifford chain: little entanglement, any width."""
+    circuit = QuantumCircuit(num_qubits)
+    circuit.ry(0.3, range(num_qubits))
+    for q in range(num_qubits - 1):
+        circuit.cx(q, q + 1)
+        circuit.rz(0.2 + 0.01 * q, q + 1)
+    circuit.measure_all()
+    return circuit
+
+
+def _compiled(circuit: QuantumCircuit) -> tuple[QuantumCircuit, object]:
+    compiled = compile_for_device(circuit, SPEC, SNAPSHOT, optimization_level=1)
+    return compiled.circuit, noise_model_for(compiled, SPEC, SNAPSHOT)
+
+
+@pytest.mark.parametrize(
+    ("circuit", "expected"),
+    [
+        (_ghz(5), "density_matrix"),
+        (_chain_rotations(6), "density_matrix"),
+        (_ghz(40), "stabilizer"),
+        (_chain_rotations(30), "mps"),
+    ],
+    ids=["ghz5", "chain6", "ghz40", "chain30"],
+)
+def test_choose_picks_the_cheapest_method_that_can_run_it(
+    circuit: QuantumCircuit, expected: str
+) -> None:
+    compiled, noise = _compiled(circuit)
+    choice = choose(compiled, noise, 1000)
+    assert choice.method == expected, (choice.rejected, choice.costs)
+    assert choice.cost == choice.costs[expected]
+
+
+def test_choose_rejections_name_why() -> None:
+    compiled, noise = _compiled(_chain_rotations(30))
+    choice = choose(compiled, noise, 1000)
+    assert "more than 12" in choice.rejected["density_matrix"]
+    assert "not a multiple of pi/2" in choice.rejected["stabilizer"]
+    assert "memory limit" in choice.rejected["statevector"]
+
+
+def test_choose_forced_method_that_cannot_run_raises_naming_it() -> None:
+    compiled, noise = _compiled(_chain_rotations(6))
+    with pytest.raises(MethodUnsupported, match=r"method 'stabilizer' cannot run.*pi/2"):
+        choose(compiled, noise, 100, method="stabilizer")
+    with pytest.raises(ValueError, match="not one of"):
+        choose(compiled, noise, 100, method="magic")
+
+
+def test_choose_counts_memory_against_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled, noise = _compiled(_chain_rotations(10))
+    monkeypatch.setenv("OPENQPU_MEMORY_LIMIT", "1000")
+    with pytest.raises(MethodUnsupported, match=r"no method can run it.*memory limit"):
+        choose(compiled, noise, 100)
+
+
+@pytest.mark.parametrize(
+    "circuit",
+    [_ghz(5), _ghz(24), _chain_rotations(6), _chain_rotations(20)],
+    ids=["ghz5", "ghz24", "chain6", "chain20"],
+)
+def test_chosen_method_says_when_it_approximates(circuit: QuantumCircuit) -> None:
+    """No silent approximation: an approximate run names what it approximated."""
+    compiled, noise = _compiled(circuit)
+    choice = choose(compiled, noise, 200)
+    outcome = run_method(choice.method, compiled, noise, 200, seed=1)
+    assert outcome.method == choice.method
+    assert sum(outcome.counts.values()) == 200
+    if choice.method == "stabilizer":
+        twirled = outcome.figures["twirled_channels"]
+        assert bool(twirled) == bool(outcome.approximations)
+    if choice.method == "mps":
+        truncated = outcome.figures["truncation_fidelity"] < 1.0
+        assert truncated == bool(outcome.approximations)
+    if choice.method in ("density_matrix", "statevector"):
+        assert outcome.approximations == ()
