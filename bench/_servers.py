@@ -13,20 +13,12 @@ import glob
 import os
 import pwd
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
 from _http import LeanClient, Response
-from _service_client import free_port
-
-START_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 15.0
+from openqpu.cli.spawn import START_TIMEOUT_S, Server, free_port, start_server
 
 
 def child_pids(pid: int) -> list[int]:
@@ -61,6 +53,8 @@ def worker_pids(server_pid: int) -> list[int]:
 class ServerProcess:
     """``openqpu serve`` on a fixed port, in its own process group, restartable.
 
+    Each start is an :func:`openqpu.cli.spawn.start_server` on the same port.
+
     Args:
         database_url: the database (migrated at the first start).
         log_dir: each start writes ``server-<n>.log`` here.
@@ -82,15 +76,15 @@ class ServerProcess:
         self.workers, self.env = workers, env
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: Server | None = None
         self.starts = 0
         self.admin_key = ""
 
     @property
     def pid(self) -> int | None:
         """The API process's id while it runs."""
-        alive = self.process is not None and self.process.poll() is None
-        return self.process.pid if alive and self.process is not None else None
+        alive = self.server is not None and self.server.process.poll() is None
+        return self.server.process.pid if alive and self.server is not None else None
 
     def start(self) -> None:
         """Start and wait for ``/healthz``.
@@ -99,70 +93,31 @@ class ServerProcess:
             RuntimeError: the server exited or did not answer within ``START_TIMEOUT_S``.
         """
         self.starts += 1
-        log_path = self.log_dir / f"server-{self.starts}.log"
-        command = [
-            sys.executable, "-m", "openqpu.cli", "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), "--db", self.database_url, "--workers", str(self.workers),
-        ]  # fmt: skip
-        with log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "OPENQPU_DATA_DIR": str(self.log_dir), **self.env},
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    key_file = self.log_dir / "admin-key"
-                    if key_file.exists():
-                        self.admin_key = key_file.read_text().strip()
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f"server did not answer in {START_TIMEOUT_S:g} s")
+        self.server = start_server(
+            self.database_url,
+            self.log_dir / f"server-{self.starts}.log",
+            workers=self.workers,
+            env=self.env,
+            port=self.port,
+            startup_s=START_TIMEOUT_S,
+        )
+        # Only the first start on a new database makes an administrator.
+        self.admin_key = self.server.admin_key or self.admin_key
 
     def kill(self) -> None:
         """SIGKILL the whole process group (API process and workers) at once."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=STOP_TIMEOUT_S)
-        _wait_group_gone(self.process.pid)
+        if self.server is not None:
+            self.server.kill()
 
     def stop(self) -> None:
-        """SIGTERM the group, then SIGKILL after ``STOP_TIMEOUT_S``."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """SIGTERM the group, then SIGKILL after ``openqpu.cli.spawn.STOP_TIMEOUT_S``."""
+        if self.server is not None:
+            self.server.stop()
 
     def worker_pids(self) -> list[int]:
         """The running workers' process ids."""
         pid = self.pid
         return worker_pids(pid) if pid is not None else []
-
-
-def _wait_group_gone(group: int, timeout: float = STOP_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.02)
 
 
 def _postgres_bin(name: str) -> str | None:

@@ -1,5 +1,6 @@
-"""The server side of ``bench/service.py``: fresh databases, an ``openqpu serve`` subprocess,
-benchmark users, and CPU accounting of the server, PostgreSQL and this process from /proc.
+"""The server side of ``bench/service.py``: fresh databases, an ``openqpu serve`` subprocess
+(``openqpu.cli.spawn``), benchmark users, and CPU accounting of the server, PostgreSQL and
+this process from /proc.
 
 Only loopback addresses are used. Everything that waits has a deadline.
 """
@@ -8,10 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,14 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from openqpu.cli import spawn
+from openqpu.cli.spawn import Server as Server
+from openqpu.cli.spawn import free_port as free_port
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "OPENQPU_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 KEY_PATTERN = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")
-START_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 15.0
 
 # The benchmarks' small job: 5-qubit GHZ, 1,000 shots, on the ideal simulator.
 GHZ5 = """OPENQASM 2.0;
@@ -41,13 +38,6 @@ cx q[3], q[4];
 measure q -> c;
 """
 JOB_BODY = {"device": "statevector", "circuits": [GHZ5], "shots": 1000}
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -76,29 +66,10 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@dataclass
-class Server:
-    """A running ``openqpu serve`` process group (API process and its workers)."""
-
-    url: str
-    admin_key: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        """Stop the API process and its workers (SIGTERM, then SIGKILL after a timeout)."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-
-
 def start_server(database_url: str, log_path: Path, *, workers: int, env: dict[str, str]) -> Server:
     """Start ``openqpu serve`` on a free loopback port and wait until ``/healthz`` answers.
+
+    The benchmarks' name for :func:`openqpu.cli.spawn.start_server`.
 
     Args:
         database_url: the (empty) database the server creates its schema in.
@@ -107,42 +78,9 @@ def start_server(database_url: str, log_path: Path, *, workers: int, env: dict[s
         env: extra ``OPENQPU_*`` variables.
 
     Raises:
-        RuntimeError: the server exited or did not answer within ``START_TIMEOUT_S``.
+        RuntimeError: the server exited or did not answer within ``spawn.START_TIMEOUT_S``.
     """
-    port = free_port()
-    command = [
-        sys.executable, "-m", "openqpu.cli", "serve", "--host", "127.0.0.1",
-        "--port", str(port), "--db", database_url, "--workers", str(workers),
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # The first admin key goes to <data dir>/admin-key (never to the log).
-            env={**os.environ, "OPENQPU_DATA_DIR": str(log_path.parent), **env},
-            start_new_session=True,  # its own process group: stop() ends the workers too
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        server = Server(url, "", process, log_path)
-        server.stop()
-        raise RuntimeError(
-            f"server did not answer in {START_TIMEOUT_S:g} s:\n{log_path.read_text()}"
-        )
-    key_file = log_path.parent / "admin-key"
-    admin_key = key_file.read_text().strip() if key_file.exists() else ""
-    return Server(url, admin_key, process, log_path)
+    return spawn.start_server(database_url, log_path, workers=workers, env=env)
 
 
 def add_users(database_url: str, count: int) -> list[str]:

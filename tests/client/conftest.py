@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,19 +50,9 @@ def running_server(kind: str, directory: Path, *, workers: int) -> Iterator[Serv
             yield server
         finally:
             server.stop()
-            stop_stray_workers(server)
-
-
-def stop_stray_workers(server: Server) -> None:
-    """Stop what is left of the server's process group once ``openqpu serve`` has exited.
-
-    While the server shuts down, its pool may replace a worker that the group's
-    SIGTERM killed; the new worker would outlive the test and poll a dropped database.
-    """
-    try:
-        os.killpg(server.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # nothing left: the usual case
+            # While the server shuts down its pool may replace a worker that SIGTERM
+            # killed; the new one would outlive the test and poll a dropped database.
+            server.kill()
 
 
 def ghz_qasm(n: int) -> str:

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+
+from openqpu.cli import spawn
+from openqpu.cli.spawn import Server as Server  # re-exported for the tests
+from openqpu.cli.spawn import free_port as free_port
 
 if TYPE_CHECKING:
     from openqpu.service.store.database import Database
@@ -29,13 +30,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "OPENQPU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 KEY_PATTERN = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _postgres_reason() -> str | None:
@@ -98,72 +92,11 @@ def module_database_url(
     yield from _database(request.param, tmp_path_factory.mktemp("db"))
 
 
-@dataclass
-class Server:
-    """A running ``openqpu serve`` process."""
-
-    url: str
-    database_url: str
-    admin_key: str
-    process: subprocess.Popen[str]
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        """An HTTP client with the given (default: admin) key."""
-        return httpx.Client(
-            base_url=self.url,
-            headers={"Authorization": f"Bearer {key or self.admin_key}"},
-            timeout=30,
-        )
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Stop the server and its workers."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-
-
 def start_server(
     database_url: str, log_path: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> Server:
-    """Start ``openqpu serve`` in its own process group and wait until it answers."""
-    port = free_port()
-    env = dict(os.environ)
-    # The first admin key goes to <data dir>/admin-key (never to the log).
-    env["OPENQPU_DATA_DIR"] = str(log_path.parent)
-    env.update(extra_env or {})
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "openqpu.cli", "serve", "--port", str(port),
-            "--db", database_url, "--workers", str(workers),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        raise RuntimeError(f"server did not start: {log_path.read_text()}")
-    key_file = Path(env["OPENQPU_DATA_DIR"]) / "admin-key"
-    admin_key = key_file.read_text().strip() if key_file.exists() else ""
-    return Server(url, database_url, admin_key, process, log_path, env)
+    """``openqpu serve`` in its own process group, answering (``openqpu.cli.spawn``)."""
+    return spawn.start_server(database_url, log_path, workers=workers, env=extra_env)
 
 
 FAST_LEASES = {"OPENQPU_LEASE_SECONDS": "3", "OPENQPU_POLL_SECONDS": "0.1"}

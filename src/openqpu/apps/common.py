@@ -2,8 +2,8 @@
 
 An application is a client of the cloud. Without a URL it starts ``openqpu serve``
 as a subprocess on a free port with a temporary SQLite database (the only place
-``openqpu.apps`` touches the server, and only through its command line), and
-stops it when done.
+``openqpu.apps`` touches the server, and only through its command line, by
+``openqpu.cli.spawn``), and stops it when done.
 """
 
 from __future__ import annotations
@@ -11,26 +11,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import httpx
-
+from openqpu.cli.spawn import start_server
 from openqpu.qiskit import OpenQPUBackend, OpenQPUProvider
-
-_KEY = re.compile(r"(oqk_[A-Za-z0-9]+_[A-Za-z0-9_-]+)")
 
 
 class LocalServer:
     """``openqpu serve`` with one worker on a free port and a throw-away SQLite file.
+
+    Started by :func:`openqpu.cli.spawn.start_server`, as the tests and benchmarks
+    start theirs.
 
     Args:
         workers: worker processes that run jobs.
@@ -46,55 +41,32 @@ class LocalServer:
     def __init__(self, *, workers: int = 1, startup_s: float = 90.0) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="openqpu-app-")
         folder = Path(self._folder.name)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        self.url = f"http://127.0.0.1:{port}"
-        self._log_path = folder / "server.log"
-        env = dict(os.environ)
         # Workers look for jobs often: an optimiser waits for one small job at a time.
-        env.setdefault("OPENQPU_POLL_SECONDS", "0.02")
-        env["OPENQPU_DATA_DIR"] = str(folder)  # the first admin key lands there
-        self._key_file = folder / "admin-key"
-        command = [
-            sys.executable, "-m", "openqpu.cli", "serve", "--port", str(port),
-            "--db", f"sqlite:///{folder / 'openqpu.db'}", "--workers", str(workers),
-        ]  # fmt: skip
-        with self._log_path.open("w") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
+        poll = os.environ.get("OPENQPU_POLL_SECONDS", "0.02")
         try:
-            self.token = self._wait(startup_s)
+            self._server = start_server(
+                f"sqlite:///{folder / 'openqpu.db'}",
+                folder / "server.log",  # the first admin key lands in the same folder
+                workers=workers,
+                env={"OPENQPU_POLL_SECONDS": poll},
+                startup_s=startup_s,
+            )
         except BaseException:
-            self.stop()
+            self._folder.cleanup()
             raise
-
-    def _wait(self, startup_s: float) -> str:
-        deadline = time.monotonic() + startup_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"local server exited: {self._log_path.read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    if self._key_file.exists():
-                        return self._key_file.read_text().strip()
-            time.sleep(0.2)
-        raise RuntimeError(f"local server did not start in {startup_s} s: {self.log()}")
+        self.url = self._server.url
+        self.token = self._server.admin_key
+        if not self.token:
+            self.stop()
+            raise RuntimeError("local server made no administrator key")
 
     def log(self) -> str:
         """What the server printed so far."""
-        return self._log_path.read_text() if self._log_path.exists() else ""
+        return self._server.log()
 
     def stop(self) -> None:
         """Stop the server and its workers and delete the database."""
-        if self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait(timeout=15)
+        self._server.stop()
         self._folder.cleanup()
 
     def __enter__(self) -> LocalServer:
