@@ -118,15 +118,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class WorkerPool:
     """Keeps ``size`` processes running ``target`` alive, restarting any that die."""
 
-    def __init__(self, settings: Any, size: int, target: Any = _worker_process) -> None:
+    def __init__(
+        self, settings: Any, size: int, target: Any = _worker_process, *, daemon: bool = True
+    ) -> None:
         self.settings, self.size, self.target = settings, size, target
+        self.daemon = daemon
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[Any] = []
         self.stop = threading.Event()
 
     def _spawn(self) -> Any:
         process = self.context.Process(
-            target=self.target, args=(asdict(self.settings), os.getpid()), daemon=True
+            target=self.target, args=(asdict(self.settings), os.getpid()), daemon=self.daemon
         )
         process.start()
         return process
@@ -224,7 +227,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     pool = WorkerPool(settings, settings.workers)
     pool.start()
-    api_pool = WorkerPool(settings, settings.api_processes - 1, target=_api_process)
+    # Not daemonic: an API process starts the sandbox's child processes, which a daemonic
+    # process may not have. close() below ends them; each also exits with its parent.
+    api_pool = WorkerPool(settings, settings.api_processes - 1, target=_api_process, daemon=False)
     api_pool.start()
     try:
         _run_uvicorn(app, sock)
