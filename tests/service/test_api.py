@@ -103,6 +103,7 @@ def test_api_users_see_only_their_own_jobs(shared_server: Server) -> None:
         assert all(u["max_shots_per_day"] > 0 and u["max_active_jobs"] > 0 for u in users)
 
 
+@pytest.mark.slow
 def test_api_cancel_queued_job_and_conflict_when_final(tmp_path: Any, database_url: str) -> None:
     from tests.service.conftest import start_server
 

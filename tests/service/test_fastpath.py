@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, insert, select
 
 from openqpu.service.clock import utcnow
@@ -124,6 +125,22 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def _listeners(port: int) -> int:
+    """How many sockets listen on the loopback ``port`` (one per API process)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, _remote, state = line.split()[1:4]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                count += 1
+    return count
+
+
+@pytest.mark.slow
 def test_several_api_processes_share_the_port(tmp_path: Path) -> None:
     server = start_server(
         f"sqlite:///{tmp_path / 'db.sqlite'}",
@@ -136,7 +153,11 @@ def test_several_api_processes_share_the_port(tmp_path: Path) -> None:
         while len(_group_members(server.process.pid)) < 4 and time.monotonic() < deadline:
             time.sleep(0.2)  # the main process, one worker, two more API processes
         assert len(_group_members(server.process.pid)) >= 4
-        time.sleep(3)  # the extra API processes start listening after their imports
+        # The extra API processes listen once their imports are done; from then on the
+        # kernel spreads new connections over all three (one still starting answers late).
+        while _listeners(server.port) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _listeners(server.port) == 3
         ids = []
         for _ in range(12):  # a new connection each time: the kernel spreads them
             with server.client() as client:
@@ -149,6 +170,7 @@ def test_several_api_processes_share_the_port(tmp_path: Path) -> None:
             for job_id in ids:
                 done = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 20}).json()
                 assert done["status"] == "done"
+        assert "startup failed" not in server.log()  # no API process died and came back
     finally:
         server.stop()
     deadline = time.monotonic() + 15

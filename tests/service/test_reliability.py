@@ -7,7 +7,11 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.service.conftest import BELL, FAST_LEASES, slow_circuit, start_server, wait_done
+
+pytestmark = pytest.mark.slow  # each test starts servers and waits for crashes: 10-20 s
 
 
 def _wait_running(client, job_id: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
