@@ -35,7 +35,15 @@ from openqpu.errors import OpenQPUError
 T = TypeVar("T")
 
 # Modules a fresh child imports before its first task, so the first task is not slow.
-WARM_MODULES = ("qiskit", "qiskit.qasm2", "qiskit.qasm3", "openqpu.sim", "openqpu.compile")
+# The estimate of a chip job (transpile, choose a method) runs here too: load it up front.
+WARM_MODULES = (
+    "qiskit",
+    "qiskit.qasm2",
+    "qiskit.qasm3",
+    "openqpu.sim",
+    "openqpu.compile",
+    "openqpu.service.run.estimate",
+)
 
 
 class SandboxLimit(OpenQPUError):
