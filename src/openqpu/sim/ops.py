@@ -25,8 +25,14 @@ def state_kernels(state: np.ndarray):  # type: ignore[no-untyped-def]
     return small if small.is_small(state) else kernels()
 
 
-def _offsets(qubits: tuple[int, ...]) -> np.ndarray:
-    """``offsets[a]``: the state-index offset of local basis state ``a`` on ``qubits``."""
+def index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
+    """``offsets[a]``: the state-index offset of local basis state ``a`` on ``qubits``.
+
+    Bit j of ``a`` is qubit ``qubits[j]``: an int64 array of ``2 ** len(qubits)`` entries.
+
+    >>> index_offsets((2, 0)).tolist()
+    [0, 4, 1, 5]
+    """
     local = np.arange(1 << len(qubits), dtype=np.int64)
     offsets = np.zeros_like(local)
     for j, q in enumerate(qubits):
@@ -48,7 +54,7 @@ class DenseOp:
 
     def __post_init__(self) -> None:
         self._bits = np.array(sorted(self.qubits), dtype=np.int64)
-        self._offsets = _offsets(self.qubits)
+        self._offsets = index_offsets(self.qubits)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
@@ -113,7 +119,7 @@ class MonomialOp:
 
     def offsets(self, positions: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Source and target index offsets when qubit j sits at bit ``positions[j]``."""
-        sources = _offsets(positions)
+        sources = index_offsets(positions)
         return sources, sources[self.rows]
 
     def apply(self, state: np.ndarray) -> None:
@@ -138,7 +144,7 @@ class ControlledOp:
     def __post_init__(self) -> None:
         self.qubits = self.controls + self.targets
         self._bits = np.array(sorted(self.qubits), dtype=np.int64)
-        self._offsets = _offsets(self.targets)
+        self._offsets = index_offsets(self.targets)
         self._fixed = sum(1 << q for j, q in enumerate(self.controls) if self.ctrl_state >> j & 1)
 
     def apply(self, state: np.ndarray) -> None:

@@ -1,10 +1,12 @@
 """Numba kernel running noisy shots as solo trajectories over a flat program.
 
-A program is a list of operations given by codes and tables (see ``solo.py``,
-which builds them): gates reuse the range bodies of ``kernels``; noise channels,
-measurements and resets draw their outcomes from uniforms drawn beforehand, so
-the result depends only on those numbers. Each shot runs on its own copy of the
-state its job starts from; shots run in parallel over numba's threads.
+A program is a list of operations given by codes and tables, a
+``trajectory_program.TrajectoryProgram`` (its docstring lays the tables out; its
+builder is the only one that fills them). Gates reuse the range bodies of
+``kernels``; noise channels, measurements and resets draw their outcomes from
+uniforms drawn beforehand, so the result depends only on those numbers. Each shot
+runs on its own copy of the state its job starts from; shots run in parallel over
+numba's threads.
 """
 
 from __future__ import annotations
@@ -24,16 +26,18 @@ from openqpu.sim.kernels import (
     probability_of_one,
 )
 
-# Operation codes. Draws per operation are fixed by ``solo.DRAWS``.
-DENSE1 = 0  # qubits[0]; 2x2 matrix
-DENSE2 = 1  # qubits[0:2]; 4x4 matrix
-DENSE = 2  # ints: sorted bits (count in qubit table), fixed mask, offsets; matrix
-DIAGONAL = 3  # qubits; diagonal; ints: low table
-MONOMIAL = 4  # qubits (sorted); phases; ints: sources then targets
-DEPOLARIZING = 5  # qubits; floats: cumulative probability of each Pauli
-THERMAL_MIXTURE = 6  # qubit; floats: p_reset, p_z (T2 <= T1: reset, Z or nothing)
-THERMAL_KRAUS = 7  # qubit; floats: damping, dephasing (T2 > T1: state-dependent jump)
-MEASURE = 8  # qubit, clbit; floats: P(1|0), P(0|1)
+# Operation codes and what each one's slices of the program's tables hold (qubit
+# table; matrix data; index data; probability data). Draws per operation are fixed by
+# ``trajectory_program.DRAWS``.
+DENSE1 = 0  # qubit; 2x2 matrix
+DENSE2 = 1  # 2 qubits; 4x4 matrix
+DENSE = 2  # sorted qubits; matrix; mask of the controls that are 1, target offsets
+DIAGONAL = 3  # qubits; diagonal; the low table
+MONOMIAL = 4  # sorted qubits; phases; source offsets, then target offsets
+DEPOLARIZING = 5  # qubits; probabilities: cumulative, of each Pauli
+THERMAL_MIXTURE = 6  # qubit; probabilities: p_reset, p_z (T2 <= T1: reset, Z or nothing)
+THERMAL_KRAUS = 7  # qubit; probabilities: damping, dephasing (T2 > T1: state-dependent)
+MEASURE = 8  # qubit, clbit; probabilities: P(1|0), P(0|1)
 RESET = 9  # qubit
 
 
@@ -103,146 +107,109 @@ def _sample_index(state, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _run_ops(
-    state,
-    first,
-    clbits,
-    draws,
-    codes,
-    qstart,
-    qtab,
-    cstart,
-    cdata,
-    istart,
-    idata,
-    fstart,
-    fdata,
-    dstart,
-):  # type: ignore[no-untyped-def]
-    """Run operations ``first ..`` on ``state``; return the classical bits after."""
-    for op in range(first, codes.size):
-        code = codes[op]
-        q = qstart[op]
-        width = qstart[op + 1] - q
-        c = cstart[op]
-        i = istart[op]
-        f = fstart[op]
-        d = dstart[op]
+def _run_ops(state, first, clbits, draws, program):  # type: ignore[no-untyped-def]
+    """Run operations ``first ..`` of ``program`` on ``state``; return the classical bits after.
+
+    ``draws`` is the shot's row of uniforms; ``clbits`` its classical bits before.
+    """
+    qubits = program.qubit_table
+    matrices = program.matrix_data
+    indices = program.index_data
+    probs = program.probability_data
+    for op in range(first, program.op_codes.size):
+        code = program.op_codes[op]
+        q = program.qubit_start[op]
+        width = program.qubit_start[op + 1] - q
+        c = program.matrix_start[op]
+        i = program.index_start[op]
+        i_end = program.index_start[op + 1]
+        p = program.probability_start[op]
+        d = program.draw_start[op]
         if code == DENSE1:
-            _dense1_range(state, qtab[q], cdata[c : c + 4].reshape((2, 2)), 0, state.size >> 1)
+            m = matrices[c : c + 4].reshape((2, 2))
+            _dense1_range(state, qubits[q], m, 0, state.size >> 1)
         elif code == DENSE2:
-            m = cdata[c : c + 16].reshape((4, 4))
-            _dense2_range(state, qtab[q], qtab[q + 1], m, 0, state.size >> 2)
+            m = matrices[c : c + 16].reshape((4, 4))
+            _dense2_range(state, qubits[q], qubits[q + 1], m, 0, state.size >> 2)
         elif code == DENSE:
-            dim = istart[op + 1] - i - 1
-            m = cdata[c : c + dim * dim].reshape((dim, dim))
-            bits = qtab[q : q + width]
-            offsets = idata[i + 1 : i + 1 + dim]
-            _dense_range(state, bits, idata[i], offsets, m, 0, state.size >> width)
+            dim = i_end - i - 1
+            m = matrices[c : c + dim * dim].reshape((dim, dim))
+            bits = qubits[q : q + width]
+            offsets = indices[i + 1 : i + 1 + dim]
+            _dense_range(state, bits, indices[i], offsets, m, 0, state.size >> width)
         elif code == DIAGONAL:
-            table = idata[i : istart[op + 1]]
-            diagonal = cdata[c : c + (1 << width)]
-            _diagonal_range(state, qtab[q : q + width], diagonal, table, 0, state.size)
+            table = indices[i:i_end]
+            diagonal = matrices[c : c + (1 << width)]
+            _diagonal_range(state, qubits[q : q + width], diagonal, table, 0, state.size)
         elif code == MONOMIAL:
             dim = 1 << width
-            sources = idata[i : i + dim]
-            targets = idata[i + dim : i + 2 * dim]
-            phases = cdata[c : c + dim]
+            sources = indices[i : i + dim]
+            targets = indices[i + dim : i + 2 * dim]
+            phases = matrices[c : c + dim]
             _monomial_range(
-                state, qtab[q : q + width], sources, targets, phases, 0, state.size >> width
+                state, qubits[q : q + width], sources, targets, phases, 0, state.size >> width
             )
         elif code == DEPOLARIZING:
             pauli = 0
-            while pauli < (1 << (2 * width)) - 1 and draws[d] >= fdata[f + pauli]:
+            while pauli < (1 << (2 * width)) - 1 and draws[d] >= probs[p + pauli]:
                 pauli += 1
             for j in range(width):
                 digit = (pauli >> (2 * j)) & 3
                 if digit:
-                    _pauli(state, qtab[q + j], digit)
+                    _pauli(state, qubits[q + j], digit)
         elif code == THERMAL_MIXTURE:
             u = draws[d]
-            if u < fdata[f]:
-                if _measure(state, qtab[q], draws[d + 1]):
-                    _pauli(state, qtab[q], 1)
-            elif u < fdata[f] + fdata[f + 1]:
-                _pauli(state, qtab[q], 3)
+            if u < probs[p]:
+                if _measure(state, qubits[q], draws[d + 1]):
+                    _pauli(state, qubits[q], 1)
+            elif u < probs[p] + probs[p + 1]:
+                _pauli(state, qubits[q], 3)
         elif code == THERMAL_KRAUS:
-            damping = fdata[f]
-            p1 = min(1.0, max(0.0, probability_of_one(state, qtab[q])))
+            damping = probs[p]
+            p1 = min(1.0, max(0.0, probability_of_one(state, qubits[q])))
             jump = damping * p1
             if draws[d] < jump:
-                _decay(state, qtab[q], 1.0 / math.sqrt(p1))
+                _decay(state, qubits[q], 1.0 / math.sqrt(p1))
             else:
                 f0 = 1.0 / math.sqrt(1.0 - jump)
-                _scale_pair(state, qtab[q], f0, f0 * math.sqrt(1.0 - damping))
-            if draws[d + 1] < fdata[f + 1]:
-                _pauli(state, qtab[q], 3)
+                _scale_pair(state, qubits[q], f0, f0 * math.sqrt(1.0 - damping))
+            if draws[d + 1] < probs[p + 1]:
+                _pauli(state, qubits[q], 3)
         elif code == MEASURE:
-            value = _measure(state, qtab[q], draws[d])
-            if draws[d + 1] < fdata[f + value]:
+            value = _measure(state, qubits[q], draws[d])
+            if draws[d + 1] < probs[p + value]:
                 value ^= 1
-            clbits = (clbits & ~(1 << qtab[q + 1])) | (value << qtab[q + 1])
+            clbit = qubits[q + 1]
+            clbits = (clbits & ~(1 << clbit)) | (value << clbit)
         else:  # RESET
-            if _measure(state, qtab[q], draws[d]):
-                _pauli(state, qtab[q], 1)
+            if _measure(state, qubits[q], draws[d]):
+                _pauli(state, qubits[q], 1)
     return clbits
 
 
 @njit(parallel=True, cache=True)
-def run_solo(
-    starts,
-    job_first,
-    job_clbits,
-    shot_job,
-    draws,
-    codes,
-    qstart,
-    qtab,
-    cstart,
-    cdata,
-    istart,
-    idata,
-    fstart,
-    fdata,
-    dstart,
-    final_qubits,
-    final_clbits,
-    out,
-):  # type: ignore[no-untyped-def]
+def run_solo(starts, job_first, job_clbits, shot_job, draws, program, out):  # type: ignore[no-untyped-def]
     """Run every shot alone from its job's state; write its classical bits into ``out``.
 
     Args:
         starts: ``(jobs, 2^n)`` states the jobs start from (left unchanged).
-        job_first: first operation of each job; job_clbits: its classical bits then.
-        shot_job: the job of each shot.
-        draws: ``(shots, k)`` uniforms in [0, 1); column ``dstart[op]`` onwards belongs
-            to operation ``op`` and the last column to the final sampling.
-        codes .. dstart: the program (operation ``op`` uses ``qtab[qstart[op]:
-            qstart[op + 1]]``, and likewise ``cdata``, ``idata``, ``fdata`` from their
-            starts; the start arrays have one entry more than ``codes``).
-        final_qubits, final_clbits: measurements sampled from the final state.
-        out: int64 per shot, the packed classical bits.
+        job_first: int64 per job, the first operation it runs.
+        job_clbits: int64 per job, its packed classical bits before that operation.
+        shot_job: int64 per shot, the job it belongs to.
+        draws: ``(shots, program.num_draws)`` float64 uniforms in [0, 1): columns
+            ``program.draw_start[op]`` onwards belong to operation ``op``, the last one
+            to the final sampling.
+        program: a ``trajectory_program.TrajectoryProgram`` (operations, then the
+            measurements sampled from the final state).
+        out: int64 per shot, written: its packed classical bits.
     """
+    final_qubits = program.final_qubits
+    final_clbits = program.final_clbits
     for shot in prange(shot_job.size):
         job = shot_job[shot]
         state = starts[job].copy()
         row = draws[shot]
-        clbits = _run_ops(
-            state,
-            job_first[job],
-            job_clbits[job],
-            row,
-            codes,
-            qstart,
-            qtab,
-            cstart,
-            cdata,
-            istart,
-            idata,
-            fstart,
-            fdata,
-            dstart,
-        )
+        clbits = _run_ops(state, job_first[job], job_clbits[job], row, program)
         if final_qubits.size:
             index = _sample_index(state, row[row.size - 1])
             for j in range(final_qubits.size):
