@@ -1,7 +1,7 @@
 """Workloads of ``bench/chip_methods.py``: full-width circuits for ``lattice72`` (issue 14's
 table) and, for each, a per-shot observable that both engines' counts are compared on.
 
-Every circuit is logical (the user's view): ``openqpu.compile.compile_for_device`` lays it out
+Every circuit is logical (the user's view): ``openqpu.transpile.transpile_for_device`` lays it out
 and routes it onto the chip. Circuits whose interaction graph is a subgraph of the working
 chip (the GHZ tree, the distance-3 surface code, the Ising chain) compile without swaps when
 the layout pass finds the embedding.

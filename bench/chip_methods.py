@@ -29,7 +29,7 @@ Method
   has answered, waiting with the long poll ``GET /api/v1/jobs/{id}?wait=30``. The method and
   its figures come from the result entry (``method``, ``method_figures``).
 * Engine alone: the circuit is compiled here once as the server compiles it
-  (``compile_for_device`` at ``chip.default_level``, ``chip.TRANSPILER_SEED``) and pickled.
+  (``transpile_for_device`` at ``chip.default_level``, ``chip.TRANSPILER_SEED``) and pickled.
   A fresh process loads it, builds ``noise_model_for``, picks the method with
   ``choose`` (its estimate is the ``est s`` column) and times one
   ``run_method(...)`` call (numba's on-disk cache makes JIT a load, not a compile).
@@ -99,8 +99,8 @@ def child(kind: str, job_path: Path, out_path: Path) -> None:
     started_flag = out_path.with_suffix(".started")
     out: dict[str, Any] = {}
     if kind == "engine":
-        from openqpu.compile import noise_model_for
         from openqpu.sim.methods.choose import choose, run_method
+        from openqpu.transpile import noise_model_for
 
         noise = noise_model_for(compiled, spec, snapshot)
         choice = choose(compiled.circuit, noise, shots)
@@ -362,9 +362,9 @@ def main(argv: list[str]) -> int:
 
     from _chip_workloads import WORKLOADS
     from _service_client import add_users, fresh_database, start_server
-    from openqpu.compile import compile_for_device
     from openqpu.device import CalibrationSnapshot, generate_snapshot, load_device_specs
     from openqpu.service.run.chip import TRANSPILER_SEED, default_level
+    from openqpu.transpile import transpile_for_device
 
     text, load = machine_line()
     print(text, flush=True)
@@ -410,7 +410,7 @@ def main(argv: list[str]) -> int:
                             (spec, snapshot),
                             folder,
                             client,
-                            (compile_for_device, default_level, TRANSPILER_SEED),
+                            (transpile_for_device, default_level, TRANSPILER_SEED),
                         )
                     )
             finally:
@@ -435,12 +435,12 @@ def measure(
 ) -> dict[str, Any]:
     """Build, compile and run one workload ``args.reps`` times; return its row."""
     spec, snapshot = device
-    compile_for_device, default_level, transpiler_seed = compiler
+    transpile_for_device, default_level, transpiler_seed = compiler
     shots = max(1, round(workload.shots * args.shots_scale))
     circuit, obs_name, observable = workload.build(spec, snapshot)
     start = time.perf_counter()
     level = default_level(circuit)
-    compiled = compile_for_device(
+    compiled = transpile_for_device(
         circuit, spec, snapshot, optimization_level=level, seed=transpiler_seed
     )
     compile_s = time.perf_counter() - start

@@ -22,7 +22,7 @@ def compile_seconds(circuit: object, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        program = sim.compile(circuit)  # type: ignore[arg-type]
+        program = sim.lower(circuit)  # type: ignore[arg-type]
         program.bind(None, np.dtype(np.complex128))
         times.append(time.perf_counter() - start)
     return statistics.median(times)

@@ -9,7 +9,7 @@ Method
 ------
 * Circuits: GHZ(n) (h, cx chain) and QFT(n) (``QFTGate``), measured on all qubits, compiled
   once for ``lattice72`` against one seeded calibration snapshot
-  (``openqpu.compile.compile_for_device``): native ``rz``/``sx``/``x``/``cz``, routed, ALAP
+  (``openqpu.transpile.transpile_for_device``): native ``rz``/``sx``/``x``/``cz``, routed, ALAP
   scheduled with delays, compacted to the chip qubits it touches (QFT needs a few more than
   n after routing: see the ``used`` column).
 * Noise, from that snapshot: after ``sx``/``x``, depolarising with the qubit's gate error and
@@ -192,10 +192,10 @@ def row(name: str, n: int, args: argparse.Namespace, device: tuple[Any, Any]) ->
     from qiskit_aer import AerSimulator
 
     from openqpu import sim
-    from openqpu.compile import compile_for_device, noise_model_for
+    from openqpu.transpile import noise_model_for, transpile_for_device
 
     spec, snapshot = device
-    compiled = compile_for_device(build(name, n), spec, snapshot)
+    compiled = transpile_for_device(build(name, n), spec, snapshot)
     noise = noise_model_for(compiled, spec, snapshot)
     model, delay = aer_model(compiled, snapshot)
     theirs = aer_circuit(compiled.circuit, delay, spec.dt_ns)

@@ -25,7 +25,7 @@ Method
 * One timed execution, per engine, goes from "no state" to "final state in memory":
 
   - openqpu: ``openqpu.sim.statevector(program, dtype=...)``, returning a numpy array, where
-    ``program = openqpu.sim.compile(circuit)`` is made untimed (like qulacs' circuit object:
+    ``program = openqpu.sim.lower(circuit)`` is made untimed (like qulacs' circuit object:
     compile once, run many). The compile time is printed separately by
     ``bench/compile_time.py``.
   - aer: ``AerSimulator(method="statevector", precision="double"|"single",

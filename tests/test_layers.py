@@ -91,7 +91,7 @@ def test_layers_checker_catches_each_import_form() -> None:
     module = "openqpu.sim.kernels"
     assert _violations("from openqpu import device\n", module)
     assert _violations("import openqpu.service.api.app\n", module)
-    assert _violations("from openqpu.compile.compiled import CompiledCircuit\n", module)
+    assert _violations("from openqpu.transpile.transpiled import TranspiledCircuit\n", module)
     assert _violations("from ..service import admission\n", module)
     assert not _violations("from . import ops\nfrom openqpu import errors\n", module)
     store = "openqpu.service.store.jobs"

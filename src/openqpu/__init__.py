@@ -8,7 +8,7 @@ listed before it (checked by ``tests/test_layers.py``):
 3. ``openqpu.sim``: the simulation engine (statevector, and for noisy circuits the
    methods of ``openqpu.sim.methods``: density matrix, stabilizer, MPS, trajectories).
 4. ``openqpu.device``: the devices a server hosts (chips, calibration, noise, Target).
-5. ``openqpu.compile``: transpiling a circuit for a chip (layout, routing, schedule).
+5. ``openqpu.transpile``: transpiling a circuit for a chip (layout, routing, schedule).
 6. ``openqpu.service``: the cloud, itself layered (``LAYERS`` below): shared request
    shapes, ``store`` (persistence), ``run`` (execution), ``admission``, ``protocols``
    (other clouds' wire formats), ``api`` (HTTP).
@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("openqpu.formats",),
     ("openqpu.sim",),
     ("openqpu.device",),
-    ("openqpu.compile",),
+    ("openqpu.transpile", "openqpu.compile"),  # compile: deprecated name of transpile
     # The service, bottom to top: shared request shapes, persistence, execution,
     # admission of new jobs, other clouds' wire formats, HTTP.
     (

@@ -21,15 +21,15 @@ from qiskit.quantum_info import SparsePauliOp
 
 from openqpu import sim
 from openqpu.client import (
-    AuthenticationError,
+    AuthenticationFailed,
     Client,
     ClientError,
-    InvalidRequestError,
-    JobConflict,
+    Conflict,
+    InvalidRequest,
     JobFailed,
-    NotFoundError,
+    NotFound,
     PermissionDenied,
-    QuotaError,
+    QuotaExceeded,
     ServerError,
     ServerUnreachable,
 )
@@ -133,34 +133,34 @@ def test_client_resubmit_with_same_key_returns_same_job(remote: Remote) -> None:
 
 def test_client_bad_key_is_authentication_error(remote: Remote) -> None:
     with Client(remote.server.url, "oqk_0000000000000000_nope") as stranger:
-        with pytest.raises(AuthenticationError) as caught:
+        with pytest.raises(AuthenticationFailed) as caught:
             stranger.devices()
     assert caught.value.status_code == 401
     assert "key" in str(caught.value).lower()
 
 
 def test_client_unknown_device_names_the_field(remote: Remote) -> None:
-    with pytest.raises(InvalidRequestError, match="no device 'nope'") as caught:
+    with pytest.raises(InvalidRequest, match="no device 'nope'") as caught:
         remote.user.submit(BELL_QASM, "nope")
     assert caught.value.field == "device" and caught.value.status_code == 400
 
 
 def test_client_syntax_error_has_line_and_column(remote: Remote) -> None:
     broken = BELL_QASM.replace("h q[0];", "h q[0]")
-    with pytest.raises(InvalidRequestError, match="circuits\\[1\\]: 6:1: ") as caught:
+    with pytest.raises(InvalidRequest, match="circuits\\[1\\]: 6:1: ") as caught:
         remote.user.submit([BELL_QASM, broken], "statevector")
     assert (caught.value.field, caught.value.line, caught.value.column) == ("circuits[1]", 6, 1)
 
 
 def test_client_schema_error_is_invalid_request(remote: Remote) -> None:
-    with pytest.raises(InvalidRequestError, match="shots: Input should be greater") as caught:
+    with pytest.raises(InvalidRequest, match="shots: Input should be greater") as caught:
         remote.user.submit(BELL_QASM, "statevector", shots=0)
     assert caught.value.field == "shots" and caught.value.status_code == 422
 
 
 def test_client_other_users_job_is_not_found(remote: Remote) -> None:
     theirs = remote.admin.submit(BELL_QASM, "statevector", shots=10)
-    with pytest.raises(NotFoundError, match=f"no job '{theirs.id}'") as caught:
+    with pytest.raises(NotFound, match=f"no job '{theirs.id}'") as caught:
         remote.user.job(theirs.id)
     assert caught.value.status_code == 404
     assert remote.admin.job(theirs.id).id == theirs.id
@@ -180,7 +180,7 @@ def test_client_devices_and_stats(remote: Remote) -> None:
     names = [device["name"] for device in remote.user.devices()]
     assert "statevector" in names
     assert remote.user.device("statevector")["num_qubits"] >= 20
-    with pytest.raises(NotFoundError, match="no device 'nope'"):
+    with pytest.raises(NotFound, match="no device 'nope'"):
         remote.user.device("nope")
     assert "tasks_completed" in remote.user.stats()
 
@@ -203,7 +203,7 @@ def test_client_runs_on_a_chip_with_mitigation_and_reads_calibration(remote: Rem
         remote.user.calibration("lattice12", at=calibration["taken_at"])["id"]
         == entry["calibration_id"]
     )
-    with pytest.raises(NotFoundError, match="no calibration"):
+    with pytest.raises(NotFound, match="no calibration"):
         remote.user.calibration("statevector")
 
 
@@ -233,7 +233,7 @@ def test_client_estimate_of_a_wide_clifford_circuit_picks_stabilizer(remote: Rem
     assert len(entry["physical_qubits"]) == 40 and entry["num_two_qubit_gates"] >= 39
     assert set(entry["methods_rejected"]) >= {"density_matrix", "statevector"}
     assert plan["estimated_seconds"] < 60
-    with pytest.raises(InvalidRequestError, match="'density_matrix' cannot run") as refused:
+    with pytest.raises(InvalidRequest, match="'density_matrix' cannot run") as refused:
         remote.user.estimate(ghz_qasm(40), "lattice72", shots=1000, method="density_matrix")
     assert refused.value.field == "method"
 
@@ -250,7 +250,7 @@ def test_client_submit_with_a_method_reports_it_in_the_result(remote: Remote) ->
 def test_client_cancel_of_finished_job_is_conflict(remote: Remote) -> None:
     job = remote.user.submit(BELL_QASM, "statevector", shots=10)
     job.result(timeout=60)
-    with pytest.raises(JobConflict, match="is already done") as caught:
+    with pytest.raises(Conflict, match="is already done") as caught:
         job.cancel()
     assert caught.value.status_code == 409
 
@@ -359,14 +359,14 @@ def test_client_cancel_is_not_repeated_after_a_timeout() -> None:
 @pytest.mark.parametrize(
     ("status", "kind"),
     [
-        (400, InvalidRequestError),
-        (401, AuthenticationError),
+        (400, InvalidRequest),
+        (401, AuthenticationFailed),
         (403, PermissionDenied),
-        (404, NotFoundError),
-        (409, JobConflict),
-        (413, InvalidRequestError),
-        (422, InvalidRequestError),
-        (429, QuotaError),
+        (404, NotFound),
+        (409, Conflict),
+        (413, InvalidRequest),
+        (422, InvalidRequest),
+        (429, QuotaExceeded),
         (500, ServerError),
         (503, ServerError),
         (418, ClientError),
@@ -387,7 +387,7 @@ def test_client_quota_error_carries_retry_after() -> None:
         429, json={"detail": "daily shot limit reached", "error": "QuotaExceeded"},
         headers={"Retry-After": "120"},
     )  # fmt: skip
-    with pytest.raises(QuotaError, match="daily shot limit") as caught:
+    with pytest.raises(QuotaExceeded, match="daily shot limit") as caught:
         fake_client(lambda _request: answer).submit(BELL_QASM, "statevector")
     assert caught.value.retry_after == 120
 

@@ -88,8 +88,8 @@ def test_noise_model_over_compact_qubits(snapshot: CalibrationSnapshot) -> None:
         assert channels[0].qubits == pair
         assert {p.qubits for p in channels[1:]} == {(0,), (1,)}
     assert model.after_gate("rz", (0,)) == ()
-    assert model.readout[2].prob_1_given_0 == snapshot.readout_error_0to1[chip[2]]
-    assert model.readout[2].prob_0_given_1 == snapshot.readout_error_1to0[chip[2]]
+    assert model.readout[2].readout_error_0to1 == snapshot.readout_error_0to1[chip[2]]
+    assert model.readout[2].readout_error_1to0 == snapshot.readout_error_1to0[chip[2]]
     assert model.relaxation[1] == (snapshot.t1_us[a], snapshot.t2_us[a])
     assert model.duration_ns(200, "dt") == 100.0
 

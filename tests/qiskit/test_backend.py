@@ -8,7 +8,7 @@ from qiskit.providers import BackendV2, JobStatus
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from qiskit_aer import AerSimulator
 
-from openqpu.client import InvalidRequestError, JobFailed
+from openqpu.client import InvalidRequest, JobFailed
 from openqpu.qiskit import OpenQPUBackend, OpenQPUProvider
 
 CHIPS = ["lattice12", "lattice72"]
@@ -232,6 +232,6 @@ def test_method_option_reaches_the_server_and_comes_back_per_experiment(
     again = backend.run(bell(), shots=100, method="stabilizer").result(timeout=60)
     assert again.results[0].method == "stabilizer"  # a run option beats the backend's
     assert isinstance(again.results[0].method_figures, dict)
-    with pytest.raises(InvalidRequestError, match="ideal simulator") as refused:
+    with pytest.raises(InvalidRequest, match="ideal simulator") as refused:
         provider.backend("statevector").run(bell(), shots=10, method="mps")
     assert refused.value.field == "method"

@@ -32,7 +32,7 @@ def _network(num_qubits: int, seed: int) -> QuantumCircuit:
 @pytest.mark.parametrize("num_qubits", [5, 12, 17])
 def test_affine_network_matches_reference(num_qubits: int) -> None:
     circuit = _network(num_qubits, num_qubits)
-    steps, _ = sim.compile(circuit).bind(None, np.dtype(np.complex128))
+    steps, _ = sim.lower(circuit).bind(None, np.dtype(np.complex128))
     if num_qubits > 10:  # wider than one monomial block: the blocks merge into one op
         assert any(isinstance(op, AffinePermutationOp) for op in steps[0])
     assert fidelity(sim.statevector(circuit), reference_state(circuit)) > 1 - 1e-10

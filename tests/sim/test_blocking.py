@@ -66,7 +66,7 @@ def test_blocking_large_circuit_matches_reference(name: str) -> None:
     # Up to 18 qubits a cx chain becomes one affine permutation (tests/sim/test_affine.py);
     # GHZ on 19 qubits keeps its monomial blocks and takes the blocked path.
     circuit = CIRCUITS[name](19 if name == "ghz" else N)
-    program = sim.compile(circuit)
+    program = sim.lower(circuit)
     steps, _ = program.bind(None, np.dtype(np.complex128))
     assert any(isinstance(op, GroupOp) for op in steps[0]), "the blocked path was not taken"
     state = sim.statevector(program)
@@ -80,9 +80,9 @@ def test_blocking_complex64_large_circuit() -> None:
 
 
 def test_blocking_fusion_keeps_structure() -> None:
-    steps, _ = sim.compile(_ghz(19)).bind(None, np.dtype(np.complex128))
+    steps, _ = sim.lower(_ghz(19)).bind(None, np.dtype(np.complex128))
     members = [m for op in steps[0] if isinstance(op, GroupOp) for m in op.members]
     assert any(isinstance(m, MonomialOp) for m in members), "cx chains should stay permutations"
-    qft_steps, _ = sim.compile(_qft(N)).bind(None, np.dtype(np.complex128))
+    qft_steps, _ = sim.lower(_qft(N)).bind(None, np.dtype(np.complex128))
     qft_ops = [m for op in qft_steps[0] for m in getattr(op, "members", [op])]
     assert any(isinstance(m, DiagonalOp) for m in qft_ops), "controlled phases should stay diagonal"

@@ -225,5 +225,5 @@ def test_bad_channel_parameters_name_the_field() -> None:
         ThermalRelaxation(10.0, 25.0, 30.0)
     with pytest.raises(ValueError, match="probability"):
         Depolarizing(2.0, 1)
-    with pytest.raises(ValueError, match="prob_0_given_1"):
+    with pytest.raises(ValueError, match="readout_error_1to0"):
         ReadoutError(0.1, 1.5)

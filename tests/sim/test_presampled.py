@@ -134,7 +134,7 @@ def test_presampled_same_seed_same_counts(monkeypatch: pytest.MonkeyPatch) -> No
 def test_patterns_share_shots_at_the_rate_of_no_event() -> None:
     """The empty pattern takes the product of the channels' "nothing" probabilities."""
     qc = _ghz_with_idling()
-    program = sim.compile(qc, noise=_model(4))
+    program = sim.lower(qc, noise=_model(4))
     table = presampled.event_table(program)
     nothing = 1.0 - np.nanmax(np.where(np.isfinite(table.thresholds), table.thresholds, 0), axis=1)
     patterns = presampled.draw_patterns(table, SHOTS, np.random.default_rng(6))

@@ -14,7 +14,7 @@ from tests.conftest import fidelity, reference_state
 
 def test_program_binds_many_parameter_sets() -> None:
     circuit = efficient_su2(6, reps=2)
-    program = sim.compile(circuit)
+    program = sim.lower(circuit)
     assert program.parameters == list(circuit.parameters)
     rng = np.random.default_rng(1)
     for _ in range(5):
@@ -63,7 +63,7 @@ def test_program_sampling_reuses_the_compiled_program() -> None:
     circuit.cx(0, 1)
     circuit.cx(1, 2)
     circuit.measure(range(3), range(3))
-    program = sim.compile(circuit)
+    program = sim.lower(circuit)
     first = sim.sample(program, 500, seed=9)
     assert first == sim.sample(program, 500, seed=9)
     assert set(first) == {"000", "111"}

@@ -94,7 +94,7 @@ def test_solo_tail_starts_after_the_last_classical_jump() -> None:
         qc.x(1)
     qc.h(1)
     qc.measure(1, 1)
-    program = sim.compile(qc, noise=_model(2))
+    program = sim.lower(qc, noise=_model(2))
     steps, _ = program.bind(None, np.dtype(np.complex128))
     encoded = encode(steps, 2, program.final_measures, np.dtype(np.complex128))
     assert encoded is not None
@@ -114,7 +114,7 @@ def test_more_than_63_classical_bits_fall_back_to_grouped_path() -> None:
     qc.measure(0, 69)
     qc.measure(1, 0)
     model = _model(2)
-    program = sim.compile(qc, noise=model)
+    program = sim.lower(qc, noise=model)
     steps, _ = program.bind(None, np.dtype(np.complex128))
     assert encode(steps, 2, program.final_measures, np.dtype(np.complex128)) is None
     counts = sim.sample(program, 4_000, seed=6)

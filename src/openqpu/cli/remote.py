@@ -188,7 +188,7 @@ def _calibration_text(device: dict[str, Any]) -> str:
 
 
 def _submit(args: argparse.Namespace, client: Client) -> int:
-    from openqpu.client import InvalidRequestError
+    from openqpu.client import InvalidRequest
 
     if args.dry_run and args.wait:
         raise _UsageError("--dry-run queues nothing, so there is nothing to --wait for")
@@ -207,7 +207,7 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
             document = client.estimate(sources, args.device, **options)
         else:
             job = client.submit(sources, args.device, **options)
-    except InvalidRequestError as exc:
+    except InvalidRequest as exc:
         return _fail(_located(exc, names))
     if args.dry_run:
         if args.json:

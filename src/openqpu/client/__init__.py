@@ -10,32 +10,44 @@ from __future__ import annotations
 
 from openqpu.client.api import Client, JobList
 from openqpu.client.config import NotConfigured
-from openqpu.client.errors import (
+from openqpu.client.errors import (  # deprecated names, kept one release
     AuthenticationError,
+    AuthenticationFailed,
     ClientError,
+    Conflict,
+    InvalidRequest,
     InvalidRequestError,
     JobConflict,
     JobFailed,
+    NotFound,
     NotFoundError,
     PermissionDenied,
     QuotaError,
+    QuotaExceeded,
     ServerError,
     ServerUnreachable,
 )
 from openqpu.client.job import RemoteJob
 
 __all__ = [
+    # Deprecated names (kept one release): AuthenticationError, InvalidRequestError,
+    # JobConflict, NotFoundError, QuotaError.
     "AuthenticationError",
+    "AuthenticationFailed",
     "Client",
     "ClientError",
+    "Conflict",
+    "InvalidRequest",
     "InvalidRequestError",
     "JobConflict",
     "JobFailed",
     "JobList",
     "NotConfigured",
+    "NotFound",
     "NotFoundError",
     "PermissionDenied",
     "QuotaError",
+    "QuotaExceeded",
     "RemoteJob",
     "ServerError",
     "ServerUnreachable",

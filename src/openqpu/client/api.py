@@ -113,7 +113,7 @@ class Client:
         """One device, as in ``devices``.
 
         Raises:
-            NotFoundError: there is no such device.
+            NotFound: there is no such device.
         """
         return dict(self._transport.get(f"/api/v1/devices/{quote(name, safe='')}"))
 
@@ -124,7 +124,7 @@ class Client:
         by chip qubit; per-coupler lists follow ``couplers``.
 
         Raises:
-            NotFoundError: no such chip, or no calibration at that time.
+            NotFound: no such chip, or no calibration at that time.
         """
         params = {}
         if at is not None:
@@ -185,12 +185,12 @@ class Client:
             The queued job.
 
         Raises:
-            InvalidRequestError: the server rejected a field; ``field`` names it,
+            InvalidRequest: the server rejected a field; ``field`` names it,
                 and ``line`` and ``column`` point into the circuit source. A chip
                 refuses a method that cannot run a circuit, or a job whose estimated
                 run time is over the limit (the message names circuit, method,
                 estimate and limit).
-            QuotaError: a per-user limit is reached.
+            QuotaExceeded: a per-user limit is reached.
             TypeError, ValueError, OSError: a circuit or observable could not be encoded.
         """
         body = _job_body(
@@ -241,8 +241,8 @@ class Client:
             would finish.
 
         Raises:
-            InvalidRequestError: the job would be refused; the message says why.
-            QuotaError: a per-user limit is reached.
+            InvalidRequest: the job would be refused; the message says why.
+            QuotaExceeded: a per-user limit is reached.
             TypeError, ValueError, OSError: a circuit or observable could not be encoded.
 
         >>> plan = client.estimate(ghz_40, "lattice72", shots=1000)  # doctest: +SKIP
@@ -261,7 +261,7 @@ class Client:
         """The job with this id, its description fetched.
 
         Raises:
-            NotFoundError: there is no such job, or it belongs to someone else.
+            NotFound: there is no such job, or it belongs to someone else.
         """
         job = RemoteJob(self._transport, job_id)
         job.info()

@@ -41,7 +41,7 @@ class ServerUnreachable(ClientError):
     """No answer came from the server, even after the retries."""
 
 
-class AuthenticationError(ClientError):
+class AuthenticationFailed(ClientError):
     """The API key is missing, malformed, unknown or revoked (HTTP 401)."""
 
 
@@ -49,11 +49,11 @@ class PermissionDenied(ClientError):
     """The key is valid but may not do this (HTTP 403)."""
 
 
-class NotFoundError(ClientError):
+class NotFound(ClientError):
     """The device or job does not exist, or is not the caller's to see (HTTP 404)."""
 
 
-class InvalidRequestError(ClientError):
+class InvalidRequest(ClientError):
     """The server rejected the request's content (HTTP 400, 413 or 422).
 
     Attributes:
@@ -69,11 +69,11 @@ class InvalidRequestError(ClientError):
         self.column = column
 
 
-class JobConflict(ClientError):
+class Conflict(ClientError):
     """The request does not fit the job's state: no result yet, already finished (HTTP 409)."""
 
 
-class QuotaError(ClientError):
+class QuotaExceeded(ClientError):
     """A per-user limit is reached (HTTP 429).
 
     Attributes:
@@ -108,14 +108,14 @@ class JobFailed(ClientError):
 
 
 _BY_STATUS: dict[int, type[ClientError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
+    400: InvalidRequest,
+    401: AuthenticationFailed,
     403: PermissionDenied,
-    404: NotFoundError,
-    409: JobConflict,
-    413: InvalidRequestError,
-    422: InvalidRequestError,
-    429: QuotaError,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidRequest,
+    422: InvalidRequest,
+    429: QuotaExceeded,
 }
 
 
@@ -138,11 +138,11 @@ def error_from_response(response: httpx.Response) -> ClientError:
         "field": body.get("field") if isinstance(body.get("field"), str) else None,
     }
     kind = _BY_STATUS.get(code) or (ServerError if code >= 500 else ClientError)
-    if kind is InvalidRequestError:
+    if kind is InvalidRequest:
         line, column = _int_or_none(body.get("line")), _int_or_none(body.get("column"))
-        return InvalidRequestError(message, line=line, column=column, **common)
-    if kind is QuotaError:
-        return QuotaError(message, retry_after=_retry_after(response), **common)
+        return InvalidRequest(message, line=line, column=column, **common)
+    if kind is QuotaExceeded:
+        return QuotaExceeded(message, retry_after=_retry_after(response), **common)
     return kind(message, **common)
 
 
@@ -182,3 +182,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return float(raw) if raw is not None else None
     except ValueError:
         return None  # an HTTP date; the message already says when
+
+
+# The names before errors were named as the server names them (deprecated, one release).
+NotFoundError = NotFound
+InvalidRequestError = InvalidRequest
+QuotaError = QuotaExceeded
+JobConflict = Conflict
+AuthenticationError = AuthenticationFailed

@@ -76,7 +76,7 @@ class RemoteJob:
         """Cancel the job if it is queued or running.
 
         Raises:
-            JobConflict: the job had already finished.
+            Conflict: the job had already finished.
         """
         # Not repeated after a timeout: a second cancel of a cancelled job is a conflict.
         self.last_info = self._transport.request("POST", f"{self._path}/cancel", repeatable=False)

@@ -7,7 +7,7 @@ of the circuit into one connected component of working qubits, and the padding
 passes leave qubits without ``delay`` alone. So we compile onto the whole chip,
 keeping chip qubit numbers, rather than onto a relabelled block. The one case
 Qiskit refuses with an obscure TranspilerError, a circuit wider than every
-component, is caught first by ``openqpu.compile`` with ``largest_working_block``.
+component, is caught first by ``openqpu.transpile`` with ``largest_working_block``.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class OpenQPUBackend(BackendV2):
         """Fetch the device and, for a chip, the calibration in force now, and rebuild ``target``.
 
         Raises:
-            NotFoundError: the device has gone from the server.
+            NotFound: the device has gone from the server.
         """
         self._device = self._client.device(self.name)
         if self.is_simulator or not self._device.get("topology"):
@@ -122,7 +122,7 @@ class OpenQPUBackend(BackendV2):
 
         Raises:
             ValueError: an unknown option or a circuit with free parameters.
-            InvalidRequestError: the server refused the job (``field`` says which part).
+            InvalidRequest: the server refused the job (``field`` says which part).
         """
         circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
         unknown = sorted(set(options) - set(self.options.__dict__))

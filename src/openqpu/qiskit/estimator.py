@@ -90,7 +90,7 @@ class EstimatorV2(BaseEstimatorV2):
 
         Raises:
             ValueError: a PUB is malformed, or a precision is not positive on a chip.
-            InvalidRequestError: the server refused a job.
+            InvalidRequest: the server refused a job.
         """
         coerced = [EstimatorPub.coerce(pub, precision or self.default_precision) for pub in pubs]
         remotes: list[RemoteJob | None] = []

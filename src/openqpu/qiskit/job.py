@@ -71,11 +71,11 @@ class OpenQPUJob(JobV1):
         Returns:
             True when the server cancelled it, False when it had already finished.
         """
-        from openqpu.client import JobConflict
+        from openqpu.client import Conflict
 
         try:
             self._remote.cancel()
-        except JobConflict:
+        except Conflict:
             return False
         return True
 

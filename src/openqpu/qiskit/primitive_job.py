@@ -17,7 +17,7 @@ from qiskit.primitives import BasePrimitiveJob, PrimitiveResult
 from qiskit.primitives.containers.bindings_array import BindingsArray
 from qiskit.providers import JobStatus
 
-from openqpu.client import JobConflict, RemoteJob
+from openqpu.client import Conflict, RemoteJob
 from openqpu.qiskit.job import STATUS
 
 #: Turns a PUB's raw server result (None when it needed no job) into its PubResult.
@@ -97,7 +97,7 @@ class OpenQPUPrimitiveJob(BasePrimitiveJob[PrimitiveResult[Any], JobStatus]):
             try:
                 remote.cancel()
                 cancelled = True
-            except JobConflict:
+            except Conflict:
                 pass  # already finished
         return cancelled
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
-from openqpu.client import Client, NotFoundError
+from openqpu.client import Client, NotFound
 from openqpu.qiskit.backend import OpenQPUBackend
 
 
@@ -74,7 +74,7 @@ class OpenQPUProvider:
         """
         try:
             device = self._client.device(name)
-        except NotFoundError:
+        except NotFound:
             names = ", ".join(d["name"] for d in self._client.devices())
             raise QiskitBackendNotFoundError(
                 f"no backend {name!r} on {self._client.url}; it has: {names}"

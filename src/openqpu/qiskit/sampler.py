@@ -79,7 +79,7 @@ class SamplerV2(BaseSamplerV2):
 
         Raises:
             ValueError: a PUB is malformed (Qiskit's own checks) or has no classical bits.
-            InvalidRequestError: the server refused a job.
+            InvalidRequest: the server refused a job.
         """
         coerced = [SamplerPub.coerce(pub, shots or self.default_shots) for pub in pubs]
         for index, pub in enumerate(coerced):

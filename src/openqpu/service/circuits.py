@@ -126,7 +126,7 @@ def summarize_source(
     if limits is not None:
         scan_circuit(source, fmt, field, limits)
     from openqpu import sim
-    from openqpu.compile import active_qubits
+    from openqpu.transpile import active_qubits
 
     circuit = decode_circuit(source, fmt, field)
     active = len(active_qubits(circuit))
@@ -137,7 +137,7 @@ def summarize_source(
             field, f"{circuit.size()} instructions is over the limit of {max_gates}"
         )
     try:
-        program = sim.compile(circuit)
+        program = sim.lower(circuit)
     except OpenQPUError as exc:
         raise InvalidRequest(field, str(exc)) from None
     return CircuitSummary(

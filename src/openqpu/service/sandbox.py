@@ -41,7 +41,7 @@ WARM_MODULES = (
     "qiskit.qasm2",
     "qiskit.qasm3",
     "openqpu.sim",
-    "openqpu.compile",
+    "openqpu.transpile",
     "openqpu.service.run.estimate",
 )
 

@@ -1,6 +1,6 @@
 """The simulation engine: statevector simulation of Qiskit circuits, ideal or noisy.
 
-Compile once, run many: ``compile(circuit)`` lowers and fuses a circuit into a
+Lower once, run many: ``lower(circuit)`` lowers and fuses a circuit into a
 ``Program`` that is reused for shots and parameter sets. The module functions
 ``statevector``, ``sample`` and ``expectation`` accept a circuit or a program; a
 noisy program samples Monte-Carlo trajectories. ``openqpu.sim.methods`` adds the
@@ -12,7 +12,8 @@ index, and classical bit 0 is the rightmost character of a counts key.
 
 from __future__ import annotations
 
-from openqpu.sim.api import compile, expectation, sample, statevector
+from openqpu.sim.api import compile, expectation, lower, sample, statevector
 from openqpu.sim.program import Program
 
-__all__ = ["Program", "compile", "expectation", "sample", "statevector"]
+# ``compile`` is the deprecated name of ``lower`` (kept one release).
+__all__ = ["Program", "compile", "expectation", "lower", "sample", "statevector"]

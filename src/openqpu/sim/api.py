@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,8 +22,9 @@ from openqpu.sim.threads import threads_for
 _DTYPES = {"complex128": np.dtype(np.complex128), "complex64": np.dtype(np.complex64)}
 
 
-def compile(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Program:
-    """Lower and fuse ``circuit`` once; the result runs many shots or parameter sets.
+def lower(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Program:
+    """Lower and fuse ``circuit`` once into a ``Program`` that runs many shots or
+    parameter sets (compile once, run many).
 
     Args:
         circuit: the circuit.
@@ -35,10 +37,17 @@ def compile(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Prog
     return Program(circuit, noise)
 
 
+def compile(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Program:
+    """Deprecated name of :func:`lower` (one release): "compile" now means only
+    transpiling for a device (``openqpu.transpile``)."""
+    warnings.warn("openqpu.sim.compile is deprecated: use openqpu.sim.lower", DeprecationWarning, 2)
+    return lower(circuit, noise=noise)
+
+
 def _program(circuit: QuantumCircuit | Program, noise: NoiseModel | None = None) -> Program:
     if isinstance(circuit, Program):
         if noise is not None:
-            raise ValueError("pass the noise model to compile(), not with a compiled Program")
+            raise ValueError("pass the noise model to lower(), not with a lowered Program")
         return circuit
     return Program(circuit, noise)
 
@@ -59,7 +68,7 @@ def statevector(
     """Return the final statevector of a circuit, terminal measurements ignored.
 
     Args:
-        circuit: a ``QuantumCircuit`` or a compiled ``Program``.
+        circuit: a ``QuantumCircuit`` or a lowered ``Program``.
         dtype: ``"complex128"`` (default) or ``"complex64"``.
         parameter_values: values of the circuit's parameters, as a mapping or in
             ``circuit.parameters`` order.
@@ -77,12 +86,12 @@ def statevector(
     [(0.707+0j), 0j, 0j, (0.707+0j)]
     """
     program = _program(circuit)
-    kind = _dtype(dtype)
-    check_fits(program.num_qubits, kind)
-    steps, phase = program.bind(parameter_values, kind)
-    state = run_unitary(steps, program.num_qubits, kind)
+    state_dtype = _dtype(dtype)
+    check_fits(program.num_qubits, state_dtype)
+    steps, phase = program.bind(parameter_values, state_dtype)
+    state = run_unitary(steps, program.num_qubits, state_dtype)
     if phase != 1:
-        state *= kind.type(phase)
+        state *= state_dtype.type(phase)
     return state
 
 
@@ -102,7 +111,7 @@ def sample(
     outcomes (measurements and noise channels alike).
 
     Args:
-        circuit: a ``QuantumCircuit`` or a compiled ``Program``.
+        circuit: a ``QuantumCircuit`` or a lowered ``Program``.
         shots: number of shots, at least 1.
         seed: seed or generator; the same seed gives the same counts.
         noise: a noise model for a ``QuantumCircuit`` (a ``Program`` carries its own).
@@ -120,20 +129,20 @@ def sample(
     if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
         raise ValueError(f"shots must be a positive integer, not {shots!r}")
     program = _program(circuit, noise)
-    kind = _dtype(dtype)
-    check_fits(program.num_qubits, kind)
+    state_dtype = _dtype(dtype)
+    check_fits(program.num_qubits, state_dtype)
     rng = make_rng(seed)
     if applies(program):
-        packed = run_presampled(program, int(shots), rng, kind, parameter_values)
+        packed = run_presampled(program, int(shots), rng, state_dtype, parameter_values)
     else:
-        steps, _ = program.bind(parameter_values, kind)
+        steps, _ = program.bind(parameter_values, state_dtype)
         packed = run_shots(
             steps,
             program.num_qubits,
             program.final_measures,
             int(shots),
             rng,
-            kind,
+            state_dtype,
             program.final_readout,
         )
     width = program.num_clbits
@@ -153,7 +162,7 @@ def expectation(
     """Return the expectation values of Pauli observables in the circuit's final state.
 
     Args:
-        circuit: a ``QuantumCircuit`` or compiled ``Program`` without mid-circuit
+        circuit: a ``QuantumCircuit`` or lowered ``Program`` without mid-circuit
             measurement (terminal measurements are ignored).
         observables: one ``SparsePauliOp`` or a list of them, each on
             ``num_qubits`` qubits (Qiskit's order: the label's rightmost letter

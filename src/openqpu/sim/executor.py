@@ -67,7 +67,7 @@ def run_unitary(steps: list[BoundStep], num_qubits: int, dtype: np.dtype) -> np.
 
 def _prepare_from_zero(state: np.ndarray, op: object) -> bool:
     """Write ``op`` applied to |0...0> into ``state`` (which holds |0...0>) without a
-    pass over the state; False when ``op`` is not of a kind that allows it."""
+    pass over the state; False when ``op`` is not of a structure that allows it."""
     if isinstance(op, DenseOp) and len(op.qubits) <= MAX_PREPARED_QUBITS:
         offsets = np.zeros(1 << len(op.qubits), dtype=np.int64)
         for j, q in enumerate(op.qubits):
@@ -282,7 +282,7 @@ def _event_probabilities(step: Measure | Reset | Noise, state: np.ndarray) -> np
         return channels.probabilities(step, state)
     p1 = min(1.0, max(0.0, state_kernels(state).probability_of_one(state, step.qubit)))
     if isinstance(step, Measure) and step.readout is not None:
-        e10, e01 = step.readout.prob_1_given_0, step.readout.prob_0_given_1
+        e10, e01 = step.readout.readout_error_0to1, step.readout.readout_error_1to0
         return np.array([(1 - p1) * (1 - e10), (1 - p1) * e10, p1 * (1 - e01), p1 * e01])
     return np.array([1.0 - p1, p1])
 
@@ -367,7 +367,9 @@ def misread(
     shots = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
     for clbit, error in readout:
         bit = ((packed >> clbit) & 1).astype(bool)
-        flipped = rng.binomial(shots, np.where(bit, error.prob_0_given_1, error.prob_1_given_0))
+        flipped = rng.binomial(
+            shots, np.where(bit, error.readout_error_1to0, error.readout_error_0to1)
+        )
         packed = np.concatenate([packed, packed ^ (1 << clbit)])
         shots = np.concatenate([shots - flipped, flipped])
         # Drop values no shot has: kept, they would double with every bit.

@@ -14,23 +14,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from openqpu.sim.structure import Kind
+from openqpu.sim.structure import Structure
 
-# Nanoseconds per amplitude to apply one block, by kind and then by width (index =
+# Nanoseconds per amplitude to apply one block, by structure and then by width (index =
 # number of qubits), on an in-cache state with one thread: measured by
 # ``bench/fusion_costs.py``. Large states are cache-blocked, so compute is what a
 # block costs there too. A width past the end of a table is not allowed: ten qubits
 # is the widest block that still fits a cache block beside its contiguous low bits.
-COSTS: dict[np.dtype, dict[Kind, tuple[float, ...]]] = {
+COSTS: dict[np.dtype, dict[Structure, tuple[float, ...]]] = {
     np.dtype(np.complex128): {
-        Kind.DENSE: (0.0, 1.35, 2.8, 18.0, 40.0),
-        Kind.DIAGONAL: (0.0, 1.2, 1.2, 1.25, 1.55, 1.6, 2.1, 2.2, 2.2, 2.3, 2.4),
-        Kind.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8, 3.9, 3.9, 4.1, 4.2),
+        Structure.DENSE: (0.0, 1.35, 2.8, 18.0, 40.0),
+        Structure.DIAGONAL: (0.0, 1.2, 1.2, 1.25, 1.55, 1.6, 2.1, 2.2, 2.2, 2.3, 2.4),
+        Structure.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8, 3.9, 3.9, 4.1, 4.2),
     },
     np.dtype(np.complex64): {
-        Kind.DENSE: (0.0, 1.3, 2.7, 15.0, 19.0),
-        Kind.DIAGONAL: (0.0, 1.1, 1.1, 1.2, 1.5, 1.55, 1.95, 2.0, 2.15, 2.2, 2.3),
-        Kind.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4, 3.5, 3.5, 3.7, 3.8),
+        Structure.DENSE: (0.0, 1.3, 2.7, 15.0, 19.0),
+        Structure.DIAGONAL: (0.0, 1.1, 1.1, 1.2, 1.5, 1.55, 1.95, 2.0, 2.15, 2.2, 2.3),
+        Structure.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4, 3.5, 3.5, 3.7, 3.8),
     },
 }
 
@@ -41,7 +41,7 @@ class Block:
 
     qubits: list[int]
     leaves: list[int] = field(default_factory=list)
-    kind: Kind = Kind.DIAGONAL
+    structure: Structure = Structure.DIAGONAL
     standalone: bool = False
 
 
@@ -50,7 +50,7 @@ class LeafShape:
     """What fusion needs to know of a gate."""
 
     qubits: tuple[int, ...]
-    kind: Kind
+    structure: Structure
     fusable: bool = True
 
 
@@ -60,9 +60,9 @@ class CostModel:
     def __init__(self, dtype: np.dtype) -> None:
         self.tables = COSTS[np.dtype(dtype)]
 
-    def cost(self, num_qubits: int, kind: Kind) -> float:
+    def cost(self, num_qubits: int, structure: Structure) -> float:
         """Nanoseconds per amplitude of one block; ``inf`` when it is not allowed."""
-        table = self.tables[kind]
+        table = self.tables[structure]
         return table[num_qubits] if num_qubits < len(table) else float("inf")
 
 
@@ -76,59 +76,63 @@ def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
     last: dict[int, int] = {}
     pending: dict[int, list[int]] = {}
 
-    def place(qubits: list[int], leaves: list[int], kind: Kind) -> None:
+    def place(qubits: list[int], leaves: list[int], structure: Structure) -> None:
         candidate = max((last.get(q, -1) for q in qubits), default=-1)
         if candidate >= 0 and not blocks[candidate].standalone:
             block = blocks[candidate]
             union = block.qubits + [q for q in qubits if q not in block.qubits]
-            merged_kind = max(block.kind, kind)
-            merged = model.cost(len(union), merged_kind)
-            apart = model.cost(len(block.qubits), block.kind) + model.cost(len(qubits), kind)
+            merged_structure = max(block.structure, structure)
+            merged = model.cost(len(union), merged_structure)
+            apart = model.cost(len(block.qubits), block.structure) + model.cost(
+                len(qubits), structure
+            )
             if merged != float("inf") and merged <= apart:
                 block.qubits = union
                 block.leaves.extend(leaves)
-                block.kind = merged_kind
+                block.structure = merged_structure
                 for q in qubits:
                     last[q] = candidate
                 return
-        blocks.append(Block(list(qubits), list(leaves), kind))
+        blocks.append(Block(list(qubits), list(leaves), structure))
         for q in qubits:
             last[q] = len(blocks) - 1
 
-    def take_pending(qubits: Sequence[int]) -> tuple[list[int], Kind]:
+    def take_pending(qubits: Sequence[int]) -> tuple[list[int], Structure]:
         leaves: list[int] = []
-        kind = Kind.DIAGONAL
+        structure = Structure.DIAGONAL
         for q in qubits:
             for index in pending.pop(q, []):
                 leaves.append(index)
-                kind = max(kind, shapes[index].kind)
-        return leaves, kind
+                structure = max(structure, shapes[index].structure)
+        return leaves, structure
 
     def place_with_pending(shape: LeafShape, index: int) -> None:
         # Waiting one-qubit gates join this gate when that is cheaper than applying
         # them on their own (a dense 1-qubit gate makes a cx dense, for one).
         waiting = {q: take_pending([q]) for q in shape.qubits}
         waiting = {q: parts for q, parts in waiting.items() if parts[0]}
-        compound_kind = max([shape.kind, *(kind for _, kind in waiting.values())])
-        together = model.cost(len(shape.qubits), compound_kind)
-        apart = model.cost(len(shape.qubits), shape.kind) + sum(
-            model.cost(1, kind) for _, kind in waiting.values()
+        compound_structure = max(
+            [shape.structure, *(structure for _, structure in waiting.values())]
+        )
+        together = model.cost(len(shape.qubits), compound_structure)
+        apart = model.cost(len(shape.qubits), shape.structure) + sum(
+            model.cost(1, structure) for _, structure in waiting.values()
         )
         if together <= apart:
             leaves = [leaf for leaves, _ in waiting.values() for leaf in leaves]
-            place(list(shape.qubits), [*leaves, index], compound_kind)
+            place(list(shape.qubits), [*leaves, index], compound_structure)
             return
-        for q, (leaves, kind) in waiting.items():
-            place([q], leaves, kind)
-        place(list(shape.qubits), [index], shape.kind)
+        for q, (leaves, structure) in waiting.items():
+            place([q], leaves, structure)
+        place(list(shape.qubits), [index], shape.structure)
 
     for index, shape in enumerate(shapes):
         if not shape.fusable:
             for q in shape.qubits:
-                leaves, kind = take_pending([q])
+                leaves, structure = take_pending([q])
                 if leaves:
-                    place([q], leaves, kind)
-            blocks.append(Block(list(shape.qubits), [index], shape.kind, standalone=True))
+                    place([q], leaves, structure)
+            blocks.append(Block(list(shape.qubits), [index], shape.structure, standalone=True))
             for q in shape.qubits:
                 last[q] = len(blocks) - 1
         elif len(shape.qubits) == 1:
@@ -136,8 +140,8 @@ def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
         else:
             place_with_pending(shape, index)
     for q in sorted(pending):
-        leaves, kind = take_pending([q])
-        place([q], leaves, kind)
+        leaves, structure = take_pending([q])
+        place([q], leaves, structure)
     return blocks
 
 

@@ -26,7 +26,7 @@ from qiskit.circuit import (
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
 from openqpu.sim.noise import Channel, NoiseModel, ReadoutError
-from openqpu.sim.structure import Kind, classify
+from openqpu.sim.structure import Structure, classify
 
 # Gates on more qubits than this are applied as "controls + small target"
 # instead of a dense matrix over all their qubits.
@@ -46,7 +46,7 @@ class GateLeaf:
 
     qubits: tuple[int, ...]
     matrix: np.ndarray | None
-    kind: Kind
+    structure: Structure
     template: Gate | None = None
     controls: tuple[int, ...] = ()
     ctrl_state: int = 0
@@ -239,7 +239,7 @@ def _append_phase_gate(out: LoweredCircuit, phase: Any, qubit: int) -> None:
     if isinstance(phase, ParameterExpression):
         raise UnsupportedInstruction("global_phase", "a parameterised phase inside if_else")
     factor = np.exp(1j * float(phase))
-    out.instructions.append(GateLeaf((qubit,), np.diag([factor, factor]), Kind.DIAGONAL))
+    out.instructions.append(GateLeaf((qubit,), np.diag([factor, factor]), Structure.DIAGONAL))
 
 
 def _lower_gate(out: LoweredCircuit, gate: Gate, qubits: tuple[int, ...]) -> None:

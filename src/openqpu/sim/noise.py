@@ -133,11 +133,11 @@ class ThermalRelaxation:
 class ReadoutError:
     """Classical confusion of one qubit's measurement result."""
 
-    prob_1_given_0: float
-    prob_0_given_1: float
+    readout_error_0to1: float
+    readout_error_1to0: float
 
     def __post_init__(self) -> None:
-        for name in ("prob_1_given_0", "prob_0_given_1"):
+        for name in ("readout_error_0to1", "readout_error_1to0"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}: must be in [0, 1], got {value}")

@@ -15,9 +15,9 @@ from openqpu.sim.threads import SERIAL_BELOW_QUBITS
 
 def kernels():  # type: ignore[no-untyped-def]
     """The numba kernels, imported on first use (small states never need them)."""
-    from openqpu.sim import kernels as compiled
+    from openqpu.sim import kernels as module
 
-    return compiled
+    return module
 
 
 def state_kernels(state: np.ndarray):  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from openqpu.sim.executor import misread, run_shots
 from openqpu.sim.lowering import GateLeaf, Jump, JumpUnless, Noise, Reset
 from openqpu.sim.noise import Depolarizing, ThermalRelaxation
 from openqpu.sim.program import BoundStep, ParameterValues, Program, Segment, Step, bind_segment
-from openqpu.sim.structure import Kind
+from openqpu.sim.structure import Structure
 
 # Presample when (gates + channels) x amplitudes reaches this: solo shots cost about
 # 0.26 ns per gate and amplitude, a pattern ~12 ms of Python and fused passes
@@ -58,8 +58,8 @@ def _pauli_leaves(index: int, qubits: tuple[int, ...]) -> list[GateLeaf]:
     for j, qubit in enumerate(qubits):
         digit = (index >> (2 * j)) & 3
         if digit:
-            kind = Kind.DIAGONAL if digit == 3 else Kind.MONOMIAL
-            leaves.append(GateLeaf((qubit,), pauli_matrix(digit, 1), kind))
+            structure = Structure.DIAGONAL if digit == 3 else Structure.MONOMIAL
+            leaves.append(GateLeaf((qubit,), pauli_matrix(digit, 1), structure))
     return leaves
 
 

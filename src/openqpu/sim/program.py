@@ -34,7 +34,7 @@ from openqpu.sim.lowering import (
 )
 from openqpu.sim.noise import NoiseModel, ReadoutError
 from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp, MonomialOp
-from openqpu.sim.structure import Kind, monomial_parts
+from openqpu.sim.structure import Structure, monomial_parts
 
 ParameterValues = Mapping[Parameter, float] | Sequence[float] | None
 
@@ -248,7 +248,7 @@ def bind_segment(
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [
-            LeafShape(leaf.controls + leaf.qubits, leaf.kind, fusable=not leaf.controls)
+            LeafShape(leaf.controls + leaf.qubits, leaf.structure, fusable=not leaf.controls)
             for leaf in segment.leaves
         ]
         plan = plan_fusion(shapes, CostModel(dtype))
@@ -260,7 +260,7 @@ def bind_segment(
             leaf = segment.leaves[block.leaves[0]]
             matrix = matrices[block.leaves[0]].astype(dtype)
             ops.append(ControlledOp(leaf.controls, leaf.ctrl_state, leaf.qubits, matrix))
-        elif block.kind is Kind.DIAGONAL:
+        elif block.structure is Structure.DIAGONAL:
             diagonal = np.ones(1 << len(block.qubits), dtype=np.complex128)
             for index in block.leaves:
                 leaf = segment.leaves[index]
@@ -271,7 +271,7 @@ def bind_segment(
             for index in block.leaves:
                 leaf = segment.leaves[index]
                 total = embed_matrix(matrices[index], leaf.qubits, block.qubits) @ total
-            if block.kind is Kind.MONOMIAL:
+            if block.structure is Structure.MONOMIAL:
                 rows, phases = monomial_parts(total)
                 ops.append(MonomialOp(tuple(block.qubits), rows, phases.astype(dtype)))
             else:

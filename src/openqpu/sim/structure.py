@@ -10,22 +10,22 @@ import numpy as np
 _ZERO = 1e-14
 
 
-class Kind(IntEnum):
-    """Matrix structures, cheapest first; a product has the larger kind of its factors."""
+class Structure(IntEnum):
+    """Matrix structures, cheapest first; a product has the larger structure of its factors."""
 
     DIAGONAL = 0  # one multiply per amplitude
     MONOMIAL = 1  # one non-zero per column: a permutation with phases (x, cx, swap, ccx)
     DENSE = 2  # general matrix
 
 
-def classify(matrix: np.ndarray) -> Kind:
+def classify(matrix: np.ndarray) -> Structure:
     """Return the cheapest structure that represents ``matrix`` exactly."""
     nonzero = np.abs(matrix) > _ZERO
     if not np.any(nonzero & ~np.eye(matrix.shape[0], dtype=bool)):
-        return Kind.DIAGONAL
+        return Structure.DIAGONAL
     if np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1):
-        return Kind.MONOMIAL
-    return Kind.DENSE
+        return Structure.MONOMIAL
+    return Structure.DENSE
 
 
 def monomial_parts(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

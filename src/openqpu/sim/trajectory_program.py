@@ -153,7 +153,11 @@ class TrajectoryProgramBuilder:
         """Append a measurement, a reset or a noise channel."""
         if isinstance(step, Measure):
             error = step.readout
-            flips = (0.0, 0.0) if error is None else (error.prob_1_given_0, error.prob_0_given_1)
+            flips = (
+                (0.0, 0.0)
+                if error is None
+                else (error.readout_error_0to1, error.readout_error_1to0)
+            )
             self.add(tk.MEASURE, (step.qubit, step.clbit), probabilities=flips)
         elif isinstance(step, Reset):
             self.add(tk.RESET, (step.qubit,))

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from qiskit import QuantumCircuit
 
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.sim.methods.base import MethodUnsupported
 from openqpu.sim.methods.choose import choose, run_method
+from openqpu.transpile import noise_model_for, transpile_for_device
 
 SPEC = load_device_specs()["lattice72"]
 SNAPSHOT = generate_snapshot(SPEC, seed=1, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
@@ -37,7 +37,7 @@ def _chain_rotations(num_qubits: int) -> QuantumCircuit:
 
 
 def _compiled(circuit: QuantumCircuit) -> tuple[QuantumCircuit, object]:
-    compiled = compile_for_device(circuit, SPEC, SNAPSHOT, optimization_level=1)
+    compiled = transpile_for_device(circuit, SPEC, SNAPSHOT, optimization_level=1)
     return compiled.circuit, noise_model_for(compiled, SPEC, SNAPSHOT)
 
 

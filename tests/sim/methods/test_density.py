@@ -18,7 +18,6 @@ from qiskit.circuit.library import QFTGate, efficient_su2
 from qiskit.quantum_info import DensityMatrix, Operator, SuperOp
 
 from openqpu import sim
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.sim.methods import density, density_superops
 from openqpu.sim.methods.base import DENSITY_MATRIX, MethodUnsupported
@@ -29,6 +28,7 @@ from openqpu.sim.noise import (
     ReadoutError,
     ThermalRelaxation,
 )
+from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
@@ -79,7 +79,7 @@ def _snapshot(device: str, seed: int):  # type: ignore[no-untyped-def]
 
 def _compiled(device: str, name: str, seed: int = 3):  # type: ignore[no-untyped-def]
     spec, snapshot = _snapshot(device, seed)
-    compiled = compile_for_device(_circuits()[name], spec, snapshot, seed=seed)
+    compiled = transpile_for_device(_circuits()[name], spec, snapshot, seed=seed)
     return spec, snapshot, compiled, noise_model_for(compiled, spec, snapshot)
 
 
@@ -255,7 +255,7 @@ def test_density_ten_qubits_matches_aer_and_trajectories() -> None:
     circuit = efficient_su2(10, reps=2, entanglement="linear")
     circuit = circuit.assign_parameters(np.linspace(0.1, 2.0, circuit.num_parameters))
     circuit.measure_all()
-    compiled = compile_for_device(circuit, spec, snapshot, seed=9)
+    compiled = transpile_for_device(circuit, spec, snapshot, seed=9)
     noise = noise_model_for(compiled, spec, snapshot)
     ours = density.probabilities(compiled.circuit, noise)
     np.testing.assert_allclose(ours, _aer_chip(spec, snapshot, compiled), atol=EXACT)

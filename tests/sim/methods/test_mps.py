@@ -20,13 +20,13 @@ from qiskit.circuit.random import random_circuit
 from qiskit.quantum_info import Statevector
 
 from openqpu import sim
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.sim.methods import mps
 from openqpu.sim.methods.base import MPS, MethodUnsupported
 from openqpu.sim.methods.mps_program import build_program
 from openqpu.sim.methods.mps_trajectories import evolve
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ThermalRelaxation
+from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
@@ -113,7 +113,7 @@ def _chip(seed: int, jump_qubits_every: int = 2):
 
 def _compiled(circuit: QuantumCircuit, seed: int):
     spec, snapshot = _chip(seed)
-    compiled = compile_for_device(circuit, spec, snapshot, seed=seed)
+    compiled = transpile_for_device(circuit, spec, snapshot, seed=seed)
     return compiled, spec, snapshot, noise_model_for(compiled, spec, snapshot)
 
 

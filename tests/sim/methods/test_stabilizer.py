@@ -22,7 +22,6 @@ from qiskit.circuit.library import U1Gate
 from qiskit.quantum_info import Statevector, random_clifford
 
 from openqpu import sim
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.sim.methods import stabilizer
 from openqpu.sim.methods.base import STABILIZER, MethodUnsupported
@@ -33,6 +32,7 @@ from openqpu.sim.noise import (
     ReadoutError,
     ThermalRelaxation,
 )
+from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import total_variation, tvd_bound, with_explicit_idling
 
 SIGMAS = 5.0
@@ -118,7 +118,7 @@ def _compiled(name: str):
     }
     # Level 1: higher levels resynthesise two-qubit blocks, whose single-qubit angles
     # need not be multiples of pi/2 even when the block is Clifford.
-    return compile_for_device(makers[name](), _SPEC, _SNAPSHOT, seed=1, optimization_level=1)
+    return transpile_for_device(makers[name](), _SPEC, _SNAPSHOT, seed=1, optimization_level=1)
 
 
 def _chip_noise(compiled) -> NoiseModel:
@@ -306,7 +306,7 @@ def _exact_feedback_model(noise: NoiseModel) -> NoiseModel:
     asymmetric readout of fed-back bits and noise on the gates of if_else bodies."""
     plain = _without(noise, ThermalRelaxation)
     readout = {
-        q: ReadoutError(*(2 * [(e.prob_1_given_0 + e.prob_0_given_1) / 2]))
+        q: ReadoutError(*(2 * [(e.readout_error_0to1 + e.readout_error_1to0) / 2]))
         for q, e in plain.readout.items()
     }
     gate_errors = {key: value for key, value in plain.gate_errors.items() if key[0] != "x"}
@@ -388,7 +388,10 @@ def test_run_readout_flips_with_each_qubits_own_probabilities() -> None:
     readout = {q: ReadoutError(0.01 * (q + 1), 0.03 + 0.02 * q) for q in range(6)}
     result = stabilizer.run(qc, NoiseModel(readout=readout), shots, seed=9)
     expected = np.array(
-        [readout[q].prob_0_given_1 if q % 2 == 0 else readout[q].prob_1_given_0 for q in range(6)]
+        [
+            readout[q].readout_error_1to0 if q % 2 == 0 else readout[q].readout_error_0to1
+            for q in range(6)
+        ]
     )
     ones = _frequencies_of_one(result.counts)
     flipped = np.where(np.arange(6) % 2 == 0, 1 - ones, ones)

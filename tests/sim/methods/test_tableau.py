@@ -22,10 +22,10 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.quantum_info import Statevector, random_clifford
 
 from openqpu import sim
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.sim.methods import stabilizer, tableau
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError, ThermalRelaxation
+from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import aer_chip_noise, total_variation, tvd_bound, with_explicit_idling
 
 SIGMAS = 5.0
@@ -112,7 +112,7 @@ def _snapshot(kind: str):  # type: ignore[no-untyped-def]
 @cache
 def _compiled(name: str, kind: str = "mixture"):  # type: ignore[no-untyped-def]
     circuit = _MAKERS[name]()
-    return compile_for_device(circuit, _SPEC, _snapshot(kind), seed=1, optimization_level=1)
+    return transpile_for_device(circuit, _SPEC, _snapshot(kind), seed=1, optimization_level=1)
 
 
 def _noise(name: str, kind: str = "mixture") -> NoiseModel:

@@ -43,9 +43,9 @@ async def current_user(
 async def admin_user(principal: Annotated[Principal, Depends(current_user)]) -> Principal:
     """The caller, who must be an administrator."""
     if not principal.is_admin:
-        from openqpu.service.api.errors import Forbidden
+        from openqpu.service.api.errors import PermissionDenied
 
-        raise Forbidden("this endpoint is for administrators")
+        raise PermissionDenied("this endpoint is for administrators")
     return principal
 
 

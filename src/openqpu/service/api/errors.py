@@ -19,7 +19,7 @@ from openqpu.service.store.jobs import Conflict, QuotaExceeded
 log = logging.getLogger(__name__)
 
 
-class Forbidden(OpenQPUError):
+class PermissionDenied(OpenQPUError):
     """The caller may not do this."""
 
 
@@ -30,7 +30,7 @@ class PayloadTooLarge(OpenQPUError):
 _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidRequest, 400),
     (AuthenticationFailed, 401),
-    (Forbidden, 403),
+    (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),

@@ -2,7 +2,7 @@
 simulation method (density matrix, stabilizer, MPS or statevector trajectories), then
 simulate with the noise that calibration describes.
 
-Compiled circuits (and, for statevector trajectories, their lowered programs) are
+Transpiled circuits (and, for statevector trajectories, their lowered programs) are
 cached by source, calibration and optimisation level, so the parameter sets of a
 variational loop compile once.
 """
@@ -17,7 +17,6 @@ from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 
 from openqpu import sim
-from openqpu.compile import CompiledCircuit, compile_for_device, noise_model_for
 from openqpu.device import CalibrationSnapshot, DeviceSpec
 from openqpu.service.circuits import decode_circuit, decode_observable
 from openqpu.service.lru import LruCache
@@ -29,12 +28,13 @@ from openqpu.sim.methods import stabilizer, trajectories
 from openqpu.sim.methods.base import STATEVECTOR, MethodRun
 from openqpu.sim.methods.choose import Choice, MethodSettings, choose, run_method
 from openqpu.sim.noise import NoiseModel
+from openqpu.transpile import TranspiledCircuit, noise_model_for, transpile_for_device
 
 COMPILED_CACHE_SIZE = 64
 # Circuits wider than this compile at level 1 unless the job asks otherwise.
 WIDE_CIRCUIT_QUBITS = 24
 # The transpiler's own seed: fixed, so that a circuit compiles the same way for
-# every job (and the compiled form can be reused) until the calibration changes.
+# every job (and the transpiled form can be reused) until the calibration changes.
 TRANSPILER_SEED = 0
 
 
@@ -58,33 +58,33 @@ def method_settings(settings: Settings) -> MethodSettings:
 
 
 class _Prepared:
-    """A circuit compiled for the chip with its noise model; the statevector program
+    """A circuit transpiled for the chip with its noise model; the statevector program
     is lowered on first use (wide circuits never need it)."""
 
     def __init__(
-        self, circuit: QuantumCircuit, compiled: CompiledCircuit, noise: NoiseModel, level: int
+        self, circuit: QuantumCircuit, transpiled: TranspiledCircuit, noise: NoiseModel, level: int
     ) -> None:
         self.circuit = circuit
-        self.compiled = compiled
+        self.transpiled = transpiled
         self.noise = noise
         self.level = level
         self._program: sim.Program | None = None
 
     @property
     def program(self) -> sim.Program:
-        """The compiled circuit lowered for statevector trajectories."""
+        """The transpiled circuit lowered for statevector trajectories."""
         if self._program is None:
-            self._program = sim.compile(self.compiled.circuit, noise=self.noise)
+            self._program = sim.lower(self.transpiled.circuit, noise=self.noise)
         return self._program
 
     def bound(self, values: list[float] | None) -> tuple[QuantumCircuit, dict | None]:
-        """The compiled circuit with the user's parameter ``values`` assigned, and the
-        mapping (compiled circuit's parameters -> value); no mapping without values."""
+        """The transpiled circuit with the user's parameter ``values`` assigned, and the
+        mapping (transpiled circuit's parameters -> value); no mapping without values."""
         if not values:
-            return self.compiled.circuit, None
+            return self.transpiled.circuit, None
         given = dict(zip(self.circuit.parameters, values, strict=True))
-        mapping = {p: given[p] for p in self.compiled.circuit.parameters}
-        return self.compiled.circuit.assign_parameters(mapping), mapping
+        mapping = {p: given[p] for p in self.transpiled.circuit.parameters}
+        return self.transpiled.circuit.assign_parameters(mapping), mapping
 
 
 _prepared: LruCache[tuple[str, str, str, str, int], _Prepared] = LruCache(COMPILED_CACHE_SIZE)
@@ -111,7 +111,7 @@ def default_level(circuit: QuantumCircuit) -> int:
 def _prepare(
     source: str, fmt: str, field: str, chip: ChipRun, level: int | None, basis: str = ""
 ) -> _Prepared:
-    """The circuit compiled for the chip at ``level`` (None: ``default_level``); with
+    """The circuit transpiled for the chip at ``level`` (None: ``default_level``); with
     ``basis`` (one of I, X, Y, Z per qubit, qubit 0 last) its final measurements are
     replaced by measurements in that basis."""
 
@@ -120,11 +120,11 @@ def _prepare(
         used = default_level(circuit) if level is None else level
         if basis:
             circuit = measured_in_basis(circuit, basis)
-        compiled = compile_for_device(
+        transpiled = transpile_for_device(
             circuit, chip.spec, chip.snapshot, optimization_level=used, seed=TRANSPILER_SEED
         )
-        noise = noise_model_for(compiled, chip.spec, chip.snapshot)
-        return _Prepared(circuit, compiled, noise, used)
+        noise = noise_model_for(transpiled, chip.spec, chip.snapshot)
+        return _Prepared(circuit, transpiled, noise, used)
 
     return _prepared.get_or_make((fmt, source, basis, chip.snapshot.id, level), make)
 
@@ -151,14 +151,14 @@ def measured_in_basis(circuit: QuantumCircuit, basis: str) -> QuantumCircuit:
 
 
 def readout_errors(
-    compiled: CompiledCircuit, snapshot: CalibrationSnapshot
+    transpiled: TranspiledCircuit, snapshot: CalibrationSnapshot
 ) -> list[tuple[int, float, float]]:
     """``(clbit, P(1|0), P(0|1))`` of the chip qubit each classical bit is last measured on."""
     measured: dict[int, int] = {}
-    circuit = compiled.circuit
+    circuit = transpiled.circuit
     for item in circuit.data:
         if item.operation.name == "measure":
-            qubit = compiled.physical_qubits[circuit.find_bit(item.qubits[0]).index]
+            qubit = transpiled.physical_qubits[circuit.find_bit(item.qubits[0]).index]
             measured[circuit.find_bit(item.clbits[0]).index] = qubit
     return [
         (clbit, snapshot.readout_error_0to1[q], snapshot.readout_error_1to0[q])
@@ -172,7 +172,7 @@ def run_on_chip(
     """Execute a validated job on a chip and return its result document.
 
     A sample job's entries add to the counts what the chip did with each circuit:
-    the compiled circuit (OpenQASM 3 on chip qubits), the initial layout, the
+    the transpiled circuit (OpenQASM 3 on chip qubits), the initial layout, the
     number of two-qubit gates, the depth and the estimated success probability;
     with ``mitigation: "readout"`` also the corrected probabilities. An estimate
     job measures each group of qubit-wise commuting Pauli terms in its basis with
@@ -225,25 +225,25 @@ def _sample_part(job: tuple[dict[str, Any], ChipRun], unit: _Unit) -> dict[str, 
     index, seed, shots = unit
     started = time.perf_counter()
     prepared, outcome = _run_prepared(payload, index, seed, shots, chip)
-    compiled = prepared.compiled
+    transpiled = prepared.transpiled
     entry: dict[str, Any] = {
         "counts": outcome.counts,
         "shots": shots,
         "num_qubits": prepared.circuit.num_qubits,
         "compiled": {
-            "qasm3": compiled.qasm3,
-            "initial_layout": list(compiled.initial_layout),
-            "physical_qubits": list(compiled.physical_qubits),
-            "num_two_qubit_gates": compiled.num_two_qubit_gates,
-            "depth": compiled.depth,
-            "duration_ns": compiled.duration_ns,
+            "qasm3": transpiled.qasm3,
+            "initial_layout": list(transpiled.initial_layout),
+            "physical_qubits": list(transpiled.physical_qubits),
+            "num_two_qubit_gates": transpiled.num_two_qubit_gates,
+            "depth": transpiled.depth,
+            "duration_ns": transpiled.duration_ns,
             "optimization_level": prepared.level,
         },
-        "estimated_success_probability": compiled.estimated_success_probability,
+        "estimated_success_probability": transpiled.estimated_success_probability,
         **method_fields(outcome),
     }
     if payload.get("mitigation") == "readout":
-        entry["readout_errors"] = readout_errors(compiled, chip.snapshot)
+        entry["readout_errors"] = readout_errors(transpiled, chip.snapshot)
     entry["seconds"] = time.perf_counter() - started
     return entry
 
@@ -378,7 +378,7 @@ def _estimate_entry(
             merge_method_fields(how, fields)
         mitigated = None
         if payload.get("mitigation") == "readout":
-            errors = readout_errors(prepared.compiled, chip.snapshot)
+            errors = readout_errors(prepared.transpiled, chip.snapshot)
             mitigated = mitigate_readout(counts, errors)
         total = sum(counts.values())
         probs = mitigated or {key: count / total for key, count in counts.items()}

@@ -1,4 +1,4 @@
-"""What a chip job will cost, known before it is queued: per circuit the compiled form,
+"""What a chip job will cost, known before it is queued: per circuit the transpiled form,
 the method the worker will choose and its estimated run time and memory.
 
 Admission calls ``estimate_chip_job`` at submit (to refuse what would overrun the
@@ -34,7 +34,7 @@ def measurement_bases(payload: dict[str, Any], num_qubits: int) -> int:
 
 def estimate_chip_job(payload: dict[str, Any], chip: ChipRun) -> list[dict[str, Any]]:
     """Per circuit of a validated chip job: method, estimated seconds and memory, and
-    the compiled circuit's figures.
+    the transpiled circuit's figures.
 
     Raises:
         MethodUnsupported: the job's ``method`` cannot run a circuit (or none can).
@@ -43,17 +43,17 @@ def estimate_chip_job(payload: dict[str, Any], chip: ChipRun) -> list[dict[str, 
     for index in range(len(payload["circuits"])):
         prepared, choice, _ = plan(payload, index, chip)
         bases = measurement_bases(payload, prepared.circuit.num_qubits)
-        compiled = prepared.compiled
+        transpiled = prepared.transpiled
         estimates.append(
             {
                 "index": index,
                 "method": choice.method,
                 "estimated_seconds": round(choice.cost.seconds * bases, 3),
                 "estimated_memory_bytes": choice.cost.memory_bytes,
-                "estimated_success_probability": compiled.estimated_success_probability,
-                "num_two_qubit_gates": compiled.num_two_qubit_gates,
-                "depth": compiled.depth,
-                "physical_qubits": list(compiled.physical_qubits),
+                "estimated_success_probability": transpiled.estimated_success_probability,
+                "num_two_qubit_gates": transpiled.num_two_qubit_gates,
+                "depth": transpiled.depth,
+                "physical_qubits": list(transpiled.physical_qubits),
                 "optimization_level": prepared.level,
                 "measurement_bases": bases,
                 "methods_rejected": choice.rejected,

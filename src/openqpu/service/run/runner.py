@@ -14,10 +14,10 @@ PROGRAM_CACHE_SIZE = 128
 _programs: LruCache[tuple[str, str], sim.Program] = LruCache(PROGRAM_CACHE_SIZE)
 
 
-def compiled(source: str, fmt: str, field: str) -> sim.Program:
-    """The compiled program of a circuit source; recently run sources are not parsed again."""
+def program_for(source: str, fmt: str, field: str) -> sim.Program:
+    """The lowered program of a circuit source; recently run sources are not parsed again."""
     return _programs.get_or_make(
-        (fmt, source), lambda: sim.compile(decode_circuit(source, fmt, field))
+        (fmt, source), lambda: sim.lower(decode_circuit(source, fmt, field))
     )
 
 
@@ -53,7 +53,7 @@ def circuit_entry(job: tuple[dict[str, Any], int], index: int) -> dict[str, Any]
     started = time.perf_counter()
     fmt = payload.get("format", "auto")
     values = payload.get("parameter_values")
-    program = compiled(payload["circuits"][index], fmt, f"circuits[{index}]")
+    program = program_for(payload["circuits"][index], fmt, f"circuits[{index}]")
     bound = values[index] if values else None
     if payload["kind"] == "estimate":
         observables = [

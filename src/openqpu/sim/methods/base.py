@@ -1,7 +1,7 @@
 """What every simulation method of a noisy circuit answers: the counts, how they were
 obtained, and what it would cost before running.
 
-A method takes a circuit whose parameters are bound (for a chip: the compiled,
+A method takes a circuit whose parameters are bound (for a chip: the transpiled,
 scheduled native-gate circuit on compact qubits) and the engine's ``NoiseModel``
 (channels after gates, relaxation on delays, readout error on measurements).
 """

@@ -117,7 +117,7 @@ def choose(
     """Pick the method for ``shots`` shots of ``circuit`` (parameters bound).
 
     Args:
-        circuit: the circuit to run (for a chip: compiled, scheduled, compact).
+        circuit: the circuit to run (for a chip: transpiled, scheduled, compact).
         noise: its noise model.
         shots: number of shots.
         method: ``"auto"`` or one of ``METHODS`` to force it.

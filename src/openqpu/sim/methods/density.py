@@ -31,7 +31,7 @@ def why_not(
     """Why the density_matrix method cannot run ``circuit``, or None when it can.
 
     Args:
-        circuit: the circuit (for a chip: the compiled, compacted circuit).
+        circuit: the circuit (for a chip: the transpiled, compacted circuit).
         noise: its noise model, or None.
         max_qubits: the widest circuit accepted (memory 16 * 4^n bytes).
 
@@ -73,7 +73,7 @@ def cost(circuit: QuantumCircuit, noise: NoiseModel | None, shots: int) -> Cost:
     return Cost(seconds=seconds, memory_bytes=16 * amplitudes)
 
 
-# Cost model, fitted to ``run`` on compiled efficient_su2 circuits (lattice72 noise,
+# Cost model, fitted to ``run`` on transpiled efficient_su2 circuits (lattice72 noise,
 # n = 4..12, 47..331 instructions) on the 2-vCPU Zen 3 machine:
 #   seconds = 1e-3 + g * (7e-5 + 0.45e-9 * 4^n) + 1e-9 * 4^n + 50e-9 * 2^n
 # g: instructions other than barrier and measure (delays count: they are channels).
@@ -220,7 +220,7 @@ def _confuse(probs: np.ndarray, bit: int, readout: ReadoutError) -> np.ndarray:
     view = probs.reshape(-1, 2, 1 << bit)
     zero, one = view[:, 0, :], view[:, 1, :]
     out = np.empty_like(view)
-    e10, e01 = readout.prob_1_given_0, readout.prob_0_given_1
+    e10, e01 = readout.readout_error_0to1, readout.readout_error_1to0
     out[:, 0, :] = (1 - e10) * zero + e01 * one
     out[:, 1, :] = e10 * zero + (1 - e01) * one
     return out.reshape(-1)

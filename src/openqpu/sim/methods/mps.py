@@ -134,7 +134,7 @@ def run(
     """Run ``shots`` shots as noisy MPS trajectories.
 
     Args:
-        circuit: a circuit with bound parameters (typically a chip's compiled circuit).
+        circuit: a circuit with bound parameters (typically a chip's transpiled circuit).
         noise: the engine's noise model, or None.
         shots: number of shots, at least 1.
         seed: seed or generator; the same seed gives the same counts.

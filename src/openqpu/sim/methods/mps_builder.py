@@ -108,7 +108,9 @@ class OpsBuilder:
                 self.gate(item, log2_ranks.get(i, 0))
             elif isinstance(item, Measure):
                 readout = item.readout
-                p10, p01 = (readout.prob_1_given_0, readout.prob_0_given_1) if readout else (0, 0)
+                p10, p01 = (
+                    (readout.readout_error_0to1, readout.readout_error_1to0) if readout else (0, 0)
+                )
                 if i in terminal:
                     self.terminal.append((self.site[item.qubit], item.clbit, p10, p01))
                     done.add(item.qubit)

@@ -42,7 +42,7 @@ EXACT_BUDGET_FACTOR = 20.0
 
 # Cost model, fitted by least squares (relative error) on this machine (2 shared cores,
 # stim 1.16) to runs of GHZ circuits of 10-70 qubits and rotated surface-code memory
-# circuits of distance 3 and 5 with 1-10 rounds, compiled for lattice72 and run with
+# circuits of distance 3 and 5 with 1-10 rounds, transpiled for lattice72 and run with
 # its noise, at 100-20,000 shots:
 #   seconds = A + B * instructions + C * instructions * shots + D * clbits * shots
 # with ``instructions`` the circuit's top-level instructions. B is the translation to
@@ -290,7 +290,7 @@ def _clbits(
         index = int(program.final_measurement[clbit])
         error = noise.readout.get(program.measured_qubit[index])
         if error is not None and index not in program.flipped_in_stim:
-            p10[clbit], p01[clbit] = error.prob_1_given_0, error.prob_0_given_1
+            p10[clbit], p01[clbit] = error.readout_error_0to1, error.readout_error_1to0
     if p10.any() or p01.any():
         # A bit flips when a uniform draw falls under its threshold: P(1|0) where it
         # reads 0, P(0|1) where it reads 1 (zero for bits without readout error).

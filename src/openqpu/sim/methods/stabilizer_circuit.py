@@ -140,9 +140,9 @@ class Translator:
             if error is not None:
                 # Stim flips a record symmetrically; the asymmetric error of a bit that
                 # steers feedback must act inside Stim, so it becomes the mean flip.
-                head = f"M({0.5 * (error.prob_1_given_0 + error.prob_0_given_1)!r})"
+                head = f"M({0.5 * (error.readout_error_0to1 + error.readout_error_1to0)!r})"
                 self.program.flipped_in_stim.add(index)
-                if error.prob_1_given_0 != error.prob_0_given_1:
+                if error.readout_error_0to1 != error.readout_error_1to0:
                     self.program.asymmetric_feedback_readouts += 1
         self._add(head, [str(qubit)])
 

@@ -57,7 +57,7 @@ _CODES: dict[str, int] = {
 # with ``operations`` everything lowered (noise channels included), ``words`` =
 # ceil(2 n / 64) per tableau column, ``measured`` the measurements and resets (a random
 # or deterministic measurement costs about n * words word operations). Fitted to
-# GHZ-24/70 and rotated surface codes (d=3, 3 rounds; d=5, 10 rounds) compiled for
+# GHZ-24/70 and rotated surface codes (d=3, 3 rounds; d=5, 10 rounds) transpiled for
 # lattice72 with its noise, 1,000-10,000 shots, on 2 cores that other work shared
 # (load 5-8): the measured times divided by the slowdown Stim's runs showed in the same
 # session against their own fit (about 4x), so that both variants' estimates are of
@@ -152,7 +152,11 @@ class _Lowering:
         if name == "measure":
             clbit = self.clbit_index[item.clbits[0]]
             error = None if self.noise is None else self.noise.readout.get(qubits[0])
-            flips = (0.0, 0.0) if error is None else (error.prob_1_given_0, error.prob_0_given_1)
+            flips = (
+                (0.0, 0.0)
+                if error is None
+                else (error.readout_error_0to1, error.readout_error_1to0)
+            )
             self._emit(tk.MEASURE, qubits[0], clbit=clbit, probs=flips)
             self.written.add(clbit)
             self.measurements += 1

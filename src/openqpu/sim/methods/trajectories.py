@@ -12,7 +12,7 @@ from openqpu.sim.methods.base import STATEVECTOR, Cost, MethodRun
 from openqpu.sim.noise import NoiseModel
 from openqpu.sim.program import ParameterValues, Program
 
-# Cost model, fitted on lattice72's compiled GHZ and QFT (8-16 qubits, 2 cores):
+# Cost model, fitted on lattice72's transpiled GHZ and QFT (8-16 qubits, 2 cores):
 # a trajectory costs about 50 us of overhead plus ~0.5-1 ns per operation (gate or
 # channel) and amplitude; 1 ns keeps the estimate on the safe side of what we saw.
 SECONDS_PER_SHOT = 5e-5

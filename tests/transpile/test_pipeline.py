@@ -11,9 +11,9 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
 import openqpu.sim
-from openqpu.compile import CompiledCircuit, compile_for_device, noise_model_for
 from openqpu.device import CalibrationSnapshot, DeviceSpec, generate_snapshot, load_device_specs
 from openqpu.errors import DoesNotFit
+from openqpu.transpile import TranspiledCircuit, noise_model_for, transpile_for_device
 
 T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 _ALLOWED = {"rz", "sx", "x", "cz", "measure", "reset", "delay", "barrier"}
@@ -66,7 +66,7 @@ def _distribution(circuit: QuantumCircuit, state: np.ndarray) -> dict[str, float
 def test_transpile_keeps_the_ideal_distribution(
     circuit: QuantumCircuit, spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> None:
-    compiled = compile_for_device(circuit, spec, snapshot, seed=3)
+    compiled = transpile_for_device(circuit, spec, snapshot, seed=3)
     expected = _distribution(circuit, Statevector(circuit.remove_final_measurements(False)).data)
     # openqpu.sim ignores delays and terminal measurements; qiskit.quantum_info
     # gives the reference. 1e-9: float round-off of a few dozen gates.
@@ -81,7 +81,7 @@ def test_transpile_keeps_the_ideal_distribution(
 def test_transpile_uses_native_gates_on_working_hardware(
     width: int, spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> None:
-    compiled = compile_for_device(_ghz(width), spec, snapshot, seed=3)
+    compiled = transpile_for_device(_ghz(width), spec, snapshot, seed=3)
     circuit = compiled.circuit
     assert set(circuit.count_ops()) <= _ALLOWED
     assert compiled.num_qubits == width == circuit.num_qubits
@@ -96,7 +96,7 @@ def test_transpile_uses_native_gates_on_working_hardware(
             assert (min(a, b), max(a, b)) in couplers
             cz_count += 1
     assert cz_count == compiled.num_two_qubit_gates == width - 1
-    assert compiled.snapshot_id == snapshot.id
+    assert compiled.calibration_id == snapshot.id
     assert "delay[" in compiled.qasm3 and "dt]" in compiled.qasm3
     assert f"${compiled.physical_qubits[0]}" in compiled.qasm3
     assert compiled.duration_ns >= spec.durations.measure_ns
@@ -105,8 +105,8 @@ def test_transpile_uses_native_gates_on_working_hardware(
 def test_transpile_success_probability_drops_with_depth(
     spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> None:
-    bell = compile_for_device(_ghz(2), spec, snapshot)
-    ghz = compile_for_device(_ghz(5), spec, snapshot)
+    bell = transpile_for_device(_ghz(2), spec, snapshot)
+    ghz = transpile_for_device(_ghz(5), spec, snapshot)
     assert 0 < ghz.estimated_success_probability < bell.estimated_success_probability < 1
     assert ghz.depth > bell.depth
 
@@ -114,8 +114,8 @@ def test_transpile_success_probability_drops_with_depth(
 def test_transpile_is_deterministic_for_a_seed(
     spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> None:
-    first = compile_for_device(_mixed(), spec, snapshot, seed=5)
-    assert first == compile_for_device(_mixed(), spec, snapshot, seed=5)
+    first = transpile_for_device(_mixed(), spec, snapshot, seed=5)
+    assert first == transpile_for_device(_mixed(), spec, snapshot, seed=5)
 
 
 def test_transpile_refuses_circuits_wider_than_the_working_block(
@@ -127,19 +127,19 @@ def test_transpile_refuses_circuits_wider_than_the_working_block(
         "of working qubits has 54"
     )
     with pytest.raises(DoesNotFit, match=message):
-        compile_for_device(_ghz(55), spec, cut)
+        transpile_for_device(_ghz(55), spec, cut)
 
 
 def test_transpile_avoids_a_cut_off_region(spec: DeviceSpec, snapshot: CalibrationSnapshot) -> None:
     cut = dataclasses.replace(snapshot, disabled_qubits=tuple(range(12, 18)))
-    compiled = compile_for_device(_ghz(20), spec, cut, optimization_level=1)
+    compiled = transpile_for_device(_ghz(20), spec, cut, optimization_level=1)
     assert set(compiled.physical_qubits) <= set(range(18, 72))
 
 
 def test_noise_model_covers_every_gate_and_measurement(
     spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> None:
-    compiled: CompiledCircuit = compile_for_device(_ghz(5), spec, snapshot)
+    compiled: TranspiledCircuit = transpile_for_device(_ghz(5), spec, snapshot)
     model = noise_model_for(compiled, spec, snapshot)
     circuit = compiled.circuit
     assert model.dt_ns == spec.dt_ns
@@ -153,7 +153,7 @@ def test_noise_model_covers_every_gate_and_measurement(
             assert qubits[0] in model.relaxation
             assert model.idle(qubits[0], inst.operation.duration, inst.operation.unit) is not None
     other = generate_snapshot(spec, seed=12, taken_at=T0)
-    with pytest.raises(ValueError, match="which the circuit was compiled against"):
+    with pytest.raises(ValueError, match="which the circuit was transpiled against"):
         noise_model_for(compiled, spec, other)
 
 
@@ -166,7 +166,7 @@ def test_transpile_dynamic_circuit_is_compiled_unscheduled(
     with circuit.if_test((circuit.clbits[0], 1)):
         circuit.x(1)
     circuit.measure(1, 1)
-    compiled = compile_for_device(circuit, spec, snapshot)
+    compiled = transpile_for_device(circuit, spec, snapshot)
     assert compiled.duration_ns is None
     assert "if_else" in compiled.circuit.count_ops()
     assert openqpu.sim.sample(compiled.circuit, 200, seed=1).keys() == {"00", "11"}
@@ -179,7 +179,7 @@ def test_transpile_drops_idle_qubits_from_barriers(
     circuit.h(0)
     circuit.cx(0, 1)
     circuit.barrier()
-    compiled = compile_for_device(circuit, spec, snapshot)
+    compiled = transpile_for_device(circuit, spec, snapshot)
     assert compiled.num_qubits == 2
     assert len(compiled.initial_layout) == 4
     assert compiled.circuit.count_ops()["barrier"] == 1
@@ -195,7 +195,7 @@ def test_a_circuit_transpiled_for_the_chip_keeps_its_layout(
     isa = transpile(_ghz(4), target=build_target(spec, snapshot), seed_transpiler=3)
     assert isa.num_qubits == 72
     placed = isa.layout.final_index_layout()
-    compiled = compile_for_device(isa, spec, snapshot)
+    compiled = transpile_for_device(isa, spec, snapshot)
     assert set(compiled.physical_qubits) == set(placed)
     ideal = openqpu.sim.sample(_ghz(4), 2000, seed=1)
     assert set(openqpu.sim.sample(compiled.circuit, 2000, seed=1)) == set(ideal)
@@ -210,6 +210,6 @@ def test_a_transpiled_circuit_on_a_now_disabled_qubit_is_laid_out_again(
     circuit.h(bad)
     circuit.cz(bad, neighbour)
     circuit.measure([bad, neighbour], [0, 1])
-    compiled = compile_for_device(circuit, spec, snapshot)
+    compiled = transpile_for_device(circuit, spec, snapshot)
     assert bad not in compiled.physical_qubits
     assert len(compiled.initial_layout) == 2

@@ -1,4 +1,4 @@
-"""A circuit compiled for a chip, ready to simulate with the chip's noise."""
+"""A circuit transpiled for a chip, ready to simulate with the chip's noise."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from openqpu.sim.noise import NoiseModel
 
 
 @dataclass(frozen=True)
-class CompiledCircuit:
-    """The result of ``compile_for_device``.
+class TranspiledCircuit:
+    """The result of ``transpile_for_device``.
 
     Attributes:
         circuit: the scheduled native-gate circuit (``rz``, ``sx``, ``x``, ``cz``,
@@ -28,7 +28,7 @@ class CompiledCircuit:
         depth: depth of the compact circuit, delays and barriers not counted.
         duration_ns: length of the schedule; None for circuits with control
             flow, which Qiskit does not schedule.
-        snapshot_id: id of the calibration it was compiled against.
+        calibration_id: id of the calibration it was transpiled against.
         estimated_success_probability: product over gates of (1 - gate error)
             and over measurements of (1 - mean readout error); idle decay during
             delays is not included.
@@ -42,7 +42,7 @@ class CompiledCircuit:
     num_two_qubit_gates: int
     depth: int
     duration_ns: float | None
-    snapshot_id: str
+    calibration_id: str
     estimated_success_probability: float
     qasm3: str
 
@@ -53,18 +53,18 @@ class CompiledCircuit:
 
 
 def noise_model_for(
-    compiled: CompiledCircuit, spec: DeviceSpec, snapshot: CalibrationSnapshot
+    transpiled: TranspiledCircuit, spec: DeviceSpec, snapshot: CalibrationSnapshot
 ) -> NoiseModel:
-    """The engine's noise model for ``compiled.circuit``, keyed by its compact qubits.
+    """The engine's noise model for ``transpiled.circuit``, keyed by its compact qubits.
 
     See ``openqpu.device.build_noise_model`` for the channels.
 
     Raises:
-        ValueError: ``snapshot`` is not the one the circuit was compiled against.
+        ValueError: ``snapshot`` is not the one the circuit was transpiled against.
     """
-    if snapshot.id != compiled.snapshot_id:
+    if snapshot.id != transpiled.calibration_id:
         raise ValueError(
-            f"snapshot: {snapshot.id} is not {compiled.snapshot_id}, which the circuit "
-            "was compiled against"
+            f"snapshot: {snapshot.id} is not {transpiled.calibration_id}, which the circuit "
+            "was transpiled against"
         )
-    return build_noise_model(snapshot, compiled.physical_qubits, dt_ns=spec.dt_ns)
+    return build_noise_model(snapshot, transpiled.physical_qubits, dt_ns=spec.dt_ns)

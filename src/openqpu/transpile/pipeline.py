@@ -13,31 +13,31 @@ from qiskit.circuit import Barrier, CircuitInstruction, Qubit
 from qiskit.transpiler import Target
 from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
 
-from openqpu.compile.compiled import CompiledCircuit
 from openqpu.device.calibration import CalibrationSnapshot
 from openqpu.device.spec import DeviceSpec
 from openqpu.device.target import build_target, largest_working_block
 from openqpu.errors import DoesNotFit
 from openqpu.sim.rng import make_rng
+from openqpu.transpile.transpiled import TranspiledCircuit
 
 # Instructions that do not make a qubit part of the computation.
 _PASSIVE = frozenset({"delay", "barrier"})
 
 
-def compile_for_device(
+def transpile_for_device(
     circuit: QuantumCircuit,
     spec: DeviceSpec,
     snapshot: CalibrationSnapshot,
     *,
     optimization_level: int = 2,
     seed: int | np.random.Generator | None = 0,
-) -> CompiledCircuit:
+) -> TranspiledCircuit:
     """Lay out, route, translate to native gates and schedule ``circuit`` for a chip.
 
     Scheduling is ALAP with the Target's durations; idle time becomes explicit
     ``delay`` instructions in units of ``dt`` (whole numbers: scheduling in
     seconds leaves float residue such as ``delay[6.6e-23s]``). Qiskit cannot
-    schedule control flow, so a circuit with ``if_else`` is compiled without
+    schedule control flow, so a circuit with ``if_else`` is transpiled without
     delays and its idle qubits do not relax in simulation.
 
     Args:
@@ -46,10 +46,10 @@ def compile_for_device(
         snapshot: the calibration in force; its errors steer the layout.
         optimization_level: Qiskit's preset level, 0 to 3.
         seed: seed or generator for the transpiler's randomised passes; the same
-            seed gives the same compiled circuit.
+            seed gives the same transpiled circuit.
 
     Returns:
-        The compiled circuit, compacted to the chip qubits it uses.
+        The transpiled circuit, compacted to the chip qubits it uses.
 
     Raises:
         DoesNotFit: the circuit is wider than the largest connected block of
@@ -61,7 +61,7 @@ def compile_for_device(
     >>> snapshot = generate_snapshot(spec, seed=1, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
     >>> bell = QuantumCircuit(2, 2); _ = bell.h(0); _ = bell.cx(0, 1)
     >>> _ = bell.measure([0, 1], [0, 1])
-    >>> compile_for_device(bell, spec, snapshot).num_two_qubit_gates
+    >>> transpile_for_device(bell, spec, snapshot).num_two_qubit_gates
     1
     """
     block = largest_working_block(spec, snapshot)
@@ -92,7 +92,7 @@ def compile_for_device(
     compact = _compacted(physical, chip_qubits)
     layout = scheduled.layout
     initial = layout.initial_index_layout(filter_ancillas=True) if layout else []
-    return CompiledCircuit(
+    return TranspiledCircuit(
         circuit=compact,
         physical_qubits=tuple(chip_qubits),
         initial_layout=tuple(initial),
@@ -101,7 +101,7 @@ def compile_for_device(
         ),
         depth=compact.depth(filter_function=lambda inst: inst.name not in _PASSIVE),
         duration_ns=None if dynamic else physical.estimate_duration(target, unit="s") * 1e9,
-        snapshot_id=snapshot.id,
+        calibration_id=snapshot.id,
         estimated_success_probability=_success_probability(compact, chip_qubits, target),
         qasm3=qasm3.dumps(physical),
     )

@@ -16,8 +16,8 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import QFTGate, efficient_su2
 
 from openqpu import sim
-from openqpu.compile import compile_for_device, noise_model_for
 from openqpu.device import generate_snapshot, load_device_specs
+from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
@@ -53,7 +53,7 @@ def test_device_noise_matches_aer_density_matrix(device: str, case: int) -> None
     snapshot = generate_snapshot(spec, seed=40 + case, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
     circuit = _circuits()[case]
     circuit.measure_all()
-    compiled = compile_for_device(circuit, spec, snapshot, seed=case)
+    compiled = transpile_for_device(circuit, spec, snapshot, seed=case)
     counts = sim.sample(
         compiled.circuit, SHOTS, seed=case, noise=noise_model_for(compiled, spec, snapshot)
     )
