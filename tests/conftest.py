@@ -80,3 +80,28 @@ def tvd_bound(exact: dict[str, float], shots: int) -> float:
     sigma2 = p * (1 - p) / shots
     mean = 0.5 * np.sum(np.sqrt(2 * sigma2 / math.pi))
     return float(mean + 5 * 0.5 * np.sqrt(np.sum((1 - 2 / math.pi) * sigma2))) + 1e-3
+
+
+def small_chip_circuits() -> dict[str, QuantumCircuit]:
+    """Small circuits a chip runs, unmeasured: Bell, GHZ(5), QFT(4) of a basis state,
+    an EfficientSU2 ansatz on 4 qubits and an 8-qubit layer of CZs and rotations."""
+    from qiskit.circuit.library import QFTGate, efficient_su2
+
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    ghz = QuantumCircuit(5)
+    ghz.h(0)
+    for q in range(4):
+        ghz.cx(q, q + 1)
+    qft = QuantumCircuit(4)
+    qft.x([0, 2])
+    qft.append(QFTGate(4), range(4))
+    ansatz = efficient_su2(4, reps=1)
+    ansatz = ansatz.assign_parameters(np.linspace(0.1, 2.0, ansatz.num_parameters))
+    wide = QuantumCircuit(8)
+    wide.h(range(8))
+    for q in range(0, 7, 2):
+        wide.cz(q, q + 1)
+    wide.rx(0.7, range(8))
+    return {"bell": bell, "ghz5": ghz, "qft4": qft, "su2": ansatz, "wide8": wide}

@@ -10,40 +10,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import numpy as np
 import pytest
 from qiskit import QuantumCircuit
-from qiskit.circuit.library import QFTGate, efficient_su2
 
 from openqpu import sim
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.transpile import noise_model_for, transpile_for_device
-from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
+from tests.conftest import aer_chip_noise, small_chip_circuits, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
 
 SHOTS = 4_000
-
-
-def _circuits() -> list[QuantumCircuit]:
-    bell = QuantumCircuit(2)
-    bell.h(0)
-    bell.cx(0, 1)
-    ghz = QuantumCircuit(5)
-    ghz.h(0)
-    for q in range(4):
-        ghz.cx(q, q + 1)
-    qft = QuantumCircuit(4)
-    qft.x([0, 2])
-    qft.append(QFTGate(4), range(4))
-    ansatz = efficient_su2(3, reps=1)
-    ansatz = ansatz.assign_parameters(np.linspace(0.1, 2.0, ansatz.num_parameters))
-    wide = QuantumCircuit(8)
-    wide.h(range(8))
-    for q in range(0, 7, 2):
-        wide.cz(q, q + 1)
-    wide.rx(0.7, range(8))
-    return [bell, ghz, qft, ansatz, wide]
 
 
 @pytest.mark.parametrize("device", ["lattice12", "lattice72"])
@@ -51,7 +28,7 @@ def _circuits() -> list[QuantumCircuit]:
 def test_device_noise_matches_aer_density_matrix(device: str, case: int) -> None:
     spec = load_device_specs()[device]
     snapshot = generate_snapshot(spec, seed=40 + case, taken_at=datetime(2026, 1, 1, tzinfo=UTC))
-    circuit = _circuits()[case]
+    circuit = list(small_chip_circuits().values())[case]
     circuit.measure_all()
     compiled = transpile_for_device(circuit, spec, snapshot, seed=case)
     counts = sim.sample(

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
-from qiskit.circuit.library import QFTGate, efficient_su2
+from qiskit.circuit.library import efficient_su2
 from qiskit.quantum_info import DensityMatrix, Operator, SuperOp
 
 from openqpu import sim
@@ -29,7 +29,7 @@ from openqpu.sim.noise import (
     ThermalRelaxation,
 )
 from openqpu.transpile import noise_model_for, transpile_for_device
-from tests.conftest import aer_chip_noise, tvd_bound, with_explicit_idling
+from tests.conftest import aer_chip_noise, small_chip_circuits, tvd_bound, with_explicit_idling
 
 aer = pytest.importorskip("qiskit_aer")
 aer_noise = pytest.importorskip("qiskit_aer.noise")
@@ -39,30 +39,13 @@ EXACT = 1e-9
 
 
 def _circuits() -> dict[str, QuantumCircuit]:
-    bell = QuantumCircuit(2)
-    bell.h(0)
-    bell.cx(0, 1)
-    ghz = QuantumCircuit(5)
-    ghz.h(0)
-    for q in range(4):
-        ghz.cx(q, q + 1)
-    qft = QuantumCircuit(4)
-    qft.x([0, 2])
-    qft.append(QFTGate(4), range(4))
-    ansatz = efficient_su2(4, reps=1)
-    ansatz = ansatz.assign_parameters(np.linspace(0.1, 2.0, ansatz.num_parameters))
-    wide = QuantumCircuit(8)
-    wide.h(range(8))
-    for q in range(0, 7, 2):
-        wide.cz(q, q + 1)
-    wide.rx(0.7, range(8))
     reset = QuantumCircuit(3)
     reset.h(0)
     reset.cx(0, 1)
     reset.reset(0)
     reset.h(0)
     reset.cx(0, 2)
-    circuits = {"bell": bell, "ghz5": ghz, "qft4": qft, "su2": ansatz, "wide8": wide}
+    circuits = small_chip_circuits()
     circuits["reset"] = reset
     for circuit in circuits.values():
         circuit.measure_all()

@@ -34,68 +34,19 @@ from openqpu.sim.noise import (
 )
 from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import total_variation, tvd_bound, with_explicit_idling
+from tests.sim.methods.conftest import (
+    assert_statistics_agree,
+    feedback,
+    ghz,
+    random_clifford_layers,
+    repetition_code,
+    statistics,
+)
 
 SIGMAS = 5.0
 
 
 # Circuits ----------------------------------------------------------------------------
-
-
-def _ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
-
-
-def _random_clifford_layers(n: int, layers: int, seed: int) -> QuantumCircuit:
-    rng = np.random.default_rng(seed)
-    qc = QuantumCircuit(n)
-    singles = ("h", "s", "sdg", "x", "sx", "y", "z")
-    for _ in range(layers):
-        for q in range(n):
-            getattr(qc, singles[rng.integers(len(singles))])(q)
-        order = rng.permutation(n)
-        for a, b in zip(order[::2], order[1::2], strict=False):
-            qc.cz(int(a), int(b)) if rng.random() < 0.5 else qc.cx(int(a), int(b))
-    qc.measure_all()
-    return qc
-
-
-def _repetition_code(n: int, rounds: int) -> QuantumCircuit:
-    """Bit-flip code on ``n`` data qubits with ``n - 1`` parity ancillas measured and reset
-    each round, then the data measured."""
-    data, ancillas = QuantumRegister(n, "d"), QuantumRegister(n - 1, "a")
-    syndromes = [ClassicalRegister(n - 1, f"s{r}") for r in range(rounds)]
-    final = ClassicalRegister(n, "final")
-    qc = QuantumCircuit(data, ancillas, *syndromes, final)
-    qc.x(data[::3])
-    for syndrome in syndromes:
-        for i in range(n - 1):
-            qc.cx(data[i], ancillas[i])
-            qc.cx(data[i + 1], ancillas[i])
-        qc.measure(ancillas, syndrome)
-        qc.reset(ancillas)
-    qc.measure(data, final)
-    return qc
-
-
-def _feedback(n: int) -> QuantumCircuit:
-    """Teleport-like feedback: measure a GHZ's first qubit and undo its value on the rest."""
-    qc = QuantumCircuit(n, n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure(0, 0)
-    with qc.if_test((qc.clbits[0], 1)) as otherwise:
-        for q in range(1, n):
-            qc.x(q)
-    with otherwise:
-        qc.z(1)
-    qc.measure(range(1, n), range(1, n))
-    return qc
 
 
 # Chip, compilation and models --------------------------------------------------------
@@ -108,13 +59,13 @@ _SNAPSHOT = generate_snapshot(_SPEC, seed=7, taken_at=datetime(2026, 1, 1, tzinf
 def _compiled(name: str):
     """A circuit compiled for lattice72 (cached: compilation dominates small tests)."""
     makers = {
-        "ghz24": lambda: _ghz(24),
-        "clifford20": lambda: _random_clifford_layers(20, 3, seed=3),
-        "repetition21": lambda: _repetition_code(11, 2),
-        "ghz8": lambda: _ghz(8),
-        "clifford8": lambda: _random_clifford_layers(8, 3, seed=5),
-        "repetition7": lambda: _repetition_code(4, 2),
-        "feedback6": lambda: _feedback(6),
+        "ghz24": lambda: ghz(24),
+        "clifford20": lambda: random_clifford_layers(20, 3, seed=3),
+        "repetition21": lambda: repetition_code(11, 2),
+        "ghz8": lambda: ghz(8),
+        "clifford8": lambda: random_clifford_layers(8, 3, seed=5),
+        "repetition7": lambda: repetition_code(4, 2),
+        "feedback6": lambda: feedback(6),
     }
     # Level 1: higher levels resynthesise two-qubit blocks, whose single-qubit angles
     # need not be multiples of pi/2 even when the block is Clifford.
@@ -195,28 +146,9 @@ def _bits(counts: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     return rows, np.array([counts[k] for k in keys], dtype=float)
 
 
-def _statistics(counts: dict[str, int]) -> np.ndarray:
-    """Frequency of 1 of each clbit, of the parity of each neighbouring pair and of all."""
-    rows, weights = _bits(counts)
-    columns = [rows, rows[:, 1:] ^ rows[:, :-1], np.bitwise_xor.reduce(rows, axis=1)[:, None]]
-    features = np.concatenate(columns, axis=1)
-    return weights @ features / weights.sum()
-
-
-def _assert_statistics_agree(ours: dict[str, int], theirs: dict[str, int]) -> None:
-    """Marginals and parities of two independent samples agree within SIGMAS deviations."""
-    n1, n2 = sum(ours.values()), sum(theirs.values())
-    p1, p2 = _statistics(ours), _statistics(theirs)
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    # A floor of a quarter count keeps rare features from a zero deviation.
-    sigma = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) + 0.25 / min(n1, n2)
-    worst = int(np.argmax(np.abs(p1 - p2) / sigma))
-    assert np.all(np.abs(p1 - p2) < SIGMAS * sigma), (worst, p1[worst], p2[worst], sigma[worst])
-
-
 def _significantly_different(a: dict[str, int], b: dict[str, int]) -> bool:
     n1, n2 = sum(a.values()), sum(b.values())
-    p1, p2 = _statistics(a), _statistics(b)
+    p1, p2 = statistics(a), statistics(b)
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     sigma = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) + 0.25 / min(n1, n2)
     return bool(np.any(np.abs(p1 - p2) > SIGMAS * sigma))
@@ -251,7 +183,7 @@ def test_run_matches_aer_stabilizer_with_twirled_chip_noise(name: str, aer_shots
     )
     result = backend.run(reference, shots=aer_shots).result().get_counts()
     theirs = {key.replace(" ", ""): count for key, count in result.items()}
-    _assert_statistics_agree(ours, theirs)
+    assert_statistics_agree(ours, theirs)
 
 
 # Against the engine's exact trajectories ---------------------------------------------
@@ -623,7 +555,7 @@ def test_cost_grows_with_shots_and_size() -> None:
 
 def test_run_rejects_bad_shots() -> None:
     with pytest.raises(ValueError, match="shots must be a positive integer"):
-        stabilizer.run(_ghz(2), None, 0)
+        stabilizer.run(ghz(2), None, 0)
 
 
 def test_relaxation_of_qubits_certainly_in_zero_is_dropped() -> None:

@@ -27,75 +27,26 @@ from openqpu.sim.methods import stabilizer, tableau
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError, ThermalRelaxation
 from openqpu.transpile import noise_model_for, transpile_for_device
 from tests.conftest import aer_chip_noise, total_variation, tvd_bound, with_explicit_idling
+from tests.sim.methods.conftest import (
+    assert_statistics_agree,
+    feedback,
+    ghz,
+    random_clifford_layers,
+    repetition_code,
+)
 
 SIGMAS = 5.0
 _SPEC = load_device_specs()["lattice72"]
 
 
-def _ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
-
-
-def _random_clifford_layers(n: int, layers: int, seed: int) -> QuantumCircuit:
-    rng = np.random.default_rng(seed)
-    qc = QuantumCircuit(n)
-    singles = ("h", "s", "sdg", "x", "sx", "y", "z")
-    for _ in range(layers):
-        for q in range(n):
-            getattr(qc, singles[rng.integers(len(singles))])(q)
-        order = rng.permutation(n)
-        for a, b in zip(order[::2], order[1::2], strict=False):
-            qc.cz(int(a), int(b)) if rng.random() < 0.5 else qc.cx(int(a), int(b))
-    qc.measure_all()
-    return qc
-
-
-def _repetition_code(n: int, rounds: int) -> QuantumCircuit:
-    """Bit-flip code: ``n`` data qubits, ``n - 1`` ancillas measured and reset each round."""
-    data, ancillas = QuantumRegister(n, "d"), QuantumRegister(n - 1, "a")
-    syndromes = [ClassicalRegister(n - 1, f"s{r}") for r in range(rounds)]
-    final = ClassicalRegister(n, "final")
-    qc = QuantumCircuit(data, ancillas, *syndromes, final)
-    qc.x(data[::3])
-    for syndrome in syndromes:
-        for i in range(n - 1):
-            qc.cx(data[i], ancillas[i])
-            qc.cx(data[i + 1], ancillas[i])
-        qc.measure(ancillas, syndrome)
-        qc.reset(ancillas)
-    qc.measure(data, final)
-    return qc
-
-
-def _feedback(n: int) -> QuantumCircuit:
-    """Measure a GHZ's first qubit and undo its value on the rest (else branch: Z)."""
-    qc = QuantumCircuit(n, n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure(0, 0)
-    with qc.if_test((qc.clbits[0], 1)) as otherwise:
-        for q in range(1, n):
-            qc.x(q)
-    with otherwise:
-        qc.z(1)
-    qc.measure(range(1, n), range(1, n))
-    return qc
-
-
 _MAKERS = {
-    "ghz8": lambda: _ghz(8),
-    "clifford8": lambda: _random_clifford_layers(8, 3, seed=5),
-    "repetition7": lambda: _repetition_code(4, 2),
-    "feedback6": lambda: _feedback(6),
-    "ghz24": lambda: _ghz(24),
-    "clifford20": lambda: _random_clifford_layers(20, 3, seed=3),
-    "repetition21": lambda: _repetition_code(11, 2),
+    "ghz8": lambda: ghz(8),
+    "clifford8": lambda: random_clifford_layers(8, 3, seed=5),
+    "repetition7": lambda: repetition_code(4, 2),
+    "feedback6": lambda: feedback(6),
+    "ghz24": lambda: ghz(24),
+    "clifford20": lambda: random_clifford_layers(20, 3, seed=3),
+    "repetition21": lambda: repetition_code(11, 2),
 }
 
 
@@ -117,24 +68,6 @@ def _compiled(name: str, kind: str = "mixture"):  # type: ignore[no-untyped-def]
 
 def _noise(name: str, kind: str = "mixture") -> NoiseModel:
     return noise_model_for(_compiled(name, kind), _SPEC, _snapshot(kind))
-
-
-def _statistics(counts: dict[str, int]) -> np.ndarray:
-    """Frequency of 1 of each clbit, of each neighbouring pair's parity and of all."""
-    keys = list(counts)
-    rows = np.array([[c == "1" for c in reversed(key)] for key in keys], dtype=bool)
-    weights = np.array([counts[k] for k in keys], dtype=float)
-    columns = [rows, rows[:, 1:] ^ rows[:, :-1], np.bitwise_xor.reduce(rows, axis=1)[:, None]]
-    return weights @ np.concatenate(columns, axis=1) / weights.sum()
-
-
-def _assert_statistics_agree(ours: dict[str, int], theirs: dict[str, int]) -> None:
-    n1, n2 = sum(ours.values()), sum(theirs.values())
-    p1, p2 = _statistics(ours), _statistics(theirs)
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    sigma = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) + 0.25 / min(n1, n2)
-    worst = int(np.argmax(np.abs(p1 - p2) / sigma))
-    assert np.all(np.abs(p1 - p2) < SIGMAS * sigma), (worst, p1[worst], p2[worst], sigma[worst])
 
 
 # Against the engine's exact trajectories ---------------------------------------------
@@ -284,7 +217,7 @@ def test_exact_variant_matches_aer_stabilizer_with_chip_noise(name: str, aer_sho
     )
     counts = backend.run(reference, shots=aer_shots).result().get_counts()
     theirs = {key.replace(" ", ""): count for key, count in counts.items()}
-    _assert_statistics_agree(result.counts, theirs)
+    assert_statistics_agree(result.counts, theirs)
 
 
 # Noiseless, against Statevector -------------------------------------------------------
@@ -315,7 +248,7 @@ def test_noiseless_tableau_matches_statevector(seed: int) -> None:
 
 def test_wide_noiseless_ghz_uses_several_words_per_column() -> None:
     """100 qubits: 200 tableau rows, four 64-bit words per column."""
-    qc = _ghz(100)
+    qc = ghz(100)
     program = tableau.lower(qc, None)
     assert program.words == 4
     counts = stabilizer.run(qc, None, 2_000, seed=1, variant="exact").counts
