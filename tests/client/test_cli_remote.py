@@ -174,6 +174,7 @@ def test_cli_submit_dry_run_prints_the_estimate_and_queues_nothing(
     assert "nothing to --wait for" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_result_shows_each_circuits_method(
     logged_in: Server, bell_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -128,6 +128,7 @@ def dynamic_circuit(num_qubits: int = 12, layers: int = 20) -> str:
     return qasm2.dumps(circuit)
 
 
+@pytest.mark.slow
 def test_faults_run_time_limit_inside_a_batch_keeps_the_batch_jobs(
     database_url: str, tmp_path: Path
 ) -> None:

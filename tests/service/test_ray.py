@@ -127,6 +127,7 @@ def _run(server: Server, key: str, job: dict[str, Any]) -> dict[str, Any]:
         return client.get(f"/api/v1/jobs/{done['id']}/result").json()
 
 
+@pytest.mark.slow
 def test_ray_circuits_and_parameter_sets_fan_out_with_the_local_result(ray_server: Server) -> None:
     from openqpu.service.run.runner import run_payload
 
@@ -148,6 +149,7 @@ def test_ray_circuits_and_parameter_sets_fan_out_with_the_local_result(ray_serve
     assert result["results"][2]["counts"] != result["results"][3]["counts"]
 
 
+@pytest.mark.slow
 def test_ray_chip_shots_fan_out_as_chunks_deterministically(ray_server: Server) -> None:
     from openqpu.device import default_catalog
     from openqpu.service.run.chip import ChipRun, run_on_chip

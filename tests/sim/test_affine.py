@@ -29,6 +29,7 @@ def _network(num_qubits: int, seed: int) -> QuantumCircuit:
     return circuit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_qubits", [5, 12, 17])
 def test_affine_network_matches_reference(num_qubits: int) -> None:
     circuit = _network(num_qubits, num_qubits)

@@ -61,6 +61,7 @@ CIRCUITS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CIRCUITS))
 def test_blocking_large_circuit_matches_reference(name: str) -> None:
     # Up to 18 qubits a cx chain becomes one affine permutation (tests/sim/test_affine.py);
@@ -73,6 +74,7 @@ def test_blocking_large_circuit_matches_reference(name: str) -> None:
     assert fidelity(state, reference_state(circuit)) > 1 - 1e-10
 
 
+@pytest.mark.slow
 def test_blocking_complex64_large_circuit() -> None:
     circuit = _mixed(N)
     state = sim.statevector(circuit, dtype="complex64").astype(np.complex128)
