@@ -61,7 +61,9 @@ class Cost:
     Attributes:
         seconds: estimated wall time on this machine (cost model fitted by benchmark).
         memory_bytes: estimated peak memory of the method's state.
+        exact: whether the run is expected to be exact up to sampling.
     """
 
     seconds: float
     memory_bytes: int
+    exact: bool = True

@@ -156,6 +156,8 @@ def choose(
     def approximate(name: str) -> bool:
         if name == STABILIZER:
             return not stabilizer.is_exact(circuit, noise, shots)
+        if name == MPS:
+            return not costs[name].exact
         return name in _APPROXIMATE
 
     def score(name: str) -> float:

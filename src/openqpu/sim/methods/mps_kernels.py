@@ -14,7 +14,7 @@ from numba import njit
 
 # Operation kinds of a lowered program (columns: kind, a, b, index, p1, p2).
 GATE1 = 0  # a: site, index: 2x2 matrix
-GATE2 = 1  # a: left site (right is a + 1), index: 4x4 matrix, b: 1 leaves the centre left
+GATE2 = 1  # a: left site (right is a + 1), index: 4x4 matrix, b: flags below
 MEASURE = 2  # a: site, index: clbit, p1: P(1|0), p2: P(0|1)
 RESET = 3  # a: site
 PAULI1 = 4  # a: site, p1: probability of a non-identity Pauli (uniform over X, Y, Z)
@@ -23,6 +23,10 @@ RELAX_MIX = 6  # a: site, p1: reset probability, p2: Z probability
 RELAX_JUMP = 7  # a: site, p1: probability of damping, p2: its gamma
 JUMP_UNLESS = 8  # index: condition, b: target operation
 JUMP = 9  # b: target operation
+
+# Flags of a GATE2 (its column b).
+LEFT_CENTRE = 1  # leave the centre on the left site (the next centred operation is left)
+DEFER = 2  # more operations on this pair follow: fold them into one two-site step
 
 
 @njit(cache=True)
@@ -184,6 +188,37 @@ def apply_2q(
         for j in range(2 * right):
             rest[k, j] = sv[k] * scale * vh[k, j]
     tensors[site + 1] = rest.reshape(keep, 2, right)
+
+
+@njit(cache=True)
+def fold_1q(pending: np.ndarray, u: np.ndarray, right: bool) -> None:
+    """``pending`` (4x4, index 2 * left + right) becomes (u on one site) @ ``pending``."""
+    for col in range(4):
+        for hi in range(2):
+            if right:
+                r0, r1 = 2 * hi, 2 * hi + 1
+            else:
+                r0, r1 = hi, 2 + hi
+            x0 = pending[r0, col]
+            x1 = pending[r1, col]
+            pending[r0, col] = u[0, 0] * x0 + u[0, 1] * x1
+            pending[r1, col] = u[1, 0] * x0 + u[1, 1] * x1
+
+
+@njit(cache=True)
+def fold_pauli(pending: np.ndarray, pauli: int, right: bool) -> None:
+    """Fold Pauli 1 (X), 2 (Y) or 3 (Z) on one site of the pair into ``pending``."""
+    u = np.zeros((2, 2), dtype=np.complex128)
+    if pauli == 1:
+        u[0, 1] = 1.0
+        u[1, 0] = 1.0
+    elif pauli == 2:
+        u[0, 1] = -1j
+        u[1, 0] = 1j
+    else:
+        u[0, 0] = 1.0
+        u[1, 1] = -1.0
+    fold_1q(pending, u, right)
 
 
 @njit(cache=True)

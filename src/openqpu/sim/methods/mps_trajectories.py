@@ -12,10 +12,12 @@ import numpy as np
 from numba import njit, prange
 
 from openqpu.sim.methods.mps_kernels import (
+    DEFER,
     GATE1,
     GATE2,
     JUMP,
     JUMP_UNLESS,
+    LEFT_CENTRE,
     MEASURE,
     PAULI1,
     PAULI2,
@@ -26,6 +28,8 @@ from openqpu.sim.methods.mps_kernels import (
     apply_2q,
     apply_pauli,
     damp,
+    fold_1q,
+    fold_pauli,
     move_center,
     population_one,
     project,
@@ -62,9 +66,36 @@ def _holds(cond: int, clbits, cond_bits, cond_nbits, cond_offset, cond_table) ->
 
 
 @njit(cache=True)
+def _folds(kind: int, a: int, b: int, site: int) -> bool:
+    """Whether an operation can fold into a pending two-site step on ``site, site + 1``."""
+    if kind == GATE2:
+        return a == site
+    if kind == GATE1 or kind == PAULI1 or kind == RELAX_MIX or kind == RELAX_JUMP:
+        return a == site or a == site + 1
+    if kind == PAULI2:
+        return (a == site or a == site + 1) and (b == site or b == site + 1)
+    return False
+
+
+@njit(cache=True)
+def _two_site(tensors, center: int, site: int, g, max_bond, threshold, stats, left: bool) -> int:
+    """Apply the 4x4 ``g`` on ``site, site + 1`` (moving the centre there first)."""
+    if center < site:
+        center = move_center(tensors, center, site)
+    elif center > site + 1:
+        center = move_center(tensors, center, site + 1)
+    apply_2q(tensors, site, g, max_bond, threshold, stats, left)
+    return site if left else site + 1
+
+
+@njit(cache=True)
 def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats):
     """Run the operations from |0...0>; returns the site tensors, centre on site 0.
 
+    A GATE2 flagged DEFER is not applied at once: the operations on its pair that
+    follow (one-qubit gates, Paulis drawn by the noise, the next GATE2 on the pair)
+    are multiplied into it, so that a run of them costs one SVD. Anything else, or a
+    relaxation that must measure, applies it first.
     Mid-circuit results land in ``clbits``; ``stats`` receives the fidelity product,
     the number of capped truncations and the largest bond.
     """
@@ -76,21 +107,37 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
     stats[0] = 1.0
     stats[1] = 0.0
     stats[2] = 1.0
+    pending = np.empty((4, 4), dtype=np.complex128)
+    pend = -1  # left site of the pending two-site step, -1: none
+    pend_left = False
     pc = 0
     num_ops = ops_int.shape[0]
     while pc < num_ops:
         kind, a, b, index = ops_int[pc, 0], ops_int[pc, 1], ops_int[pc, 2], ops_int[pc, 3]
         p1, p2 = ops_real[pc, 0], ops_real[pc, 1]
         pc += 1
+        if pend >= 0 and not _folds(kind, a, b, pend):
+            center = _two_site(
+                tensors, center, pend, pending, max_bond, threshold, stats, pend_left
+            )
+            pend = -1
         if kind == GATE1:
-            apply_1q(tensors, a, mats1[index])
+            if pend >= 0:
+                fold_1q(pending, mats1[index], a != pend)
+            else:
+                apply_1q(tensors, a, mats1[index])
         elif kind == GATE2:
-            if center < a:
-                center = move_center(tensors, center, a)
-            elif center > a + 1:
-                center = move_center(tensors, center, a + 1)
-            apply_2q(tensors, a, mats2[index], max_bond, threshold, stats, b == 1)
-            center = a if b == 1 else a + 1
+            g = mats2[index]
+            if pend >= 0:
+                g = g @ pending
+                pend = -1
+            left = (b & LEFT_CENTRE) != 0
+            if b & DEFER:
+                pending[:, :] = g
+                pend = a
+                pend_left = left
+            else:
+                center = _two_site(tensors, center, a, g, max_bond, threshold, stats, left)
         elif kind == MEASURE:
             bit, center = _measure(tensors, center, a)
             clbits[index] = _flip(bit, p1, p2)
@@ -100,24 +147,43 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
                 apply_pauli(tensors, a, 1)
         elif kind == PAULI1:
             if np.random.random() < p1:
-                apply_pauli(tensors, a, 1 + np.random.randint(0, 3))
+                pauli = 1 + np.random.randint(0, 3)
+                if pend >= 0:
+                    fold_pauli(pending, pauli, a != pend)
+                else:
+                    apply_pauli(tensors, a, pauli)
         elif kind == PAULI2:
             if np.random.random() < p1:
                 pauli = 1 + np.random.randint(0, 15)
-                if pauli % 4 != 0:
-                    apply_pauli(tensors, a, pauli % 4)
-                if pauli // 4 != 0:
-                    apply_pauli(tensors, b, pauli // 4)
+                for site, one in ((a, pauli % 4), (b, pauli // 4)):
+                    if one != 0:
+                        if pend >= 0:
+                            fold_pauli(pending, one, site != pend)
+                        else:
+                            apply_pauli(tensors, site, one)
         elif kind == RELAX_MIX:
             r = np.random.random()
             if r < p1:
+                if pend >= 0:
+                    center = _two_site(
+                        tensors, center, pend, pending, max_bond, threshold, stats, pend_left
+                    )
+                    pend = -1
                 bit, center = _measure(tensors, center, a)
                 if bit == 1:
                     apply_pauli(tensors, a, 1)
             elif r < p1 + p2:
-                apply_pauli(tensors, a, 3)
+                if pend >= 0:
+                    fold_pauli(pending, 3, a != pend)
+                else:
+                    apply_pauli(tensors, a, 3)
         elif kind == RELAX_JUMP:
             if np.random.random() < p1:
+                if pend >= 0:
+                    center = _two_site(
+                        tensors, center, pend, pending, max_bond, threshold, stats, pend_left
+                    )
+                    pend = -1
                 center = move_center(tensors, center, a)
                 pop = population_one(tensors, a)
                 if np.random.random() < p2 * pop:
@@ -130,6 +196,8 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
                 pc = b
         elif kind == JUMP:
             pc = b
+    if pend >= 0:
+        center = _two_site(tensors, center, pend, pending, max_bond, threshold, stats, pend_left)
     move_center(tensors, center, 0)
     return tensors
 
