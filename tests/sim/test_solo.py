@@ -11,6 +11,7 @@ from qiskit.circuit import Delay
 
 from openqpu import sim
 from openqpu.sim import executor
+from openqpu.sim.affine import AffinePermutationOp
 from openqpu.sim.lowering import Jump, JumpUnless
 from openqpu.sim.noise import Depolarizing, NoiseModel, Placed, ReadoutError
 from openqpu.sim.solo import SoloRunner, encode
@@ -129,3 +130,28 @@ def test_complex64_runs_solo(monkeypatch: pytest.MonkeyPatch) -> None:
     qc, model = _dynamic_circuit(), _model(5)
     counts = sim.sample(qc, 2_000, seed=7, noise=model, dtype="complex64")
     assert sum(counts.values()) == 2_000
+
+
+def test_whole_state_permutation_runs_on_the_grouped_path() -> None:
+    # On 16 qubits these x, cx and swap gates fuse into several monomial blocks that
+    # merge into one AffinePermutationOp; the solo kernel has no table for it (it used
+    # to fail an assertion while encoding the tail).
+    n = 16
+    qc = QuantumCircuit(n, n)
+    qc.h(0)
+    for q in range(n - 1):
+        qc.cx(q, q + 1)
+    for q in range(0, n, 2):
+        qc.x(q)
+        qc.swap(q, (q + 3) % n)
+    for q in range(n - 1, 0, -1):
+        qc.cx(q, q - 1)
+    qc.measure(range(n), range(n))
+    model = NoiseModel(gate_errors={("h", (0,)): (Placed(Depolarizing(0.1), (0,)),)})
+    steps, _ = sim.lower(qc, noise=model).bind(None, np.dtype(np.complex128))
+    ops = [op for step in steps if isinstance(step, list) for op in step]
+    assert any(isinstance(op, AffinePermutationOp) for op in ops)
+    # A Pauli after h on |0> leaves the GHZ-like outcomes as they are.
+    counts = sim.sample(qc, 200, seed=1, noise=model)
+    assert set(counts) == set(sim.sample(qc, 200, seed=1))
+    assert sum(counts.values()) == 200

@@ -116,13 +116,14 @@ def merge_permutations(ops: list[GateOp], num_qubits: int) -> list[GateOp]:
         run.clear()
 
     for op in ops:
-        form = None
-        if isinstance(op, MonomialOp) and np.all(op.phases == 1):
-            form = affine_form(op.rows)
-        if form is None:
+        if (
+            isinstance(op, MonomialOp)
+            and np.all(op.phases == 1)
+            and (form := affine_form(op.rows)) is not None
+        ):
+            run.append((op, *form))
+        else:
             flush()
             result.append(op)
-        else:
-            run.append((op, *form))
     flush()
     return result

@@ -6,21 +6,26 @@ Each op picks the serial or the parallel kernel driver from the state's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
 from openqpu.sim import small
 from openqpu.sim.threads import SERIAL_BELOW_QUBITS
 
+if TYPE_CHECKING:
+    from openqpu.sim.affine import AffinePermutationOp
 
-def kernels():  # type: ignore[no-untyped-def]
+
+def kernels() -> ModuleType:
     """The numba kernels, imported on first use (small states never need them)."""
     from openqpu.sim import kernels as module
 
     return module
 
 
-def state_kernels(state: np.ndarray):  # type: ignore[no-untyped-def]
+def state_kernels(state: np.ndarray) -> ModuleType:
     """The module whose measurement kernels suit ``state``: NumPy when small, else numba."""
     return small if small.is_small(state) else kernels()
 
@@ -247,4 +252,7 @@ class GroupOp:
 
 _ALL_GROUPS = np.zeros(0, dtype=np.int64)
 
-GateOp = DenseOp | DiagonalOp | MonomialOp | ControlledOp | GroupOp
+# A string: AffinePermutationOp's module imports this one.
+GateOp: TypeAlias = (
+    "DenseOp | DiagonalOp | MonomialOp | ControlledOp | GroupOp | AffinePermutationOp"
+)

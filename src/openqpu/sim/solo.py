@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from openqpu.sim import trajectory_kernels as tk
+from openqpu.sim.affine import AffinePermutationOp
 from openqpu.sim.lowering import Measure, Noise, Reset
 from openqpu.sim.ops import ControlledOp, DenseOp, GateOp, GroupOp
 from openqpu.sim.program import BoundStep
@@ -35,6 +36,8 @@ def _members(op: GateOp) -> list[EncodedGate] | None:
     """The ops to encode for ``op``; None when one of them cannot be encoded."""
     if isinstance(op, GroupOp):
         return list(op.members)
+    if isinstance(op, AffinePermutationOp):
+        return None  # the kernel has no whole-state permutation: the grouped path runs it
     if isinstance(op, DenseOp) and len(op.qubits) > MAX_DENSE_QUBITS:
         return None
     if isinstance(op, ControlledOp) and len(op.targets) > MAX_DENSE_QUBITS:
@@ -88,7 +91,8 @@ def encode(
                 for member in _members(op) or ():
                     builder.gate(member)
         else:
-            builder.event(step)  # type: ignore[arg-type]
+            assert isinstance(step, Measure | Reset | Noise)  # what _encodable lets through
+            builder.event(step)
     op_of_step.append(builder.num_ops)
     return SoloProgram(first, op_of_step, builder.build(final_measures))
 
