@@ -45,7 +45,7 @@ def _mps_state(circuit: QuantumCircuit) -> np.ndarray:
         state = (state.reshape(-1, left) @ tensor.reshape(left, -1)).reshape(-1, tensor.shape[2])
     n = len(tensors)
     # Axis s of the contracted array is site s; order the axes as qubits n-1 ... 0.
-    position = np.argsort(program.order)
+    position = np.argsort(program.final_order)
     axes = [int(position[q]) for q in range(n - 1, -1, -1)]
     return state.reshape([2] * n).transpose(axes).reshape(-1)
 

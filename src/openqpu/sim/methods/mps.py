@@ -82,7 +82,7 @@ def cost(
         MethodUnsupported: the method cannot run the circuit.
     """
     program = _program(circuit, noise, max_bond)
-    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond)
+    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond, swap_back=False)
     chi = 2.0**log_chi
     sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
     trajectories = math.ceil(shots / shots_per_trajectory)
@@ -96,7 +96,7 @@ def cost(
         seconds = min(seconds, probed)
         chi_max = min(chi_max, 2 * probe_bond)
     memory = program.num_sites * chi_max**2 * 4 * 16 * threads
-    return Cost(seconds=float(seconds), memory_bytes=int(memory))
+    return Cost(seconds=float(seconds), memory_bytes=int(memory), exact=chi_max < max_bond)
 
 
 def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int]:

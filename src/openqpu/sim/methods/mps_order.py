@@ -48,14 +48,17 @@ def _on_sites(sa: int, sb: int, rank: int) -> tuple[int, int, int]:
     return (int(min(sa, sb)), int(max(sa, sb)), rank)
 
 
-def structural_work(num_sites: int, gates: Gates, max_bond: int) -> tuple[float, int, np.ndarray]:
+def structural_work(
+    num_sites: int, gates: Gates, max_bond: int, *, swap_back: bool = True
+) -> tuple[float, int, np.ndarray]:
     """Bound the bonds through the circuit and add up the work of its two-site steps.
 
     Each gate multiplies the bound of every cut it crosses by its operator Schmidt
     rank, capped by the sites on either side and by ``max_bond``. A gate on sites
-    ``lo < hi`` costs ``2 (hi - lo - 1)`` swaps plus itself, each a contraction and an
-    SVD of about ``chi_l * chi_r * (chi_m + min(chi_l, chi_r))`` complex multiply-adds;
-    moving the orthogonality centre costs a QR per site passed.
+    ``lo < hi`` costs ``hi - lo - 1`` swaps (twice that with ``swap_back``) plus
+    itself, each a contraction and an SVD of about
+    ``chi_l * chi_r * (chi_m + min(chi_l, chi_r))`` complex multiply-adds; moving the
+    orthogonality centre costs a QR per site passed.
 
     Returns:
         (work in multiply-adds, number of two-site steps, final log2 bound per bond),
@@ -77,7 +80,7 @@ def structural_work(num_sites: int, gates: Gates, max_bond: int) -> tuple[float,
         center = lo
         for s in range(lo, hi):
             left, mid, right = chi[s], chi[s + 1], chi[s + 2]
-            repeat = 1 if s == lo else 2
+            repeat = 2 if swap_back and s != lo else 1
             work += repeat * left * right * (mid + min(left, right))
             steps += repeat
     return work, steps, log_chi

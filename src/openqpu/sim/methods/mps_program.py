@@ -1,6 +1,6 @@
 """Lowering for the MPS method: a circuit and its noise become flat operation tables
 on MPS sites, with runs of one-qubit gates fused and distant gates brought together
-by swaps (and swapped back, so every qubit keeps its site).
+by swaps (the qubits stay where they met; the program records the final order).
 
 The engine's own lowering places the noise and flattens ``if_else``; this module
 turns its instructions into the arrays the numba kernels run.
@@ -43,7 +43,10 @@ class MpsProgram:
         conds: (bits int64[c, w], widths int64[c], offsets int64[c], table uint8[...]).
         terminal: int64[t, 2]: (site, clbit) of measurements sampled from the final state.
         terminal_real: float64[t, 2]: their readout P(1|0), P(0|1).
-        gates: (low site, high site, log2 Schmidt rank) of each two-qubit gate.
+        gates: (low site, high site, log2 Schmidt rank) of each two-qubit gate where it
+            is met (a gate on distant sites counts one more for the qubit it moves).
+        final_order: qubit on each site at the end (distant qubits are swapped together
+            and stay where they met).
     """
 
     num_clbits: int
@@ -56,6 +59,7 @@ class MpsProgram:
     terminal: np.ndarray
     terminal_real: np.ndarray
     gates: list[tuple[int, int, int]]
+    final_order: list[int]
 
     @property
     def num_sites(self) -> int:
@@ -142,6 +146,7 @@ def build_program(circuit: QuantumCircuit, noise: NoiseModel | None, max_bond: i
             len(terminal), 2
         ),
         gates=builder.gates,
+        final_order=list(builder.order),
     )
 
 
