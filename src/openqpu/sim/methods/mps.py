@@ -82,7 +82,7 @@ def cost(
         MethodUnsupported: the method cannot run the circuit.
     """
     program = _program(circuit, noise, max_bond)
-    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond, swap_back=False)
+    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond, swap_back=True)
     chi = 2.0**log_chi
     sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
     trajectories = math.ceil(shots / shots_per_trajectory)
