@@ -35,10 +35,13 @@ _WORK_S = 2.5e-9
 _PER_OP_S = 4e-7
 _PER_SAMPLE_S = 2e-8
 # The structural bound ignores cancellations (a routed QFT of a basis state stays
-# nearly a product state), so an estimate above PROBE_ABOVE_S is checked by timing
-# PROBE_TRAJECTORIES real trajectories, when one of them is bounded to take less
-# than PROBE_LIMIT_S; their time, times PROBE_SAFETY, caps the estimate.
+# nearly a product state; it overestimates QFT-20 ~5,000 times), so an estimate above
+# PROBE_ABOVE_S is checked by timing real trajectories with the bond capped at each
+# of PROBE_BONDS in turn (a capped trajectory takes at most a few seconds): the first
+# probe that is not capped (or whose cap is max_bond itself) ran as the run will, and
+# PROBE_TRAJECTORIES of them, times PROBE_SAFETY, cap the estimate.
 _PROBE_ABOVE_S = 2.0
+_PROBE_BONDS = (32, 64)
 _PROBE_LIMIT_S = 5.0
 _PROBE_TRAJECTORIES = 4
 _PROBE_SAFETY = 2.0
@@ -90,22 +93,32 @@ def cost(
     per_trajectory = _WORK_S * work + _PER_OP_S * len(program.ops_int) + _PER_SAMPLE_S * sample_work
     seconds = _START_S + math.ceil(trajectories / threads) * per_trajectory
     chi_max = int(chi.max())
-    if seconds > _PROBE_ABOVE_S and per_trajectory < _PROBE_LIMIT_S:
-        probe_seconds, probe_bond = _probe(program, max_bond, truncation_threshold)
-        probed = _START_S + math.ceil(trajectories / threads) * _PROBE_SAFETY * probe_seconds
-        seconds = min(seconds, probed)
-        chi_max = min(chi_max, 2 * probe_bond)
+    if seconds > _PROBE_ABOVE_S:
+        for cap in sorted({min(bond, max_bond) for bond in _PROBE_BONDS}):
+            probe_seconds, probe_bond, capped = _probe(program, cap, truncation_threshold)
+            if not capped or cap == max_bond:
+                per = _PROBE_SAFETY * probe_seconds
+                probed = _START_S + math.ceil(trajectories / threads) * per
+                seconds = min(seconds, probed)
+                chi_max = min(chi_max, max_bond if capped else 2 * probe_bond)
+                break
+            if probe_seconds > _PROBE_LIMIT_S / 4:
+                break
     memory = program.num_sites * chi_max**2 * 4 * 16 * threads
     return Cost(seconds=float(seconds), memory_bytes=int(memory), exact=chi_max < max_bond)
 
 
-def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int]:
-    """Seconds per trajectory and largest bond of a few real (seeded) trajectories."""
+def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int, bool]:
+    """Seconds per trajectory, largest bond and whether the bond was capped, of a few
+    real (seeded) trajectories (one only when it is capped)."""
     from openqpu.sim.methods.mps_trajectories import run_many
 
     timings = []
     bond = 1
+    capped = False
     for count in (1, _PROBE_TRAJECTORIES):  # the first call also loads the kernels
+        if capped:
+            break
         seeds = np.arange(count, dtype=np.int64)
         bits = np.zeros((count, program.num_clbits), dtype=np.uint8)
         stats = np.zeros((count, 3))
@@ -118,7 +131,8 @@ def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float,
             )  # fmt: skip
             timings.append((time.perf_counter() - start) / count)
         bond = max(bond, int(stats[:, 2].max()))
-    return timings[-1], bond
+        capped = bool(stats[:, 1].sum() > 0)
+    return timings[-1], bond, capped
 
 
 def run(
