@@ -53,7 +53,11 @@ def exact_energy(operator: SparsePauliOp, integrals: Integrals, form: str) -> fl
     counts = fermion.number_operators(integrals.num_spatial, mapping)
     if form == "parity":
         reduce = fermion.two_qubit_reduced
-        counts = tuple(reduce(op, integrals.num_alpha, integrals.num_beta) for op in counts)  # type: ignore[assignment]
+        alpha, beta = counts
+        counts = (
+            reduce(alpha, integrals.num_alpha, integrals.num_beta),
+            reduce(beta, integrals.num_alpha, integrals.num_beta),
+        )
     return fermion.sector_ground_energy(operator, counts, integrals.num_alpha, integrals.num_beta)
 
 

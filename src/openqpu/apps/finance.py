@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from openqpu.apps.common import Progress, new_figure
 from openqpu.apps.qubo import Qubo, bits_key, counts_probability, solve_qaoa, top_outcomes
@@ -49,10 +50,10 @@ def portfolio_qubo(market: Market, budget: int, risk: float) -> Qubo:
     return Qubo(matrix, penalty * budget**2)
 
 
-def objective(market: Market, bits: np.ndarray, risk: float) -> np.ndarray:
+def objective(market: Market, bits: ArrayLike, risk: float) -> np.ndarray:
     """``mu . x - risk * x^T Sigma x`` per bit vector (rows of ``bits``)."""
-    bits = np.asarray(bits, dtype=float)
-    return bits @ market.mu - risk * np.einsum("bi,ij,bj->b", bits, market.sigma, bits)
+    x = np.asarray(bits, dtype=float)
+    return x @ market.mu - risk * np.einsum("bi,ij,bj->b", x, market.sigma, x)
 
 
 def run(

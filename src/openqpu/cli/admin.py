@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openqpu.service.store.database import Database
 
 
 def add_admin_commands(commands: argparse._SubParsersAction) -> None:
@@ -43,7 +47,7 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
     revoke.set_defaults(handler=_key_revoke)
 
 
-def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _database(args: argparse.Namespace) -> Database:
     from openqpu.service.settings import Settings
     from openqpu.service.store.database import Database
 

@@ -361,7 +361,7 @@ class _Parser:
         if None in targets:
             if arity != 1:
                 raise cursor.error("only one-qubit gates apply to a whole register", positions[0])
-            qubit_lists = [(q,) for q in range(self.num_qubits)]
+            qubit_lists: list[tuple[int, ...]] = [(q,) for q in range(self.num_qubits)]
         else:
             qubits = tuple(q for q in targets if q is not None)
             if len(set(qubits)) != len(qubits):

@@ -7,10 +7,14 @@ for older toolchains (``cu1``, ``rzz``, ``rccx``, ``c3x``, ...) load unchanged.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from qiskit import QuantumCircuit
 
 from openqpu.errors import CircuitSyntaxError
+
+if TYPE_CHECKING:
+    from qiskit.qasm2 import CustomInstruction
 
 _HEADER = re.compile(r"^\s*OPENQASM\s+(\d+)(?:\.(\d+))?\s*;", re.MULTILINE)
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -55,7 +59,7 @@ def loads(text: str) -> QuantumCircuit:
     return _loads_qasm3(text)
 
 
-def _custom_instructions() -> list:  # type: ignore[type-arg]
+def _custom_instructions() -> list[CustomInstruction]:
     """Qiskit's legacy ``qelib1.inc`` extensions plus gates other SDKs write undeclared.
 
     pyquafu, for one, writes ``ryy`` and ``iswap`` without defining them. A file

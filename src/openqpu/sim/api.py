@@ -19,7 +19,10 @@ from openqpu.sim.program import ParameterValues, Program
 from openqpu.sim.rng import make_rng
 from openqpu.sim.threads import threads_for
 
-_DTYPES = {"complex128": np.dtype(np.complex128), "complex64": np.dtype(np.complex64)}
+_DTYPES: dict[str, np.dtype] = {
+    "complex128": np.dtype(np.complex128),
+    "complex64": np.dtype(np.complex64),
+}
 
 
 def lower(circuit: QuantumCircuit, *, noise: NoiseModel | None = None) -> Program:

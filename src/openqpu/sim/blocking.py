@@ -11,6 +11,8 @@ commute with every gate they overtake (no shared qubit).
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import numpy as np
 
 from openqpu.sim.ops import DenseOp, DiagonalOp, GateOp, GroupMember, GroupOp, MonomialOp
@@ -27,7 +29,7 @@ def block_qubits_for(dtype: np.dtype) -> int:
     return int(np.log2(BLOCK_BYTES // np.dtype(dtype).itemsize))
 
 
-def _groupable(op: GateOp, capacity: int) -> bool:
+def _groupable(op: GateOp, capacity: int) -> TypeGuard[GroupMember]:
     if isinstance(op, DenseOp):
         return len(op.qubits) <= 2
     return isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= capacity - RUN_BITS
@@ -60,14 +62,14 @@ def plan_groups(ops: list[GateOp], num_qubits: int, dtype: np.dtype) -> list[Gat
             remaining.pop(0)
             continue
         bits = set(range(RUN_BITS)) | set(first.qubits)
-        members: list[GroupMember] = [first]  # type: ignore[list-item]
+        members: list[GroupMember] = [first]
         blocked: set[int] = set()
         rest: list[GateOp] = []
         for position in range(1, len(remaining)):
             op = remaining[position]
             qubits = set(op.qubits)
             if _groupable(op, capacity) and not qubits & blocked and len(bits | qubits) <= capacity:
-                members.append(op)  # type: ignore[arg-type]
+                members.append(op)
                 bits |= qubits
             else:
                 rest.append(op)

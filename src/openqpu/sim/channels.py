@@ -27,7 +27,7 @@ _PAULI = (
 @functools.lru_cache(maxsize=64)
 def pauli_matrix(index: int, num_qubits: int) -> np.ndarray:
     """The Pauli whose base-4 digit j (I, X, Y, Z) acts on qubit j of the matrix."""
-    matrix = np.ones((1, 1), dtype=np.complex128)
+    matrix: np.ndarray = np.ones((1, 1), dtype=np.complex128)
     for qubit in range(num_qubits):
         digit = (index >> (2 * qubit)) & 3
         matrix = np.kron(_PAULI[digit], matrix)

@@ -38,7 +38,7 @@ def _insert_zero_bit(index: int, bit: int) -> int:
 
 
 @njit(cache=True, fastmath=True)
-def _dense1_range(state, qubit, matrix, start, stop):  # type: ignore[no-untyped-def]
+def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int) -> None:
     m00, m01, m10, m11 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
     stride = 1 << qubit
     for group in range(start, stop):
@@ -51,7 +51,9 @@ def _dense1_range(state, qubit, matrix, start, stop):  # type: ignore[no-untyped
 
 
 @njit(cache=True, fastmath=True)
-def _dense2_range(state, qubit0, qubit1, m, start, stop):  # type: ignore[no-untyped-def]
+def _dense2_range(
+    state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
+) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     s0 = 1 << qubit0
     s1 = 1 << qubit1
@@ -77,7 +79,15 @@ def _dense2_range(state, qubit0, qubit1, m, start, stop):  # type: ignore[no-unt
 
 
 @njit(cache=True, fastmath=True)
-def _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, start, stop):  # type: ignore[no-untyped-def]
+def _dense_range(
+    state: np.ndarray,
+    sorted_bits: np.ndarray,
+    fixed_mask: int,
+    offsets: np.ndarray,
+    matrix: np.ndarray,
+    start: int,
+    stop: int,
+) -> None:
     dim = offsets.size
     buffer = np.empty(dim, dtype=state.dtype)
     for group in range(start, stop):
@@ -92,7 +102,14 @@ def _dense_range(state, sorted_bits, fixed_mask, offsets, matrix, start, stop): 
 
 
 @njit(cache=True, fastmath=True)
-def _diagonal_range(state, qubits, diagonal, low_table, start, stop):  # type: ignore[no-untyped-def]
+def _diagonal_range(
+    state: np.ndarray,
+    qubits: np.ndarray,
+    diagonal: np.ndarray,
+    low_table: np.ndarray,
+    start: int,
+    stop: int,
+) -> None:
     width = qubits.size
     lowest = qubits[0]
     for j in range(width):
@@ -130,7 +147,15 @@ def _diagonal_range(state, qubits, diagonal, low_table, start, stop):  # type: i
 
 
 @njit(cache=True, fastmath=True)
-def _monomial_range(state, sorted_bits, sources, targets, phases, start, stop):  # type: ignore[no-untyped-def]
+def _monomial_range(
+    state: np.ndarray,
+    sorted_bits: np.ndarray,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    phases: np.ndarray,
+    start: int,
+    stop: int,
+) -> None:
     # A monomial matrix sends basis state a to targets[a] with factor phases[a]:
     # a permutation with phases (x, cx, swap, ccx, ... and their products).
     dim = sources.size
@@ -155,7 +180,8 @@ def _monomial_range(state, sorted_bits, sources, targets, phases, start, stop): 
 @njit(cache=True)
 def _spread(group: int, sorted_bits: np.ndarray) -> int:
     """The state index of ``group`` with a zero inserted at each of ``sorted_bits``."""
-    index = np.int64(group)  # prange indices may be unsigned; keep bit arithmetic signed
+    # prange indices may be unsigned; keep bit arithmetic signed.
+    index: int = np.int64(group)  # type: ignore[assignment]  # numba's int is np.int64
     for b in range(sorted_bits.size):
         index = _insert_zero_bit(index, sorted_bits[b])
     return index

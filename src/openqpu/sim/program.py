@@ -75,7 +75,11 @@ class Program:
         self.parameters: list[Parameter] = list(circuit.parameters)
         self._phases = lowered.phases
         deferred = _deferrable_measures(lowered)
-        finals = [ins for i, ins in enumerate(lowered.instructions) if i in deferred]
+        finals = [
+            ins
+            for i, ins in enumerate(lowered.instructions)
+            if i in deferred and isinstance(ins, Measure)
+        ]
         self.final_measures = [(ins.qubit, ins.clbit) for ins in finals]
         self.final_readout: list[tuple[int, ReadoutError]] = [
             (ins.clbit, ins.readout) for ins in finals if ins.readout is not None

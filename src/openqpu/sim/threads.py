@@ -15,7 +15,7 @@ def configured_threads() -> int:
     import numba
 
     wanted = os.environ.get("OPENQPU_NUM_THREADS")
-    available = numba.config.NUMBA_NUM_THREADS
+    available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config makes its settings at run time
     if not wanted:
         return available
     return max(1, min(int(wanted), available))

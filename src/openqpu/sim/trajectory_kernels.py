@@ -12,7 +12,9 @@ numba's threads.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
+import numpy as np
 from numba import njit, prange
 
 from openqpu.sim.kernels import (
@@ -25,6 +27,9 @@ from openqpu.sim.kernels import (
     collapse,
     probability_of_one,
 )
+
+if TYPE_CHECKING:
+    from openqpu.sim.trajectory_program import TrajectoryProgram
 
 # Operation codes and what each one's slices of the program's tables hold (qubit
 # table; matrix data; index data; probability data). Draws per operation are fixed by
@@ -42,7 +47,7 @@ RESET = 9  # qubit
 
 
 @njit(cache=True)
-def _pauli(state, qubit, which):  # type: ignore[no-untyped-def]
+def _pauli(state: np.ndarray, qubit: int, which: int) -> None:
     """Apply X (1), Y (2) or Z (3) to ``qubit``."""
     stride = 1 << qubit
     for group in range(state.size >> 1):
@@ -61,7 +66,7 @@ def _pauli(state, qubit, which):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _scale_pair(state, qubit, f0, f1):  # type: ignore[no-untyped-def]
+def _scale_pair(state: np.ndarray, qubit: int, f0: float, f1: float) -> None:
     """Multiply the |0> amplitudes of ``qubit`` by ``f0`` and the |1> ones by ``f1``."""
     stride = 1 << qubit
     for group in range(state.size >> 1):
@@ -71,7 +76,7 @@ def _scale_pair(state, qubit, f0, f1):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _decay(state, qubit, scale):  # type: ignore[no-untyped-def]
+def _decay(state: np.ndarray, qubit: int, scale: float) -> None:
     """Move each |1> amplitude of ``qubit`` to |0>, times ``scale``."""
     stride = 1 << qubit
     for group in range(state.size >> 1):
@@ -81,7 +86,7 @@ def _decay(state, qubit, scale):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _measure(state, qubit, u):  # type: ignore[no-untyped-def]
+def _measure(state: np.ndarray, qubit: int, u: float) -> int:
     """Collapse ``qubit`` by the uniform ``u``; return the value seen."""
     p1 = min(1.0, max(0.0, probability_of_one(state, qubit)))
     value = 1 if u < p1 else 0
@@ -91,7 +96,7 @@ def _measure(state, qubit, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _sample_index(state, u):  # type: ignore[no-untyped-def]
+def _sample_index(state: np.ndarray, u: float) -> int:
     """The basis state whose cumulative probability first exceeds ``u``."""
     total = 0.0
     last = 0
@@ -107,7 +112,9 @@ def _sample_index(state, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _run_ops(state, first, clbits, draws, program):  # type: ignore[no-untyped-def]
+def _run_ops(
+    state: np.ndarray, first: int, clbits: int, draws: np.ndarray, program: TrajectoryProgram
+) -> int:
     """Run operations ``first ..`` of ``program`` on ``state``; return the classical bits after.
 
     ``draws`` is the shot's row of uniforms; ``clbits`` its classical bits before.
@@ -188,7 +195,15 @@ def _run_ops(state, first, clbits, draws, program):  # type: ignore[no-untyped-d
 
 
 @njit(parallel=True, cache=True)
-def run_solo(starts, job_first, job_clbits, shot_job, draws, program, out):  # type: ignore[no-untyped-def]
+def run_solo(
+    starts: np.ndarray,
+    job_first: np.ndarray,
+    job_clbits: np.ndarray,
+    shot_job: np.ndarray,
+    draws: np.ndarray,
+    program: TrajectoryProgram,
+    out: np.ndarray,
+) -> None:
     """Run every shot alone from its job's state; write its classical bits into ``out``.
 
     Args:

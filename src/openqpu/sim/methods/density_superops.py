@@ -27,7 +27,7 @@ ZERO = 1e-14
 
 def from_kraus(kraus: Sequence[np.ndarray]) -> np.ndarray:
     """The superoperator ``sum_K kron(conj(K), K)`` of a list of Kraus operators."""
-    return sum(np.kron(np.conj(k), k) for k in kraus)  # type: ignore[return-value]
+    return functools.reduce(np.add, [np.kron(np.conj(k), k) for k in kraus])
 
 
 def of_unitary(matrix: np.ndarray) -> np.ndarray:

@@ -122,7 +122,7 @@ def pauli_body(body: Any, outer: tuple[int, ...]) -> list[tuple[Any, ...]]:
             gates of no turn, delays and barriers.
     """
     mapping = dict(zip(body.qubits, outer, strict=True))
-    items = []
+    items: list[tuple[str | None, int, Any]] = []
     for inner in body.data:
         operation = inner.operation
         qubits = tuple(mapping[q] for q in inner.qubits)

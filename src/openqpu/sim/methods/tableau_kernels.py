@@ -82,9 +82,16 @@ def _uniform(state: np.uint64) -> tuple[np.uint64, float]:
     return state, float(bits >> _S11) * _TO_UNIT
 
 
+@njit(cache=True)
+def _coin(state: np.uint64) -> tuple[np.uint64, int]:
+    """The next state and a fair coin, 0 or 1 (the draw's top bit)."""
+    state, bits = _next(state)
+    return state, np.int64(bits >> _M63)  # type: ignore[return-value]  # numba's int is np.int64
+
+
 @njit(cache=True, inline="always")
 def _bit(words: np.ndarray, k: int) -> int:
-    return np.int64((words[k >> 6] >> np.uint64(k & 63)) & _ONE)
+    return np.int64((words[k >> 6] >> np.uint64(k & 63)) & _ONE)  # type: ignore[return-value]  # numba's int is np.int64
 
 
 @njit(cache=True, inline="always")
@@ -98,7 +105,7 @@ def _set_bit(words: np.ndarray, k: int, value: int) -> None:
 
 @njit(cache=True, inline="always")
 def _bit2(table: np.ndarray, j: int, k: int) -> int:
-    return np.int64((table[j, k >> 6] >> np.uint64(k & 63)) & _ONE)
+    return np.int64((table[j, k >> 6] >> np.uint64(k & 63)) & _ONE)  # type: ignore[return-value]  # numba's int is np.int64
 
 
 @njit(cache=True, inline="always")
@@ -232,7 +239,7 @@ def _popcount(v: np.uint64) -> int:
     v = v - ((v >> np.uint64(1)) & np.uint64(0x5555555555555555))
     v = (v & np.uint64(0x3333333333333333)) + ((v >> np.uint64(2)) & np.uint64(0x3333333333333333))
     v = (v + (v >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((v * np.uint64(0x0101010101010101)) >> np.uint64(56))
+    return np.int64((v * np.uint64(0x0101010101010101)) >> np.uint64(56))  # type: ignore[return-value]  # numba's int is np.int64
 
 
 @njit(cache=True, inline="always")
@@ -394,8 +401,7 @@ def _shot(
             if known[a] >= 0:
                 outcome = int(known[a])
             else:
-                rng, bits = _next(rng)
-                coin = np.int64(bits >> np.uint64(63))
+                rng, coin = _coin(rng)
                 outcome = _measure(a, n, xs, zs, r, mask, lo, hi, coin)
                 known[a] = outcome
             flip = probs[k, 1] if outcome else probs[k, 0]
@@ -405,8 +411,7 @@ def _shot(
                     outcome ^= 1
             clbits[ops[k, 3]] = outcome
         elif code == RESET:
-            rng, bits = _next(rng)
-            coin = np.int64(bits >> np.uint64(63))
+            rng, coin = _coin(rng)
             _reset_qubit(a, n, xs, zs, r, known, mask, lo, hi, coin)
         else:
             # A noise channel: it acts only at the drawn events.
@@ -417,8 +422,7 @@ def _shot(
                 if known[a] == 0:
                     continue  # relaxation leaves |0> as it is
                 if u * (probs[k, 0] + probs[k, 1]) < probs[k, 0]:
-                    rng, bits = _next(rng)
-                    coin = np.int64(bits >> np.uint64(63))
+                    rng, coin = _coin(rng)
                     _reset_qubit(a, n, xs, zs, r, known, mask, lo, hi, coin)
                 else:
                     _pauli(3, a, xs, zs, r)
