@@ -250,7 +250,7 @@ class Sandbox:
             healthy = True
             if status == "error":
                 raise value
-            return value  # type: ignore[no-any-return]
+            return value
         finally:
             self._give_back(child if healthy else None, kill=None if healthy else child)
 

@@ -79,6 +79,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
     first = exc.errors()[0] if exc.errors() else {}
+    field: str | None
     if first.get("type") == "json_invalid":
         field = "body"  # the location is a character offset, not a field
     else:

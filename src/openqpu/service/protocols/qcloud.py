@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +27,9 @@ from openqpu.service.circuits import InvalidRequest
 from openqpu.service.schemas import JobCreate
 from openqpu.service.store.accounts import AuthenticationFailed
 from openqpu.service.store.models import JobStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
 
 # ``machineType`` of a superconducting chip: the only kind the SDK lists from the resource list.
 CHIP_MACHINE_TYPE = 5
@@ -188,7 +191,9 @@ def task_id(body: Any) -> str:
     return value
 
 
-def task_detail(job: Mapping[str, Any], result: Mapping[str, Any] | None) -> dict[str, Any]:
+def task_detail(
+    job: Mapping[str, Any] | RowMapping, result: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """``taskDetail.json``'s ``obj``: the task's state and, when finished, its results.
 
     Args:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qiskit import QuantumCircuit, qasm2, transpile
 
@@ -19,6 +19,9 @@ from openqpu.device import CalibrationSnapshot, Device
 from openqpu.service.circuits import decode_circuit
 from openqpu.service.lru import LruCache
 from openqpu.service.store.models import JobStatus
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
 
 # ``status`` of a task; pyquafu's ExecResult names them In Queue .. Failed.
 TASK_STATUS: dict[str, int] = {
@@ -181,7 +184,7 @@ def openqasm_of(source: str, fmt: str) -> str:
 
 
 def task_document(
-    job: Mapping[str, Any],
+    job: Mapping[str, Any] | RowMapping,
     source: str,
     fmt: str,
     counts: Mapping[str, int] | None,

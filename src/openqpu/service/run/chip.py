@@ -87,7 +87,9 @@ class _Prepared:
         return self.transpiled.circuit.assign_parameters(mapping), mapping
 
 
-_prepared: LruCache[tuple[str, str, str, str, int], _Prepared] = LruCache(COMPILED_CACHE_SIZE)
+_prepared: LruCache[tuple[str, str, str, str, int | None], _Prepared] = LruCache(
+    COMPILED_CACHE_SIZE
+)
 _decoded: LruCache[tuple[str, str], QuantumCircuit] = LruCache(COMPILED_CACHE_SIZE)
 
 

@@ -61,8 +61,8 @@ def mitigate_readout(
             inverse = np.linalg.inv(confusion)
             tensor = np.moveaxis(np.tensordot(inverse, tensor, axes=([1], [axis])), 0, axis)
         corrected = np.clip(tensor.reshape(-1), 0.0, None)
-        for local in np.flatnonzero(corrected):
-            value = rest | sum(((int(local) >> j) & 1) << c for j, c in enumerate(clbits))
-            result[format(value, f"0{width}b")] = float(corrected[local])
+        for index in np.flatnonzero(corrected):
+            value = rest | sum(((int(index) >> j) & 1) << c for j, c in enumerate(clbits))
+            result[format(value, f"0{width}b")] = float(corrected[index])
     norm = sum(result.values())
     return {key: p / norm for key, p in sorted(result.items())} if norm else {}

@@ -91,7 +91,8 @@ def calibrations_for(
     db: Database, devices: Mapping[str, Device], settings: Settings
 ) -> Calibrations:
     """The calendar of the chips among ``devices``, with the settings' overrides."""
-    specs = {name: d.spec for name, d in devices.items() if d.is_chip}
+    # A device is a chip when it has a spec (Device.is_chip); this test also narrows it.
+    specs = {name: d.spec for name, d in devices.items() if d.spec is not None}
     return Calibrations(
         db,
         specs,
@@ -203,6 +204,7 @@ class Calibrations:
             return cached
         with self.db.connect() as conn:
             stored = conn.execute(_LATEST_STORED, {"device": device, "epoch": epoch}).scalar()
+            assert stored is not None  # epoch 0 is stored before any snapshot is asked for
             row = conn.execute(_EPOCH, {"device": device, "epoch": stored}).one()
         snapshot = CalibrationSnapshot.from_dict(orjson.loads(row[0]))
         schedule, spec = self.schedule(device), self.specs[device]

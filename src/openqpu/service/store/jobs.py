@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     Connection,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
 from openqpu.service.circuits import draw_circuit
@@ -48,6 +49,9 @@ JOBS = Job.__table__
 EVENTS = JobEvent.__table__
 RESULTS = Result.__table__
 USERS = User.__table__
+
+# Where the read-only queries shared with ORM code run.
+ConnectionOrSession: TypeAlias = Connection | Session
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
@@ -278,6 +282,7 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
         },
     ).one()
     if existing_id is not None:
+        assert request.idempotency_key is not None  # only a repeated key finds a job
         existing = _by_idempotency_key(conn, principal.user_id, request.idempotency_key)
         assert existing is not None
         _same_request(existing, submission)
@@ -386,7 +391,7 @@ def job_document(conn: Connection, row: RowMapping, *, with_events: bool = True)
     return document
 
 
-def queue_position(conn: Connection, job: Mapping[str, Any]) -> int | None:
+def queue_position(conn: Connection, job: RowMapping) -> int | None:
     """How many queued jobs on the same device run before this one (None unless queued)."""
     if job["status"] != JobStatus.QUEUED.value:
         return None
@@ -394,7 +399,7 @@ def queue_position(conn: Connection, job: Mapping[str, Any]) -> int | None:
     return int(conn.execute(_AHEAD_IN_QUEUE, {key: job[key] for key in keys}).scalar() or 0)
 
 
-def usage_by_user(conn: Connection | Any, since: datetime) -> dict[int, tuple[int, int]]:
+def usage_by_user(conn: ConnectionOrSession, since: datetime) -> dict[int, tuple[int, int]]:
     """Per user: (queued or running jobs, shots submitted since ``since``), users with any."""
     active = conn.execute(
         select(JOBS.c.owner_id, func.count())
@@ -430,7 +435,7 @@ def queue_preview(conn: Connection, owner_id: int, device: str, priority: int) -
     }
 
 
-def queue_lengths(conn: Connection) -> dict[str, int]:
+def queue_lengths(conn: ConnectionOrSession) -> dict[str, int]:
     """Number of queued jobs per device (devices with none are absent)."""
     rows = conn.execute(
         select(JOBS.c.device, func.count())
@@ -461,7 +466,9 @@ def list_jobs(
         conditions.append(JOBS.c.status == status)
     if device:
         conditions.append(JOBS.c.device == device)
-    count = int(conn.execute(select(func.count()).select_from(JOBS).where(*conditions)).scalar())
+    count = int(
+        conn.execute(select(func.count()).select_from(JOBS).where(*conditions)).scalar_one()
+    )
     page = conn.execute(
         _VIEW.where(*conditions)
         .order_by(JOBS.c.created_at.desc(), JOBS.c.id)

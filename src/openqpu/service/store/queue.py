@@ -285,7 +285,7 @@ def reap_expired(db: Database, max_attempts: int) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for job_id, attempts in expired:
-            released = {"worker_id": None, "lease_expires_at": None}
+            released: dict[str, Any] = {"worker_id": None, "lease_expires_at": None}
             if attempts >= max_attempts:
                 message = (
                     f"the job stopped its worker {attempts} times "

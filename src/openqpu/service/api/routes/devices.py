@@ -29,9 +29,9 @@ def _public(device: Device, queue_length: int, calibrations: Calibrations) -> De
         simulator=device.simulator,
         description=device.description,
     )
-    if device.is_chip:
+    spec = device.spec
+    if spec is not None:  # device.is_chip, in a form that narrows spec
         now = utcnow()
-        spec = device.spec
         public.topology = {
             "kind": "grid",
             "rows": spec.rows,

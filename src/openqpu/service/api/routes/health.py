@@ -43,7 +43,7 @@ def metrics(db: DatabaseDep) -> Response:
             "# TYPE openqpu_job_run_seconds histogram",
         ]
         times = session.execute(
-            select(func.count(Job.id), func.coalesce(func.sum(Job.run_seconds), 0.0)).where(
+            select(func.count(Job.id), func.sum(Job.run_seconds)).where(
                 Job.run_seconds.is_not(None)
             )
         ).one()
@@ -51,6 +51,6 @@ def metrics(db: DatabaseDep) -> Response:
             below = session.scalar(select(func.count(Job.id)).where(Job.run_seconds <= bound))
             lines.append(f'openqpu_job_run_seconds_bucket{{le="{bound}"}} {below}')
         lines.append(f'openqpu_job_run_seconds_bucket{{le="+Inf"}} {times[0]}')
-        lines.append(f"openqpu_job_run_seconds_sum {float(times[1])}")
+        lines.append(f"openqpu_job_run_seconds_sum {float(times[1] or 0.0)}")  # NULL: no rows
         lines.append(f"openqpu_job_run_seconds_count {times[0]}")
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
