@@ -47,6 +47,7 @@ test: $(STAMP) $(JS_STAMP)
 	@command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y chromium) \
 		|| echo "could not install chromium (not root?): the web dashboard's browser tests will skip"
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
