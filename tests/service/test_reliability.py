@@ -82,8 +82,10 @@ def test_reliability_run_time_limit_fails_the_job_and_the_worker_recovers(
     server = start_server(database_url, tmp_path / "server.log", extra_env=env)
     try:
         with server.client() as client:
+            # 22 qubits: seconds of work on any machine, far past the 0.5 s limit (20
+            # qubits finished inside it on a quiet machine).
             slow = client.post(
-                "/api/v1/jobs", json={"device": "statevector", "circuits": [slow_circuit()]}
+                "/api/v1/jobs", json={"device": "statevector", "circuits": [slow_circuit(22)]}
             ).json()["id"]
             failed = wait_done(client, slow, timeout=120)
             assert failed["status"] == "failed"
