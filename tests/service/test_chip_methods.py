@@ -4,6 +4,7 @@ estimate at submit (refusals and dry runs), and what results say about the metho
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit, qasm2
@@ -139,3 +140,19 @@ def test_chip_method_refusal_crosses_the_sandbox_intact() -> None:
     again = pickle.loads(pickle.dumps(MethodUnsupported("mps", "a reason")))
     assert (again.method, again.reason) == ("mps", "a reason")
     assert str(again) == "method 'mps' cannot run this circuit: a reason"
+
+
+def test_chip_worker_takes_the_planned_method_only_under_the_same_calibration() -> None:
+    """Admission stores the method it planned; a recalibration makes the worker choose."""
+    from types import SimpleNamespace
+
+    from openqpu.service.run.chip import _method_for
+
+    chip: Any = SimpleNamespace(snapshot=SimpleNamespace(id="cal-1"))
+    planned = {"calibration_id": "cal-1", "methods": ["stabilizer", "mps"]}
+    payload = {"method": "auto", "planned": planned}
+    assert _method_for(payload, 1, chip, "") == "mps"
+    assert _method_for(payload, 1, chip, "XZ") == "auto"  # measured in another basis
+    assert _method_for({**payload, "method": "statevector"}, 1, chip, "") == "statevector"
+    chip.snapshot.id = "cal-2"
+    assert _method_for(payload, 1, chip, "") == "auto"

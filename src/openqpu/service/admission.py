@@ -177,7 +177,13 @@ def prepare(
     num_qubits = validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
-        estimate(payload, request.device, settings, calibrations, sandbox=sandbox)
+        estimates = estimate(payload, request.device, settings, calibrations, sandbox=sandbox)
+        # The worker takes these methods while the same calibration is in force, instead
+        # of estimating every method again.
+        payload["planned"] = {
+            "calibration_id": calibrations.in_force(request.device).id,
+            "methods": [entry["method"] for entry in estimates],
+        }
     return Submission(principal, request, json.dumps(payload), num_qubits)
 
 

@@ -318,10 +318,23 @@ def plan(
         circuit,
         prepared.noise,
         int(payload["shots"]),
-        method=payload.get("method") or "auto",
+        method=_method_for(payload, index, chip, basis),
         settings=chip.methods,
     )
     return prepared, choice, mapping
+
+
+def _method_for(payload: dict[str, Any], index: int, chip: ChipRun, basis: str) -> str:
+    """The job's ``method``; for ``auto``, the one admission planned for this circuit when
+    the calibration it planned against is still in force (and the circuit is measured as
+    given), so the worker does not estimate every method again."""
+    method = payload.get("method") or "auto"
+    planned = payload.get("planned")
+    if method != "auto" or not planned or basis:
+        return str(method)
+    if planned.get("calibration_id") != chip.snapshot.id:
+        return "auto"
+    return str(planned["methods"][index])
 
 
 def method_fields(outcome: MethodRun) -> dict[str, Any]:

@@ -34,6 +34,9 @@ AUTO = "auto"
 # An approximate method is chosen over an exact one only when it is this much cheaper.
 APPROXIMATION_PENALTY = 10.0
 _APPROXIMATE = frozenset({MPS})
+# An exact method estimated at most this long is taken without estimating MPS (whose
+# estimate itself times trajectories: seconds).
+QUICK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,28 @@ def choose(
     """
     settings = settings or MethodSettings()
     limit = memory_limit_bytes()
-    candidates = METHODS if method == AUTO else (method,)
+    # MPS last: its estimate builds its program and times a few trajectories, which is
+    # not worth doing when an exact method is already known to be quick.
+    candidates = (DENSITY_MATRIX, STABILIZER, STATEVECTOR, MPS) if method == AUTO else (method,)
     rejected: dict[str, str] = {}
     costs: dict[str, Cost] = {}
+
+    def approximate(name: str) -> bool:
+        if name == STABILIZER:
+            return not stabilizer.is_exact(circuit, noise, shots)
+        if name == MPS:
+            return not costs[name].exact
+        return name in _APPROXIMATE
+
     for name in candidates:
+        if name == MPS and method == AUTO:
+            quick = [n for n in costs if not approximate(n) and costs[n].seconds <= QUICK_SECONDS]
+            if quick:
+                rejected[name] = (
+                    f"not estimated: {quick[0]} runs it exactly in about "
+                    f"{costs[quick[0]].seconds:.2g} s"
+                )
+                continue
         reason = why_not(name, circuit, noise, settings)
         if reason is None:
             estimate = cost(name, circuit, noise, shots, settings)
@@ -152,13 +173,6 @@ def choose(
             raise MethodUnsupported(method, rejected[method])
         reasons = "; ".join(f"{name}: {why}" for name, why in rejected.items())
         raise MethodUnsupported(AUTO, f"no method can run it ({reasons})")
-
-    def approximate(name: str) -> bool:
-        if name == STABILIZER:
-            return not stabilizer.is_exact(circuit, noise, shots)
-        if name == MPS:
-            return not costs[name].exact
-        return name in _APPROXIMATE
 
     def score(name: str) -> float:
         penalty = APPROXIMATION_PENALTY if approximate(name) else 1.0
