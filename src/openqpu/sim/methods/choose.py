@@ -150,11 +150,7 @@ def choose(
     for name in candidates:
         if name == MPS and method == AUTO:
             quick = [n for n in costs if not approximate(n) and costs[n].seconds <= QUICK_SECONDS]
-            if quick:
-                rejected[name] = (
-                    f"not estimated: {quick[0]} runs it exactly in about "
-                    f"{costs[quick[0]].seconds:.2g} s"
-                )
+            if quick:  # not a reason it cannot run: left out of ``rejected``
                 continue
         reason = why_not(name, circuit, noise, settings)
         if reason is None:
