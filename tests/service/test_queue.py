@@ -172,3 +172,10 @@ def test_queue_migrated_schema_equals_models(db: Database) -> None:
 def test_queue_set_based_moves_obey_the_transition_table(db: Database) -> None:
     with db.transaction() as conn, pytest.raises(jobs.Conflict, match="from done to running"):
         jobs.transition_many(conn, JobStatus.DONE, JobStatus.RUNNING, [{"id": "x"}], utcnow())
+
+
+def test_queue_idempotent_retry_ignores_the_planned_methods() -> None:
+    """A retry after a recalibration plans again; it is still the same request."""
+    first = '{"device": "lattice12", "shots": 10, "planned": {"calibration_id": "a"}}'
+    retry = '{"device": "lattice12", "shots": 10, "planned": {"calibration_id": "b"}}'
+    assert jobs._asked(first) == jobs._asked(retry) == {"device": "lattice12", "shots": 10}

@@ -330,7 +330,7 @@ def _same_request(existing: RowMapping, submission: Submission) -> None:
     """Raise Conflict unless the stored job was made from this same request."""
     request = submission.request
     same = (
-        json.loads(existing["payload"]) == json.loads(submission.payload)
+        _asked(existing["payload"]) == _asked(submission.payload)
         and existing["device"] == request.device
         and (request.seed is None or existing["seed"] == request.seed)
     )
@@ -339,6 +339,14 @@ def _same_request(existing: RowMapping, submission: Submission) -> None:
             f"idempotency_key {request.idempotency_key!r} was used for a different request "
             f"(job {existing['id']}); use a new key for a new job"
         )
+
+
+def _asked(payload: str) -> dict[str, Any]:
+    """What the user asked for in a stored payload: without admission's ``planned``
+    methods, which a recalibration between a request and its retry may change."""
+    asked = json.loads(payload)
+    asked.pop("planned", None)
+    return dict(asked)
 
 
 def _by_idempotency_key(conn: Connection, user_id: int, key: str) -> RowMapping | None:
