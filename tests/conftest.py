@@ -26,19 +26,23 @@ def total_variation(counts: dict[str, int], probabilities: dict[str, float]) -> 
     return 0.5 * sum(abs(counts.get(k, 0) / shots - probabilities.get(k, 0.0)) for k in keys)
 
 
-def aer_chip_noise(compiled, spec, snapshot):
+def aer_chip_noise(compiled, spec, snapshot, relaxation=None):
     """qiskit-aer's NoiseModel for a compiled (compacted) chip circuit, written from the
     calibration snapshot alone with aer's own channels, and the thermal-relaxation
-    builder ``thermal(q, ns)`` it used (for delays, see ``with_explicit_idling``)."""
+    builder ``thermal(q, ns)`` it used (for delays, see ``with_explicit_idling``).
+
+    ``relaxation(t1_us, t2_us, ns)`` replaces aer's ``thermal_relaxation_error`` (e.g. by
+    its Pauli twirl) when given."""
     from qiskit_aer import noise as aer_noise
 
     chip = compiled.physical_qubits
     model = aer_noise.NoiseModel()
 
     def thermal(q: int, ns: float):
-        return aer_noise.thermal_relaxation_error(
-            snapshot.t1_us[chip[q]], snapshot.t2_us[chip[q]], ns / 1e3
-        )
+        t1, t2 = snapshot.t1_us[chip[q]], snapshot.t2_us[chip[q]]
+        if relaxation is not None:
+            return relaxation(t1, t2, ns)
+        return aer_noise.thermal_relaxation_error(t1, t2, ns / 1e3)
 
     for q in range(len(chip)):
         p = 2 * snapshot.gate_error_1q[chip[q]]  # depolarising parameter of a 1q error

@@ -33,7 +33,7 @@ from openqpu.sim.noise import (
     ThermalRelaxation,
 )
 from openqpu.transpile import noise_model_for, transpile_for_device
-from tests.conftest import total_variation, tvd_bound, with_explicit_idling
+from tests.conftest import aer_chip_noise, total_variation, tvd_bound, with_explicit_idling
 from tests.sim.methods.conftest import (
     assert_statistics_agree,
     feedback,
@@ -90,31 +90,12 @@ def _aer_twirled_noise(compiled):
     """aer's model from the snapshot, relaxation as its Pauli twirl; and the idle twirl."""
     from qiskit_aer import noise as aer_noise
 
-    chip = compiled.physical_qubits
-
-    def twirl(q: int, ns: float):
-        t1, t2 = _SNAPSHOT.t1_us[chip[q]], _SNAPSHOT.t2_us[chip[q]]
+    def twirl(t1: float, t2: float, ns: float):
         px = (1 - math.exp(-ns / 1e3 / t1)) / 4
         pz = max(0.0, (1 - math.exp(-ns / 1e3 / t2)) / 2 - px)
         return aer_noise.pauli_error([("X", px), ("Y", px), ("Z", pz), ("I", 1 - 2 * px - pz)])
 
-    model = aer_noise.NoiseModel()
-    for q, c in enumerate(chip):
-        one = aer_noise.depolarizing_error(2 * _SNAPSHOT.gate_error_1q[c], 1)
-        model.add_quantum_error(
-            one.compose(twirl(q, _SNAPSHOT.gate_duration_1q_ns[c])), ["sx", "x"], [q]
-        )
-        e10, e01 = _SNAPSHOT.readout_error_0to1[c], _SNAPSHOT.readout_error_1to0[c]
-        model.add_readout_error(aer_noise.ReadoutError([[1 - e10, e10], [e01, 1 - e01]]), [q])
-    for k, (a, b) in enumerate(_SNAPSHOT.couplers):
-        if a in chip and b in chip:
-            qa, qb = chip.index(a), chip.index(b)
-            ns = _SNAPSHOT.cz_duration_ns[k]
-            depol = aer_noise.depolarizing_error(4 / 3 * _SNAPSHOT.cz_error[k], 2)
-            for first, second in ((qa, qb), (qb, qa)):
-                error = depol.compose(twirl(second, ns).tensor(twirl(first, ns)))
-                model.add_quantum_error(error, "cz", [first, second])
-    return model, twirl
+    return aer_chip_noise(compiled, _SPEC, _SNAPSHOT, relaxation=twirl)
 
 
 def _without_idling_in_zero(circuit: QuantumCircuit) -> QuantumCircuit:
