@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from qiskit import qasm2
 
 from openqpu import sim
@@ -264,9 +265,14 @@ def test_api_devices_stats_and_metrics(server: Server) -> None:
     assert stats["users_per_day"][-1]["users"] == 1
     assert stats["users_per_day"][-1]["countries"] == 1
     assert stats["visits"] >= 1
-    metrics = httpx.get(f"{server.url}/metrics").text
-    assert 'openqpu_jobs{status="done",device="statevector"} 1' in metrics
-    assert "openqpu_job_run_seconds_count 1" in metrics
+    # prometheus_client writes labels in name order: compare parsed samples, not text.
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{server.url}/metrics").text)
+        for sample in family.samples
+    }
+    assert samples[("openqpu_jobs", (("device", "statevector"), ("status", "done")))] == 1
+    assert samples[("openqpu_job_run_seconds_count", ())] == 1
 
 
 def test_api_openapi_schema_is_served(shared_server: Server) -> None:

@@ -35,6 +35,26 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
     export.add_argument("--db", dest="database_url", default=None)
     export.set_defaults(handler=_export)
+    upkeep = commands.add_parser(
+        "maintenance",
+        help="fold the statistics, archive old results (OPENQPU_RESULT_RETENTION_DAYS), "
+        "tidy the database",
+    )
+    upkeep.add_argument("--db", dest="database_url", default=None)
+    upkeep.add_argument(
+        "--retention-days",
+        type=float,
+        default=None,
+        help="archive results of jobs finished more than this many days ago (0: keep)",
+    )
+    upkeep.add_argument("--archive-dir", default=None, help="folder of the JSON Lines archives")
+    upkeep.add_argument(
+        "--delete", action="store_true", help="delete old results instead of archiving them"
+    )
+    upkeep.add_argument(
+        "--every", type=float, default=0.0, help="run again every this many seconds (0: once)"
+    )
+    upkeep.set_defaults(handler=_maintenance)
     key = commands.add_parser("key", help="manage API keys (on the server's database)")
     key_commands = key.add_subparsers(dest="key_command", required=True)
     new = key_commands.add_parser("new", help="make another API key for a user")
@@ -138,3 +158,45 @@ def _key_revoke(args: argparse.Namespace) -> int:
         return _fail(exc)
     print("revoked")
     return 0
+
+
+def _maintenance(args: argparse.Namespace) -> int:
+    import time
+
+    from openqpu.service.settings import Settings
+    from openqpu.service.store.database import Database
+    from openqpu.service.store.retention import maintain
+
+    try:
+        settings = Settings.from_env(
+            database_url=args.database_url,
+            result_retention_days=args.retention_days,
+            retention_archive_dir=args.archive_dir,
+            retention_delete=1 if args.delete else None,
+        )
+    except ValueError as exc:
+        return _fail(exc)
+    database = Database(settings.database_url)
+    database.migrate()
+    while True:
+        report = maintain(database, settings)
+        kept = report.retention
+        where = f" to {kept.archive}" if kept.archive else " (deleted)"
+        moved = (
+            f"{kept.results} results and {kept.events} events of {kept.jobs} jobs{where}"
+            if kept.jobs
+            else "no results due"
+            if settings.result_retention_days > 0
+            else "no retention period set"
+        )
+        print(
+            f"maintenance: {report.deltas_folded} statistics deltas folded; {moved}; "
+            f"{report.visits_pruned} old visitor rows dropped; "
+            f"{report.sqlite_pages_freed} SQLite pages freed"
+        )
+        for note in report.notes:
+            print(f"  note: {note}")
+        sys.stdout.flush()
+        if args.every <= 0:
+            return 0
+        time.sleep(args.every)

@@ -201,6 +201,12 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if settings is None:
         return 2
+    from openqpu.service.metrics import enable_multiprocess
+    from openqpu.service.store.bootstrap import data_directory
+
+    if settings.workers > 0 or settings.api_processes > 1:
+        # Several processes: each writes its metrics to files that /metrics adds up.
+        enable_multiprocess(data_directory(settings) / f"metrics-{settings.port}")
     from openqpu.service.api.app import create_app
     from openqpu.service.store.bootstrap import ensure_admin, save_admin_key
 
@@ -246,6 +252,8 @@ def _worker(args: argparse.Namespace) -> int:
     from openqpu.service.store.database import Database
 
     Database(settings.database_url).migrate()
+    if settings.metrics_port:
+        _serve_worker_metrics(settings)
     pool = WorkerPool(settings, args.processes)
     pool.start()
     ray = f"; jobs fan out to Ray at {settings.ray_address}" if settings.ray_address else ""
@@ -256,3 +264,21 @@ def _worker(args: argparse.Namespace) -> int:
             time.sleep(3600)
     finally:
         pool.close()
+
+
+def _serve_worker_metrics(settings: Any) -> None:
+    """Serve the worker processes' own metrics (busy time, lease expiries, requeues,
+    database errors) on ``metrics_port``, for workers on hosts without an API process."""
+    import tempfile
+    from pathlib import Path
+
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from openqpu.service.metrics import enable_multiprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="openqpu-metrics-"))
+    enable_multiprocess(folder)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(folder))
+    start_http_server(settings.metrics_port, addr=settings.host, registry=registry)
+    print(f"openqpu: worker metrics on http://{settings.host}:{settings.metrics_port}/metrics")

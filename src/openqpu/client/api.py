@@ -27,11 +27,14 @@ class JobList(list[RemoteJob]):
 
     Attributes:
         total: how many jobs match the filters in all pages.
+        next: the cursor of the next (older) page, for ``Client.jobs(before=...)``;
+            None on the last page.
     """
 
-    def __init__(self, jobs: Iterable[RemoteJob], total: int) -> None:
+    def __init__(self, jobs: Iterable[RemoteJob], total: int, next: str | None = None) -> None:
         super().__init__(jobs)
         self.total = total
+        self.next = next
 
 
 class Client:
@@ -273,6 +276,7 @@ class Client:
         device: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        before: str | None = None,
     ) -> JobList:
         """The caller's jobs (every job, for an administrator), newest first.
 
@@ -280,15 +284,25 @@ class Client:
             status: only jobs in this status (queued, running, done, failed, cancelled).
             device: only jobs on this device.
             limit: at most this many jobs (1 to 500).
-            offset: skip this many jobs first.
+            offset: skip this many jobs first (small offsets only: at most 10,000).
+            before: the ``next`` cursor of a previous page: the page after it.
 
         Returns:
-            The jobs, each with ``last_info`` set; ``total`` counts all matches.
+            The jobs, each with ``last_info`` set; ``total`` counts all matches and
+            ``next`` is the cursor of the following page (None on the last).
+
+        >>> page = client.jobs(status="done")  # doctest: +SKIP
+        >>> while page.next:  # doctest: +SKIP
+        ...     page = client.jobs(status="done", before=page.next)
         """
-        params = {"status": status, "device": device, "limit": limit, "offset": offset}
+        params: dict[str, Any] = {"status": status, "device": device, "limit": limit}
+        if offset:
+            params["offset"] = offset
+        if before:
+            params["before"] = before
         page = self._transport.get("/api/v1/jobs", params=params)
         jobs = (RemoteJob(self._transport, info["id"], info) for info in page["data"])
-        return JobList(jobs, int(page["count"]))
+        return JobList(jobs, int(page["count"]), page.get("next"))
 
 
 def _job_body(

@@ -91,10 +91,11 @@ class JobPublic(BaseModel):
 
 
 class JobsPublic(BaseModel):
-    """A page of jobs and the total that match."""
+    """A page of jobs, the total that match, and the cursor of the next (older) page."""
 
     data: list[JobPublic]
     count: int
+    next: str | None = None
 
 
 class MaintenanceWindow(BaseModel):

@@ -82,6 +82,16 @@ class Settings:
     density_max_qubits: int = 12
     mps_max_bond: int = 256
     mps_truncation_threshold: float = 1e-10
+    # History: results and status histories of jobs finished more than this many days
+    # ago leave the database (0: kept forever), as JSON Lines files in retention_archive_dir
+    # ("": <data dir>/archive), or deleted when retention_delete is 1.
+    result_retention_days: float = 0.0
+    retention_archive_dir: str = ""
+    retention_delete: int = 0
+    # The public statistics are computed at most this often (seconds), the same for all.
+    stats_cache_seconds: float = 5.0
+    # `openqpu worker`: serve its processes' Prometheus metrics on this port (0: none).
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         if not self.database_url:

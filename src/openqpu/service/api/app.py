@@ -11,7 +11,12 @@ from starlette.staticfiles import StaticFiles
 import openqpu
 from openqpu.device import Device, default_catalog
 from openqpu.service.api.errors import install_error_handlers
-from openqpu.service.api.middleware import BodyLimit, SecurityHeaders, VisitCounting
+from openqpu.service.api.middleware import (
+    BodyLimit,
+    RequestMetrics,
+    SecurityHeaders,
+    VisitCounting,
+)
 from openqpu.service.api.ratelimit import RateLimiter
 from openqpu.service.api.responses import FastJSONResponse
 from openqpu.service.api.routes import devices, health, jobs, stats, users
@@ -87,4 +92,5 @@ def create_app(
     app.add_middleware(VisitCounting)
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics)  # outermost: times every answer, refusals too
     return app

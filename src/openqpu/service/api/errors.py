@@ -12,9 +12,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from openqpu.errors import OpenQPUError
 from openqpu.service.circuits import InvalidRequest
+from openqpu.service.metrics import process_metrics
 from openqpu.service.store.accounts import AuthenticationFailed, NotFound
 from openqpu.service.store.batcher import DatabaseBusy
-from openqpu.service.store.jobs import Conflict, QuotaExceeded
+from openqpu.service.store.jobs import Archived, Conflict, QuotaExceeded
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (Archived, 410),
     (PayloadTooLarge, 413),
     (QuotaExceeded, 429),
 ]
@@ -58,6 +60,7 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     """The database is down or busy: nothing was stored; the client should retry."""
     log.warning("database unavailable: %s", exc)
+    process_metrics().database_errors.labels("api").inc()
     return JSONResponse(
         {
             "detail": "the database is unavailable right now; nothing was changed, retry shortly",

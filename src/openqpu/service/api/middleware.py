@@ -1,12 +1,16 @@
-"""ASGI middleware of the API: the request body limit, visit counting, security headers."""
+"""ASGI middleware of the API: the request body limit, visit counting, security headers,
+request latency metrics."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openqpu.service.api.responses import FastJSONResponse
+from openqpu.service.metrics import process_metrics
 from openqpu.service.store.stats import VisitCounter
 
 
@@ -43,6 +47,37 @@ class BodyLimit:
             "detail": f"request body of {size} bytes is over the limit of {self.limit} bytes",
             "error": "PayloadTooLarge",
         }
+
+
+class RequestMetrics:
+    """Time every HTTP request, by route template (not the raw path), method and status."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.requests = process_metrics().requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.requests.labels(template, scope["method"], str(status)).observe(
+                time.perf_counter() - started
+            )
 
 
 class VisitCounting:

@@ -15,13 +15,16 @@ import threading
 import time
 import uuid
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from openqpu.device import default_catalog
 from openqpu.errors import OpenQPUError
+from openqpu.service.metrics import process_metrics
 from openqpu.service.run.chip import ChipRun, method_settings, run_on_chip
 from openqpu.service.run.fanout import Fanout, fanout_for
 from openqpu.service.run.runner import run_payload
 from openqpu.service.settings import Settings
-from openqpu.service.store import queue
+from openqpu.service.store import aggregates, queue
 from openqpu.service.store.calibrations import Calibrations, calibrations_for
 from openqpu.service.store.database import Database
 from openqpu.service.store.wakeup import Wakeup
@@ -205,6 +208,7 @@ def run_worker(
     stop = stop or threading.Event()
     pending: list[queue.Outcome] = []  # finished, not yet stored
     limit = max(1, settings.claim_batch)
+    counted = process_metrics()
     while not stop.is_set():
         if parent_pid is not None and os.getppid() != parent_pid:
             log.info("worker %s: the server process is gone; stopping", worker_id)
@@ -212,6 +216,8 @@ def run_worker(
         try:
             if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
                 queue.reap_expired(db, settings.max_attempts)
+                # The statistics' pending deltas, folded while they are few.
+                aggregates.rollup_all(db)
                 last_reap = time.monotonic()
             _, claimed = queue.finish_and_claim(
                 db,
@@ -223,10 +229,14 @@ def run_worker(
             )
             pending = []
             if claimed:
+                busy = time.perf_counter()
                 pending = run_claimed(db, settings, worker_id, claimed, calibrations, fanout)
+                counted.worker_busy.inc(time.perf_counter() - busy)
                 idle = IDLE_FIRST_SECONDS
                 continue
-        except Exception:  # database restarting, for example: back off and retry
+        except Exception as exc:  # database restarting, for example: back off and retry
+            if isinstance(exc, SQLAlchemyError):
+                counted.database_errors.labels("worker").inc()
             log.exception("worker %s: error in the work loop", worker_id)
         wakeup.wait(idle, stop)
         idle = min(longest_idle, idle * 2)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
 from openqpu.service.clock import utcnow
-from openqpu.service.store import keys
+from openqpu.service.store import aggregates, keys
 from openqpu.service.store.models import ApiKey, Role, User
 
 
@@ -54,6 +54,7 @@ def add_user(session: Session, name: str, country: str, *, admin: bool = False) 
     user = User(name=name, country=_valid_country(country), role=role.value, created_at=utcnow())
     session.add(user)
     session.flush()
+    aggregates.count_account(session, user.country, user.created_at.date(), 1)
     return user
 
 

@@ -53,6 +53,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # FULL: a transaction acknowledged to a client survives a power cut.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Takes effect only on a new, empty file: its space can then be given back in small
+    # steps (openqpu maintenance) instead of one VACUUM that locks the whole database.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.close()
 
 

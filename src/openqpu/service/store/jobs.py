@@ -7,12 +7,13 @@ one short transaction per request, no ORM objects. Every function that takes a
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -25,15 +26,17 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
-from openqpu.service.circuits import draw_circuit
+from openqpu.service.circuits import InvalidRequest, draw_circuit
 from openqpu.service.clock import aware, utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
+from openqpu.service.store import aggregates
 from openqpu.service.store.accounts import NotFound, Principal
 from openqpu.service.store.models import (
     FINAL_STATUSES,
@@ -165,7 +168,14 @@ _FINISHED_AMONG = select(JOBS.c.id, JOBS.c.status).where(
     JOBS.c.status.in_([status.value for status in FINAL_STATUSES]),
 )
 _RESULT_OF = (
-    select(JOBS.c.owner_id, JOBS.c.status, JOBS.c.error, RESULTS.c.data)
+    select(
+        JOBS.c.owner_id,
+        JOBS.c.status,
+        JOBS.c.error,
+        JOBS.c.archived_at,
+        JOBS.c.archive,
+        RESULTS.c.data,
+    )
     .outerjoin(RESULTS, RESULTS.c.job_id == JOBS.c.id)
     .where(JOBS.c.id == bindparam("job_id"))
 )
@@ -181,6 +191,10 @@ class QuotaExceeded(OpenQPUError):
 
 class Conflict(OpenQPUError):
     """The request does not fit the job's current state."""
+
+
+class Archived(OpenQPUError):
+    """Retention moved the job's result and events out of the database (HTTP 410)."""
 
 
 def transition(
@@ -204,12 +218,16 @@ def transition(
         update(JOBS)
         .where(JOBS.c.id == job_id, JOBS.c.status == old.value, *where)
         .values(status=new.value, **values)
-    )
-    if changed.rowcount != 1:
+        .returning(JOBS.c.owner_id, JOBS.c.device)
+    ).all()
+    if len(changed) != 1:
         return False
+    now = utcnow()
     conn.execute(
-        _INSERT_EVENT, {"job_id": job_id, "status": new.value, "at": utcnow(), "detail": detail}
+        _INSERT_EVENT, {"job_id": job_id, "status": new.value, "at": now, "detail": detail}
     )
+    owner_id, device = changed[0]
+    aggregates.tally(conn, aggregates.moved([(owner_id, device)], old.value, new.value, now))
     return True
 
 
@@ -224,16 +242,17 @@ def transition_many(
     """The set-based :func:`transition`: move every job in ``changes`` from ``old`` to
     ``new`` (checked against TRANSITIONS) in one UPDATE and one multi-row event insert.
 
-    Each change is ``{"id": job id, "detail": event detail, <column>: value, ...}``, all
-    with the same columns; ``shared`` sets columns to the same value (or SQL
-    expression) for every job. Callers hold the jobs (locked, in ``old``), so every
-    row moves.
+    Each change is ``{"id": job id, "owner_id": its owner, "device": its device,
+    "detail": event detail, <column>: value, ...}``, all with the same columns (owner
+    and device go to the aggregates, not to the row); ``shared`` sets columns to the
+    same value (or SQL expression) for every job. Callers hold the jobs (locked, in
+    ``old``), so every row moves.
     """
     if not changes:
         return
     if new not in TRANSITIONS[old]:
         raise Conflict(f"jobs cannot go from {old.value} to {new.value}")
-    columns = [name for name in changes[0] if name not in ("id", "detail")]
+    columns = [name for name in changes[0] if name not in ("id", "detail", "owner_id", "device")]
     statement = (
         update(JOBS)
         .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == old.value)
@@ -250,6 +269,9 @@ def transition_many(
             for c in changes
         ],
     )
+    seconds = [c.get("run_seconds") for c in changes] if new == JobStatus.DONE else None
+    owners = [(c["owner_id"], c["device"]) for c in changes]
+    aggregates.tally(conn, aggregates.moved(owners, old.value, new.value, at, seconds))
 
 
 @dataclass(frozen=True)
@@ -317,6 +339,8 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
         conn.execute(_INSERT_JOB, values)
         queued = {"job_id": job_id, "status": JobStatus.QUEUED.value, "at": now, "detail": None}
         conn.execute(_INSERT_EVENT, queued)
+    new = [(principal.user_id, request.device)]
+    aggregates.tally(conn, aggregates.moved(new, None, JobStatus.QUEUED.value, now))
     document = {name: values.get(name) for name in PUBLIC_COLUMNS}
     document["owner"] = principal.name
     # Jobs ahead: higher priority, or the same priority and an earlier fair-share place
@@ -444,13 +468,10 @@ def queue_preview(conn: Connection, owner_id: int, device: str, priority: int) -
 
 
 def queue_lengths(conn: ConnectionOrSession) -> dict[str, int]:
-    """Number of queued jobs per device (devices with none are absent)."""
-    rows = conn.execute(
-        select(JOBS.c.device, func.count())
-        .where(JOBS.c.status == JobStatus.QUEUED.value)
-        .group_by(JOBS.c.device)
-    )
-    return {device: int(count) for device, count in rows}
+    """Number of queued jobs per device (devices with none are absent), from the
+    aggregates: the same cost however long the queues."""
+    queued = aggregates.by_device(aggregates.job_totals(conn), JobStatus.QUEUED.value)
+    return {device: n for device, n in queued.items() if n}
 
 
 def events(conn: Connection, job_id: str) -> list[dict[str, Any]]:
@@ -466,24 +487,80 @@ def list_jobs(
     status: str | None,
     device: str | None,
     limit: int,
-    offset: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """The caller's jobs (all jobs for an admin), newest first, and how many match."""
-    conditions = [] if principal.is_admin else [JOBS.c.owner_id == principal.user_id]
+    offset: int = 0,
+    before: str | None = None,
+) -> tuple[list[dict[str, Any]], int, str | None]:
+    """The caller's jobs (all jobs for an admin), newest first; how many match; and the
+    cursor of the next (older) page, None on the last page.
+
+    Pages by keyset: ``before`` is the cursor a previous page returned, and the query
+    starts at that point of an index whatever the depth. ``offset`` skips jobs first
+    (kept for small offsets). The count comes from the aggregates, not a scan.
+    """
+    owner = None if principal.is_admin else principal.user_id
+    conditions = [] if owner is None else [JOBS.c.owner_id == owner]
     if status:
         conditions.append(JOBS.c.status == status)
     if device:
         conditions.append(JOBS.c.device == device)
-    count = int(
-        conn.execute(select(func.count()).select_from(JOBS).where(*conditions)).scalar_one()
+    if before:
+        created_at, job_id = decode_cursor(before)
+        conditions.append(tuple_(JOBS.c.created_at, JOBS.c.id) < tuple_(created_at, job_id))
+    count = aggregates.count_jobs(conn, owner, status=status, device=device)
+    rows = (
+        conn.execute(
+            _VIEW.where(*conditions)
+            .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
+            .limit(limit + 1)
+            .offset(offset)
+        )
+        .mappings()
+        .all()
     )
-    page = conn.execute(
-        _VIEW.where(*conditions)
-        .order_by(JOBS.c.created_at.desc(), JOBS.c.id)
-        .limit(limit)
-        .offset(offset)
-    ).mappings()
-    return [job_document(conn, row, with_events=False) for row in page], count
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
+    return [job_document(conn, row, with_events=False) for row in rows], count, cursor
+
+
+def encode_cursor(created_at: datetime, job_id: str) -> str:
+    """The opaque cursor of a job list position: after the job (``created_at``, ``job_id``)."""
+    raw = f"{aware(created_at).isoformat()}|{job_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The position an :func:`encode_cursor` cursor names.
+
+    Raises:
+        InvalidRequest: the cursor was not made by this server.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, job_id = raw.split("|", 1)
+        created_at = datetime.fromisoformat(moment)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest(
+            "before", "not a cursor of this server; use the 'next' value of a previous page"
+        ) from None
+    if created_at.tzinfo is None or len(job_id) > 36:
+        raise InvalidRequest("before", "not a cursor of this server (a changed position)")
+    return created_at.astimezone(UTC), job_id
+
+
+def archived_message(
+    job_id: str, archived_at: datetime, archive: str | None, principal: Principal
+) -> str:
+    """What a request for an archived job's result is told; admins learn where it went."""
+    message = (
+        f"job {job_id}'s result and status history were archived on "
+        f"{aware(archived_at).date().isoformat()} (the retention policy)"
+    )
+    if not principal.is_admin:
+        return message + "; an administrator can retrieve them"
+    if archive:
+        return message + f"; they are in {archive}"
+    return message + "; they were deleted"
 
 
 def cancel(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any]:
@@ -536,6 +613,8 @@ def result_of(conn: Connection, principal: Principal, job_id: str) -> str:
     row = conn.execute(_RESULT_OF, {"job_id": job_id}).first()
     if row is None or (row.owner_id != principal.user_id and not principal.is_admin):
         raise NotFound(f"no job {job_id!r}")
+    if row.archived_at is not None and row.data is None:
+        raise Archived(archived_message(job_id, row.archived_at, row.archive, principal))
     if row.status != JobStatus.DONE.value:
         detail = f": {row.error}" if row.error else ""
         raise Conflict(f"job {job_id} is {row.status}, it has no result{detail}")

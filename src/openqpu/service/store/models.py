@@ -26,6 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# A 64-bit key that SQLite still treats as its rowid (INTEGER PRIMARY KEY).
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""
@@ -105,9 +108,28 @@ class Job(Base):
             postgresql_where=text("status = 'queued'"),
             sqlite_where=text("status = 'queued'"),
         ),
-        Index("ix_jobs_owner_created", "owner_id", "created_at"),
-        Index("ix_jobs_owner_status", "owner_id", "status"),
+        # The job list pages by (created_at, id), newest first, under each filter.
+        Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_jobs_owner_status", "owner_id", "status", "created_at", "id"),
+        Index("ix_jobs_created", "created_at", "id"),
+        Index("ix_jobs_status_created", "status", "created_at", "id"),
+        Index("ix_jobs_device_created", "device", "created_at", "id"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        # A device's newest finished jobs (the ETA of a dry run).
+        Index(
+            "ix_jobs_done_finished",
+            "device",
+            "finished_at",
+            postgresql_where=text("status = 'done'"),
+            sqlite_where=text("status = 'done'"),
+        ),
+        # Retention walks finished jobs oldest first; archived_at marks those done with.
+        Index(
+            "ix_jobs_unarchived_finished",
+            "finished_at",
+            postgresql_where=text("archived_at IS NULL AND finished_at IS NOT NULL"),
+            sqlite_where=text("archived_at IS NULL AND finished_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -134,6 +156,9 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Set when retention moved the job's result and events out (``archive`` says where).
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    archive: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 # The order workers claim in: priority first (highest first), then fair share, then age.
@@ -152,7 +177,8 @@ class JobEvent(Base):
 
     __tablename__ = "job_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # 64-bit on PostgreSQL: at the target rate a 32-bit id runs out within months.
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -190,3 +216,99 @@ class Calibration(Base):
     data: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("device", "epoch", name="uq_calibrations_device_epoch"),)
+
+
+# Aggregates: what the statistics and /metrics read instead of scanning the jobs.
+# Every status change of a job adds rows to ``stat_deltas`` in the same transaction
+# (inserts only: concurrent writers never wait on a shared counter row); a rollup
+# (``openqpu.service.store.aggregates.rollup``) folds them into the totals below and
+# deletes them. Readers add the few deltas not folded yet, so figures are exact.
+
+
+class StatDelta(Base):
+    """A change to the job aggregates, not yet folded into them."""
+
+    __tablename__ = "stat_deltas"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(Integer)
+    # For a final status: the day the job finished (UTC), and for a done job its
+    # run-time bucket (index into aggregates.RUN_BUCKETS; len() is +Inf) and seconds.
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    bucket: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class JobTotal(Base):
+    """How many jobs of a device are in each status (the rows of ``jobs``)."""
+
+    __tablename__ = "job_totals"
+
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    run_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class OwnerTotal(Base):
+    """How many jobs of a user are on each device in each status."""
+
+    __tablename__ = "owner_totals"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class JobDaily(Base):
+    """Jobs that reached a final status on a day (UTC), per device and status."""
+
+    __tablename__ = "job_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    run_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RunBucket(Base):
+    """Done jobs of a device whose run time fell in a bucket (not cumulative)."""
+
+    __tablename__ = "run_buckets"
+
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UserGrowth(Base):
+    """Accounts and countries added (or removed: negative) on a day."""
+
+    __tablename__ = "user_growth"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    users: Mapped[int] = mapped_column(Integer, default=0)
+    countries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CountryUsers(Base):
+    """How many accounts each country has."""
+
+    __tablename__ = "country_users"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    users: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VisitDaily(Base):
+    """Distinct visitors per day (the rows of ``visits``, counted as they are added)."""
+
+    __tablename__ = "visit_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from openqpu.service.clock import utcnow
+from openqpu.service.metrics import process_metrics
 from openqpu.service.store.database import Database
 from openqpu.service.store.jobs import EVENTS, JOBS, RESULTS, transition, transition_many
 from openqpu.service.store.models import JobStatus
@@ -98,6 +99,8 @@ _HEAD_OF_QUEUE = (
         JOBS.c.num_qubits,
         JOBS.c.shots,
         JOBS.c.num_circuits,
+        JOBS.c.owner_id,
+        JOBS.c.device,
     )
     .where(JOBS.c.status == QUEUED.value, _NOT_PAUSED)
     .order_by(JOBS.c.priority.desc(), JOBS.c.fair_seq, JOBS.c.created_at)
@@ -107,7 +110,7 @@ _HEAD_OF_QUEUE = (
 
 
 _HELD = (
-    select(JOBS.c.id)
+    select(JOBS.c.id, JOBS.c.owner_id, JOBS.c.device)
     .where(
         JOBS.c.id.in_(bindparam("ids", expanding=True)),
         JOBS.c.status == RUNNING.value,
@@ -150,11 +153,13 @@ def _claim(
     # lock (BEGIN IMMEDIATE) already serialises claims.
     rows = conn.execute(_HEAD_OF_QUEUE, {"limit": limit, "paused": list(paused)}).all()
     claimed: list[ClaimedJob] = []
-    for job_id, payload, seed, attempts, num_qubits, shots, num_circuits in rows:
+    owners: dict[str, tuple[int, str]] = {}
+    for job_id, payload, seed, attempts, num_qubits, shots, num_circuits, owner, device in rows:
         small = _is_small(num_qubits, shots, num_circuits, attempts)
         if claimed and not small:
             break
         claimed.append(ClaimedJob(job_id, json.loads(payload), int(seed or 0), attempts + 1))
+        owners[job_id] = (owner, device)
         if not small:
             break
     if claimed:
@@ -164,7 +169,15 @@ def _claim(
             conn,
             QUEUED,
             RUNNING,
-            [{"id": job.id, "detail": worker_id} for job in claimed],
+            [
+                {
+                    "id": job.id,
+                    "owner_id": owners[job.id][0],
+                    "device": owners[job.id][1],
+                    "detail": worker_id,
+                }
+                for job in claimed
+            ],
             now,
             worker_id=worker_id,
             started_at=now,
@@ -200,7 +213,10 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
         return []
     now = utcnow()
     ids = [outcome.job_id for outcome in outcomes]
-    held = set(conn.execute(_HELD, {"ids": ids, "w": worker_id}).scalars())
+    held = {
+        job_id: {"owner_id": owner, "device": device}
+        for job_id, owner, device in conn.execute(_HELD, {"ids": ids, "w": worker_id})
+    }
     # One outcome per job, the first given (a job that finished just as its run-time
     # limit struck is done, not failed too).
     first: dict[str, Outcome] = {}
@@ -214,7 +230,16 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
         conn,
         RUNNING,
         DONE,
-        [{"id": o.job_id, "detail": None, **finished, "run_seconds": o.run_seconds} for o in done],
+        [
+            {
+                "id": o.job_id,
+                **held[o.job_id],
+                "detail": None,
+                **finished,
+                "run_seconds": o.run_seconds,
+            }
+            for o in done
+        ],
         now,
     )
     if done:
@@ -226,7 +251,10 @@ def _finish(conn: Connection, worker_id: str, outcomes: Sequence[Outcome]) -> li
         conn,
         RUNNING,
         FAILED,
-        [{"id": o.job_id, "detail": o.error, **finished, "error": o.error} for o in failed],
+        [
+            {"id": o.job_id, **held[o.job_id], "detail": o.error, **finished, "error": o.error}
+            for o in failed
+        ],
         now,
     )
     stored = {o.job_id: o for o in (*done, *failed)}
@@ -261,6 +289,8 @@ def stop_batch(
             )
         if unstarted:
             announce(conn)
+    if unstarted:
+        process_metrics().requeues.labels("worker_stopped").inc(len(unstarted))
 
 
 def complete(
@@ -305,4 +335,10 @@ def reap_expired(db: Database, max_attempts: int) -> int:
                 transition(conn, job_id, RUNNING, QUEUED, "lease expired", **released)
         if expired:
             announce(conn)
-        return len(expired)
+    if expired:
+        counted = process_metrics()
+        counted.lease_expiries.inc(len(expired))
+        requeued = sum(1 for _, attempts in expired if attempts < max_attempts)
+        if requeued:
+            counted.requeues.labels("lease_expired").inc(requeued)
+    return len(expired)

@@ -1,19 +1,25 @@
-"""Usage statistics like the reference cloud publishes, and visit counting."""
+"""Usage statistics like the reference cloud publishes, and visit counting.
+
+Every figure comes from the aggregates (``openqpu.service.store.aggregates``): a call
+costs the same whatever the number of jobs, users or visits ever stored.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from openqpu.service.clock import aware, utcnow
+from openqpu.service.clock import utcnow
+from openqpu.service.store import aggregates
 from openqpu.service.store.database import Database
-from openqpu.service.store.jobs import queue_lengths
-from openqpu.service.store.models import Job, JobStatus, User, Visit
+from openqpu.service.store.models import JobStatus, Visit
 
 
 def _digest(visitor: str) -> str:
@@ -38,63 +44,78 @@ class VisitCounter:
         if (today, digest) in self.seen:
             return
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
-        statement = insert(Visit).values(day=today, visitor=digest).on_conflict_do_nothing()
-        with self.db.write() as session:
-            session.execute(statement)
+        statement = (
+            insert(Visit)
+            .values(day=today, visitor=digest)
+            .on_conflict_do_nothing()
+            .returning(Visit.day)
+        )
+        with self.db.transaction() as conn:
+            if conn.execute(statement).first() is not None:  # new today: count it too
+                aggregates.count_visit(conn, today)
         if len(self.seen) > 100_000:
             self.seen.clear()
         self.seen.add((today, digest))
 
 
-def _growth(session: Session, since: datetime) -> list[dict[str, Any]]:
-    """Users and countries so far, at the end of each day accounts were made since ``since``."""
-    rows = session.execute(select(User.created_at, User.country).order_by(User.created_at)).all()
-    users, countries, growth = 0, set(), {}
-    for created_at, country in rows:
-        users += 1
-        countries.add(country)
-        if aware(created_at) >= since:
-            growth[str(created_at.date())] = {"users": users, "countries": len(countries)}
-    return [{"day": day, **figures} for day, figures in growth.items()]
+def public_stats(conn: Connection, devices: list[str], days: int = 30) -> dict[str, Any]:
+    """Tasks completed, visits, users and countries, and queue lengths.
 
-
-def public_stats(session: Session, devices: list[str], days: int = 30) -> dict[str, Any]:
-    """Tasks completed, visits, users and countries, and queue lengths."""
-    done = JobStatus.DONE.value
-    per_device = dict(
-        session.execute(
-            select(Job.device, func.count(Job.id)).where(Job.status == done).group_by(Job.device)
-        ).all()
-    )
-    since = utcnow() - timedelta(days=days)
-    day = func.date(Job.finished_at)
-    per_day = [
-        {"day": str(d), "tasks": int(n)}
-        for d, n in session.execute(
-            select(day, func.count(Job.id))
-            .where(Job.status == done, Job.finished_at >= since)
-            .group_by(day)
-            .order_by(day)
-        ).all()
-    ]
-    queues = queue_lengths(session)
-    visits_per_day = [
-        {"day": str(d), "visits": int(n)}
-        for d, n in session.execute(
-            select(Visit.day, func.count())
-            .where(Visit.day >= since.date())
-            .group_by(Visit.day)
-            .order_by(Visit.day)
-        ).all()
-    ]
+    Per-day figures cover the last ``days`` days (UTC); users and countries are
+    given at the end of each day accounts changed.
+    """
+    since = (utcnow() - timedelta(days=days)).date()
+    totals = aggregates.job_totals(conn)
+    done = aggregates.by_device(totals, JobStatus.DONE.value)
+    queued = aggregates.by_device(totals, JobStatus.QUEUED.value)
+    growth = aggregates.growth(conn)
+    all_visits, visits_per_day = aggregates.visits(conn, since)
     return {
-        "users_per_day": _growth(session, since),
-        "tasks_completed": int(sum(per_device.values())),
-        "tasks_completed_per_device": {name: int(per_device.get(name, 0)) for name in devices},
-        "tasks_completed_per_day": per_day,
-        "visits": int(session.scalar(select(func.count()).select_from(Visit)) or 0),
-        "visits_per_day": visits_per_day,
-        "users": int(session.scalar(select(func.count(User.id))) or 0),
-        "countries": int(session.scalar(select(func.count(func.distinct(User.country)))) or 0),
-        "queue_lengths": {name: int(queues.get(name, 0)) for name in devices},
+        "users_per_day": [
+            {"day": str(day), "users": users, "countries": countries}
+            for day, users, countries in growth
+            if day >= since
+        ],
+        "tasks_completed": sum(done.values()),
+        "tasks_completed_per_device": {name: done.get(name, 0) for name in devices},
+        "tasks_completed_per_day": [
+            {"day": str(day), "tasks": n}
+            for day, n in aggregates.per_day(conn, JobStatus.DONE.value, since)
+        ],
+        "visits": all_visits,
+        "visits_per_day": [{"day": str(day), "visits": n} for day, n in visits_per_day],
+        "users": growth[-1][1] if growth else 0,
+        "countries": growth[-1][2] if growth else 0,
+        "queue_lengths": {name: queued.get(name, 0) for name in devices},
     }
+
+
+class Cached:
+    """A value computed at most once per ``seconds``, the same for every caller.
+
+    While one thread computes a fresh value, the others get the previous one (or
+    wait for the first): a burst of requests makes one computation, not one each.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, Any]], seconds: float) -> None:
+        self.compute, self.seconds = compute, seconds
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, Any]:
+        """The cached value, computed again when older than ``seconds``."""
+        value = self._value
+        if value is not None and time.monotonic() - self._at < self.seconds:
+            return value
+        if value is not None and not self._lock.acquire(blocking=False):
+            return value  # someone else is computing it
+        if value is None:
+            self._lock.acquire()
+        try:
+            if self._value is None or time.monotonic() - self._at >= self.seconds:
+                self._value = self.compute()
+                self._at = time.monotonic()
+            return self._value
+        finally:
+            self._lock.release()

@@ -27,15 +27,16 @@ export async function render(view, { query, signal }) {
   if (!needKey(view, "see your jobs")) return;
   const status = query.get("status") || "";
   const device = query.get("device") || "";
-  const offset = Number(query.get("offset") || 0);
+  // Pages go by the server's cursor (`next`): each costs the same at any depth.
+  const before = query.get("before") || "";
   const [page, devices] = await Promise.all([
-    api("jobs", { query: { status, device, limit: PAGE, offset }, signal }),
+    api("jobs", { query: { status, device, limit: PAGE, before }, signal }),
     api("devices", { signal }),
   ]);
   document.title = "openqpu: jobs";
   const go = (changes) => {
-    const next = new URLSearchParams({ status, device, offset: 0, ...changes });
-    for (const [k, v] of [...next]) if (!v || v === "0") next.delete(k);
+    const next = new URLSearchParams({ status, device, before: "", ...changes });
+    for (const [k, v] of [...next]) if (!v) next.delete(k);
     location.hash = `#/jobs${next.toString() ? `?${next}` : ""}`;
   };
   const statusSelect = h("select", { id: "filter-status", onchange: () => go({ status: statusSelect.value }) },
@@ -44,10 +45,10 @@ export async function render(view, { query, signal }) {
     ["", ...devices.map((d) => d.name)].map((d) => h("option", { value: d, selected: d === device }, d || "any")));
   const pager = h("p", { class: "pager" },
     `${page.count} job${page.count === 1 ? "" : "s"}`,
-    offset > 0 ? h("button", { type: "button", class: "secondary",
-      onclick: () => go({ offset: Math.max(0, offset - PAGE) }) }, "Newer") : null,
-    offset + PAGE < page.count ? h("button", { type: "button", class: "secondary",
-      onclick: () => go({ offset: offset + PAGE }) }, "Older") : null);
+    before ? h("button", { type: "button", class: "secondary",
+      onclick: () => go({ before: "" }) }, "Newest") : null,
+    page.next ? h("button", { type: "button", class: "secondary",
+      onclick: () => go({ before: page.next }) }, "Older") : null);
   view.replaceChildren(h("h1", {}, "Jobs"),
     h("form", { class: "controls filters", onsubmit: (e) => e.preventDefault() },
       h("label", { for: "filter-status" }, "Status"), statusSelect,

@@ -24,8 +24,8 @@ from openqpu.service.store.models import JobStatus
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 MAX_WAIT_SECONDS = 30.0
-# Beyond this a page offset is nonsense (and past 2^63 the database cannot take it).
-MAX_OFFSET = 1_000_000_000
+# Offsets cost their length in rows skipped: deeper pages go by the ``next`` cursor.
+MAX_OFFSET = 10_000
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
@@ -91,19 +91,35 @@ async def list_jobs(
     status_filter: Annotated[JobStatus | None, Query(alias="status")] = None,
     device: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    before: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="the 'next' cursor of the previous page: the jobs older than its last",
+        ),
+    ] = None,
+    offset: Annotated[
+        int,
+        Query(ge=0, le=MAX_OFFSET, description="skip this many jobs (small offsets only)"),
+    ] = 0,
 ) -> FastJSONResponse:
-    """The caller's jobs (every job for an admin), newest first."""
+    """The caller's jobs (every job for an admin), newest first.
+
+    ``next`` is the cursor of the following (older) page, null on the last one: pass it
+    as ``?before=``; a page costs the same at any depth. ``count`` is the number of jobs
+    that match the filters.
+    """
     with request.app.state.db.connect() as conn:
-        page, count = jobs.list_jobs(
+        page, count, cursor = jobs.list_jobs(
             conn,
             user,
             status=status_filter.value if status_filter else None,
             device=device,
             limit=limit,
             offset=offset,
+            before=before,
         )
-    return FastJSONResponse({"data": page, "count": count})
+    return FastJSONResponse({"data": page, "count": count, "next": cursor})
 
 
 @router.get("/{job_id}", response_model=JobPublic)
