@@ -238,7 +238,7 @@ def count_jobs(
             (d, s, n) for (d, s), (n, _) in job_totals(conn).items()
         )
     else:
-        rows = conn.execute(_OWNER_TOTALS, {"owner_id": owner_id}).tuples()
+        rows = (tuple(row) for row in conn.execute(_OWNER_TOTALS, {"owner_id": owner_id}))
     return sum(
         int(n or 0)
         for d, s, n in rows

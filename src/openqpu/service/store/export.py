@@ -102,10 +102,10 @@ def delete_user(db: Database, name: str) -> dict[str, int]:
 
 def _uncount(conn: Connection, user_id: int) -> None:
     """Take the user's jobs out of the aggregates (they mirror the rows of ``jobs``)."""
-    rows = conn.execution_options(yield_per=1000).execute(
-        select(JOBS.c.device, JOBS.c.status, JOBS.c.finished_at, JOBS.c.run_seconds).where(
-            JOBS.c.owner_id == user_id
-        )
+    rows = conn.execute(
+        select(JOBS.c.device, JOBS.c.status, JOBS.c.finished_at, JOBS.c.run_seconds)
+        .where(JOBS.c.owner_id == user_id)
+        .execution_options(yield_per=1000)
     )
     aggregates.tally(
         conn,

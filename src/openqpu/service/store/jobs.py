@@ -438,14 +438,19 @@ def usage_by_user(conn: ConnectionOrSession, since: datetime) -> dict[int, tuple
         .where(JOBS.c.status.in_(ACTIVE))
         .group_by(JOBS.c.owner_id)
     ).all()
-    shots = conn.execute(
-        select(JOBS.c.owner_id, func.sum(JOBS.c.shots * JOBS.c.num_circuits))
-        .where(JOBS.c.created_at >= since, JOBS.c.status != JobStatus.CANCELLED.value)
-        .group_by(JOBS.c.owner_id)
-    ).all()
+    # Summed here rather than grouped in SQL: SQLite would walk a per-owner index over
+    # every job ever stored instead of the range of jobs since ``since``.
+    recent = conn.execute(
+        select(JOBS.c.owner_id, JOBS.c.shots * JOBS.c.num_circuits).where(
+            JOBS.c.created_at >= since, JOBS.c.status != JobStatus.CANCELLED.value
+        )
+    )
+    shots: dict[int, int] = {}
+    for owner, total in recent:
+        shots[owner] = shots.get(owner, 0) + int(total or 0)
     usage: dict[int, tuple[int, int]] = {owner: (int(n), 0) for owner, n in active}
-    for owner, total in shots:
-        usage[owner] = (usage.get(owner, (0, 0))[0], int(total or 0))
+    for owner, total in shots.items():
+        usage[owner] = (usage.get(owner, (0, 0))[0], total)
     return usage
 
 
