@@ -273,6 +273,9 @@ def test_api_devices_stats_and_metrics(server: Server) -> None:
     }
     assert samples[("openqpu_jobs", (("device", "statevector"), ("status", "done")))] == 1
     assert samples[("openqpu_job_run_seconds_count", ())] == 1
+    # Counted in the worker process, served by the API process (multiprocess mode).
+    assert samples[("openqpu_worker_busy_seconds_total", ())] > 0
+    assert samples[("openqpu_jobs_submitted_total", (("device", "statevector"),))] == 1
 
 
 def test_api_openapi_schema_is_served(shared_server: Server) -> None:
@@ -347,6 +350,12 @@ def test_api_list_is_paginated_and_filtered(shared_server: Server) -> None:
         second = client.get("/api/v1/jobs", params={"limit": 2, "offset": 2}).json()
         assert first["count"] == second["count"] == 3
         assert [j["id"] for j in first["data"] + second["data"]] == ids[::-1]
+        # The cursor pages the same jobs, at a cost independent of the depth.
+        assert first["next"] and second["next"] is None
+        after = client.get("/api/v1/jobs", params={"limit": 2, "before": first["next"]}).json()
+        assert after["data"] == second["data"] and after["next"] is None
+        bad = client.get("/api/v1/jobs", params={"before": "not-a-cursor"})
+        assert bad.status_code == 400 and bad.json()["field"] == "before"
         assert client.get("/api/v1/jobs", params={"status": "done"}).json()["count"] == 3
         assert client.get("/api/v1/jobs", params={"status": "queued"}).json()["count"] == 0
         assert client.get("/api/v1/jobs", params={"device": "other"}).json()["count"] == 0

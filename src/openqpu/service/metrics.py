@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -27,7 +26,9 @@ from prometheus_client import (
 )
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format (what generate_latest writes for these ASCII names), which
+# every Prometheus version reads.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Request latency buckets (seconds): the API answers in milliseconds.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0)
 
@@ -44,6 +45,9 @@ class ProcessMetrics:
 
 
 _metrics: ProcessMetrics | None = None
+# Why a job went back to the queue: its worker's lease ran out, or its worker stopped
+# before starting it.
+REQUEUE_REASONS = ("lease_expired", "worker_stopped")
 
 
 def process_metrics() -> ProcessMetrics:
@@ -76,6 +80,12 @@ def process_metrics() -> ProcessMetrics:
                 ["role"],
             ),
         )
+        # Every series present from the start (at zero), so that dashboards and
+        # rate() see it before the first event.
+        for reason in REQUEUE_REASONS:
+            _metrics.requeues.labels(reason)
+        for role in ("api", "worker"):
+            _metrics.database_errors.labels(role)
     return _metrics
 
 

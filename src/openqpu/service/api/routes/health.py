@@ -69,10 +69,10 @@ class JobsCollector:
             "How long the oldest queued job of a device has waited (0: none queued).",
             labels=["device"],
         )
-        for (device, status), (n, _) in sorted(totals.items()):
-            jobs.add_metric([status, device], n)
         for device in devices:
             counts = {s: n for (d, s), (n, _) in totals.items() if d == device}
+            for status in JobStatus:
+                jobs.add_metric([status.value, device], counts.get(status.value, 0))
             submitted.add_metric([device], sum(counts.values()))
             for status in sorted(s.value for s in FINAL_STATUSES):
                 finished.add_metric([device, status], counts.get(status, 0))
