@@ -71,8 +71,8 @@ class JobsCollector:
         )
         for device in devices:
             counts = {s: n for (d, s), (n, _) in totals.items() if d == device}
-            for status in JobStatus:
-                jobs.add_metric([status.value, device], counts.get(status.value, 0))
+            for each in JobStatus:
+                jobs.add_metric([each.value, device], counts.get(each.value, 0))
             submitted.add_metric([device], sum(counts.values()))
             for status in sorted(s.value for s in FINAL_STATUSES):
                 finished.add_metric([device, status], counts.get(status, 0))
