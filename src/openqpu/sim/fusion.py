@@ -1,19 +1,25 @@
-"""Gate fusion: group neighbouring gates into dense or diagonal blocks.
+"""Gate fusion: group neighbouring gates into dense, monomial or diagonal blocks.
 
 The plan (which gates go into which block) depends only on the circuit's
-structure, so it is made once per compiled program; the block matrices are
-multiplied out whenever parameters are bound. A merge is taken when the merged
-block is cheaper to apply than the two parts, with costs in passes over the
-state measured by ``bench/fusion_costs.py``.
+structure, so it is made once per compiled program; the blocks are built
+(``compose.py``) whenever parameters are bound. A merge is taken when the merged
+block costs less than the two parts, counting for each the time to apply it to
+the state (measured per amplitude by ``bench/fusion_costs.py``, plus a fixed cost
+per operation) and the time to build it from its gates, which a user pays on
+every new circuit: linear in the block's size per gate for diagonal and monomial
+blocks, ``4^k 2^m`` for a gate on ``m`` qubits in a dense block of ``k``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from openqpu.sim.small import NUMPY_BELOW_QUBITS
 from openqpu.sim.structure import Structure
 
 # Nanoseconds per amplitude to apply one block, by structure and then by width (index =
@@ -35,18 +41,35 @@ COSTS: dict[np.dtype, dict[Structure, tuple[float, ...]]] = {
 }
 
 
+# Nanoseconds of Python and kernel dispatch around applying one op, whatever its size:
+# NumPy's kernels for small states, numba's above.
+OP_NS_NUMPY = 20_000.0
+OP_NS = 5_000.0
+# Nanoseconds to build a block, per gate and entry of the block's table (compose.py):
+# diagonal and monomial blocks touch 2^k entries per gate, a dense block 4^k 2^m.
+BUILD_NS: dict[Structure, float] = {
+    Structure.DIAGONAL: 2.0,
+    Structure.MONOMIAL: 6.0,
+    Structure.DENSE: 2.0,
+}
+
+
 @dataclass
 class Block:
-    """Leaves (indices into the segment's gate list) fused into one operation."""
+    """Leaves (indices into the segment's gate list) fused into one operation.
+
+    ``span`` is the sum of ``2^m`` over its leaves (``m``: a leaf's qubits), what
+    building a dense block costs per ``4^k``.
+    """
 
     qubits: list[int]
     leaves: list[int] = field(default_factory=list)
     structure: Structure = Structure.DIAGONAL
     standalone: bool = False
+    span: int = 0
 
 
-@dataclass(frozen=True)
-class LeafShape:
+class LeafShape(NamedTuple):
     """What fusion needs to know of a gate."""
 
     qubits: tuple[int, ...]
@@ -55,119 +78,183 @@ class LeafShape:
 
 
 class CostModel:
-    """Cost of dense, monomial and diagonal blocks for one dtype."""
+    """Cost of dense, monomial and diagonal blocks for one dtype and state size.
 
-    def __init__(self, dtype: np.dtype) -> None:
-        self.tables = COSTS[np.dtype(dtype)]
+    Without ``num_qubits`` only the per-amplitude cost of applying a block counts
+    (a state so large that building and dispatch are free).
+    """
+
+    def __init__(self, dtype: np.dtype, num_qubits: int | None = None) -> None:
+        self.tables_key = np.dtype(dtype)
+        self.tables = COSTS[self.tables_key]
+        self.amplitudes = None if num_qubits is None else float(1 << num_qubits)
+        small = num_qubits is not None and num_qubits < NUMPY_BELOW_QUBITS
+        self.op_ns = OP_NS_NUMPY if small else OP_NS
 
     def cost(self, num_qubits: int, structure: Structure) -> float:
         """Nanoseconds per amplitude of one block; ``inf`` when it is not allowed."""
         table = self.tables[structure]
         return table[num_qubits] if num_qubits < len(table) else float("inf")
 
+    def apply(self, num_qubits: int, structure: Structure) -> float:
+        """Nanoseconds to apply a block of ``num_qubits`` to the state."""
+        per_amplitude = self.cost(num_qubits, structure)
+        if self.amplitudes is None:
+            return per_amplitude
+        return self.op_ns + per_amplitude * self.amplitudes
+
+    def build(self, num_qubits: int, structure: Structure, leaves: int, span: int) -> float:
+        """Nanoseconds to build a block of ``leaves`` gates (``span``: their sum of 2^m)."""
+        if self.amplitudes is None:
+            return 0.0
+        if structure is Structure.DENSE:
+            return BUILD_NS[structure] * float(1 << (2 * num_qubits)) * span
+        return BUILD_NS[structure] * float(1 << num_qubits) * leaves
+
+    def plan_tables(self) -> tuple[list[list[float]], list[list[float]]]:
+        """Per structure (by value) and width: the cost to apply a block, and to build it
+        per gate (per ``2^m`` of the gates for dense blocks); widths up to one past the
+        widest allowed, whose cost is ``inf``."""
+        return _plan_tables(self.tables_key, self.amplitudes, self.op_ns)
+
+    def total(self, num_qubits: int, structure: Structure, leaves: int, span: int) -> float:
+        """Building plus applying."""
+        return self.apply(num_qubits, structure) + self.build(num_qubits, structure, leaves, span)
+
+
+@lru_cache(maxsize=256)
+def _plan_tables(
+    dtype: np.dtype, amplitudes: float | None, op_ns: float
+) -> tuple[list[list[float]], list[list[float]]]:
+    model = CostModel(dtype)
+    model.amplitudes, model.op_ns = amplitudes, op_ns
+    widest = max(len(table) for table in model.tables.values())
+    apply_cost = [[model.apply(k, structure) for k in range(widest + 1)] for structure in Structure]
+    build_cost = [
+        [model.build(k, structure, 1, 1) if k < widest else 0.0 for k in range(widest + 1)]
+        for structure in Structure
+    ]
+    return apply_cost, build_cost
+
+
+class _Open:
+    """A block while it is planned (structure as an int, for speed)."""
+
+    __slots__ = ("leaves", "qubits", "span", "standalone", "structure")
+
+    def __init__(
+        self, qubits: list[int], leaves: list[int], structure: int, span: int, standalone: bool
+    ) -> None:
+        self.qubits = qubits
+        self.leaves = leaves
+        self.structure = structure
+        self.span = span
+        self.standalone = standalone
+
 
 def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
     """Group gates (in program order) into blocks; applying the blocks in order is exact.
 
     Single-qubit gates wait on their qubit and join the next gate that touches it
-    (they commute with everything else in between).
+    (they commute with everything else in between). Linear in the number of gates,
+    a few microseconds each.
     """
-    blocks: list[Block] = []
-    last: dict[int, int] = {}
-    pending: dict[int, list[int]] = {}
+    inf = float("inf")
+    dense = int(Structure.DENSE)
+    apply_cost, build_cost = model.plan_tables()
+    widest = len(apply_cost[0]) - 2
 
-    def place(qubits: list[int], leaves: list[int], structure: Structure) -> None:
-        candidate = max((last.get(q, -1) for q in qubits), default=-1)
+    def total(k: int, structure: int, leaves: int, span: int) -> float:
+        if k > widest:
+            return inf
+        per = span if structure == dense else leaves
+        return apply_cost[structure][k] + build_cost[structure][k] * per
+
+    blocks: list[_Open] = []
+    last: dict[int, int] = {}
+    pending: dict[int, list[Any]] = {}  # qubit -> [leaves, structure]
+
+    def place(qubits: Sequence[int], leaves: list[int], structure: int, span: int) -> None:
+        candidate = -1
+        for q in qubits:
+            found = last.get(q, -1)
+            if found > candidate:
+                candidate = found
         if candidate >= 0 and not blocks[candidate].standalone:
             block = blocks[candidate]
-            union = block.qubits + [q for q in qubits if q not in block.qubits]
+            inside = block.qubits
+            extra = [q for q in qubits if q not in inside]
             merged_structure = max(block.structure, structure)
-            merged = model.cost(len(union), merged_structure)
-            apart = model.cost(len(block.qubits), block.structure) + model.cost(
-                len(qubits), structure
+            count = len(block.leaves)
+            merged = total(
+                len(inside) + len(extra), merged_structure, count + len(leaves), block.span + span
             )
-            if merged != float("inf") and merged <= apart:
-                block.qubits = union
-                block.leaves.extend(leaves)
-                block.structure = merged_structure
-                for q in qubits:
-                    last[q] = candidate
-                return
-        blocks.append(Block(list(qubits), list(leaves), structure))
+            if merged != inf:
+                apart = total(len(inside), block.structure, count, block.span) + total(
+                    len(qubits), structure, len(leaves), span
+                )
+                if merged <= apart:
+                    inside.extend(extra)
+                    block.leaves.extend(leaves)
+                    block.structure = merged_structure
+                    block.span += span
+                    for q in qubits:
+                        last[q] = candidate
+                    return
+        blocks.append(_Open(list(qubits), leaves, structure, span, False))
+        position = len(blocks) - 1
         for q in qubits:
-            last[q] = len(blocks) - 1
+            last[q] = position
 
-    def take_pending(qubits: Sequence[int]) -> tuple[list[int], Structure]:
-        leaves: list[int] = []
-        structure = Structure.DIAGONAL
-        for q in qubits:
-            for index in pending.pop(q, []):
-                leaves.append(index)
-                structure = max(structure, shapes[index].structure)
-        return leaves, structure
-
-    def place_with_pending(shape: LeafShape, index: int) -> None:
-        # Waiting one-qubit gates join this gate when that is cheaper than applying
-        # them on their own (a dense 1-qubit gate makes a cx dense, for one).
-        waiting = {q: take_pending([q]) for q in shape.qubits}
-        waiting = {q: parts for q, parts in waiting.items() if parts[0]}
-        compound_structure = max(
-            [shape.structure, *(structure for _, structure in waiting.values())]
-        )
-        together = model.cost(len(shape.qubits), compound_structure)
-        apart = model.cost(len(shape.qubits), shape.structure) + sum(
-            model.cost(1, structure) for _, structure in waiting.values()
-        )
-        if together <= apart:
-            leaves = [leaf for leaves, _ in waiting.values() for leaf in leaves]
-            place(list(shape.qubits), [*leaves, index], compound_structure)
-            return
-        for q, (leaves, structure) in waiting.items():
-            place([q], leaves, structure)
-        place(list(shape.qubits), [index], shape.structure)
+    def flush(q: int) -> None:
+        leaves, structure = pending.pop(q)
+        place((q,), leaves, structure, 2 * len(leaves))
 
     for index, shape in enumerate(shapes):
+        qubits = shape.qubits
+        structure = int(shape.structure)
+        width = len(qubits)
         if not shape.fusable:
-            for q in shape.qubits:
-                leaves, structure = take_pending([q])
-                if leaves:
-                    place([q], leaves, structure)
-            blocks.append(Block(list(shape.qubits), [index], shape.structure, standalone=True))
-            for q in shape.qubits:
+            for q in qubits:
+                if q in pending:
+                    flush(q)
+            blocks.append(_Open(list(qubits), [index], structure, 1 << width, True))
+            for q in qubits:
                 last[q] = len(blocks) - 1
-        elif len(shape.qubits) == 1:
-            pending.setdefault(shape.qubits[0], []).append(index)
-        else:
-            place_with_pending(shape, index)
+            continue
+        if width == 1:
+            entry = pending.get(qubits[0])
+            if entry is None:
+                pending[qubits[0]] = [[index], structure]
+            else:
+                entry[0].append(index)
+                if structure > entry[1]:
+                    entry[1] = structure
+            continue
+        waiting = [q for q in qubits if q in pending]
+        if waiting:
+            # Waiting one-qubit gates join this gate when that is cheaper than applying
+            # them on their own (a dense 1-qubit gate makes a cx dense, for one).
+            compound = structure
+            joined = 0
+            apart = total(width, structure, 1, 1 << width)
+            for q in waiting:
+                leaves, own = pending[q]
+                compound = max(compound, own)
+                joined += len(leaves)
+                apart += total(1, own, len(leaves), 2 * len(leaves))
+            together = total(width, compound, 1 + joined, (1 << width) + 2 * joined)
+            if together <= apart:
+                gathered = [leaf for q in waiting for leaf in pending.pop(q)[0]]
+                gathered.append(index)
+                place(qubits, gathered, compound, (1 << width) + 2 * joined)
+                continue
+            for q in waiting:
+                flush(q)
+        place(qubits, [index], structure, 1 << width)
     for q in sorted(pending):
-        leaves, structure = take_pending([q])
-        place([q], leaves, structure)
-    return blocks
-
-
-def embed_matrix(
-    matrix: np.ndarray, qubits: Sequence[int], block_qubits: Sequence[int]
-) -> np.ndarray:
-    """Extend a gate's matrix on ``qubits`` to the (larger) ordered set ``block_qubits``."""
-    k, m = len(block_qubits), len(qubits)
-    if list(qubits) == list(block_qubits):
-        return matrix
-    others = [q for q in block_qubits if q not in qubits]
-    full = np.kron(np.eye(1 << (k - m), dtype=matrix.dtype), matrix)
-    source_order = list(qubits) + others  # bit j of ``full`` is source_order[j]
-    row_axes = [k - 1 - source_order.index(block_qubits[k - 1 - a]) for a in range(k)]
-    axes = row_axes + [k + axis for axis in row_axes]
-    return full.reshape((2,) * (2 * k)).transpose(axes).reshape(1 << k, 1 << k)
-
-
-def embed_diagonal(
-    diagonal: np.ndarray, qubits: Sequence[int], block_qubits: Sequence[int]
-) -> np.ndarray:
-    """Extend a gate's diagonal on ``qubits`` to the ordered set ``block_qubits``."""
-    if list(qubits) == list(block_qubits):
-        return diagonal
-    local = np.arange(1 << len(block_qubits))
-    sub = np.zeros_like(local)
-    for j, q in enumerate(qubits):
-        sub |= ((local >> block_qubits.index(q)) & 1) << j
-    return diagonal[sub]
+        flush(q)
+    return [
+        Block(block.qubits, block.leaves, Structure(block.structure), block.standalone, block.span)
+        for block in blocks
+    ]

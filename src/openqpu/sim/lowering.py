@@ -7,7 +7,9 @@ blocks become conditional jumps so that the executor runs a flat program.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import cmath
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +28,7 @@ from qiskit.circuit import (
 from openqpu.errors import UnsupportedInstruction
 from openqpu.sim.conditions import Condition, compile_condition
 from openqpu.sim.noise import Channel, NoiseModel, ReadoutError
-from openqpu.sim.structure import Structure, classify
+from openqpu.sim.structure import ZERO, Structure, classify, monomial_parts
 
 # Gates on more qubits than this are applied as "controls + small target"
 # instead of a dense matrix over all their qubits.
@@ -50,6 +52,9 @@ class GateLeaf:
     template: Gate | None = None
     controls: tuple[int, ...] = ()
     ctrl_state: int = 0
+    # Forms of a fixed matrix derived once (diagonal, monomial parts); may be shared by
+    # the leaves of one standard gate.
+    parts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def matrix_for(self, values: Mapping[Any, float]) -> np.ndarray:
         """The matrix with the circuit's parameters set to ``values``."""
@@ -57,6 +62,29 @@ class GateLeaf:
             return self.matrix
         assert self.template is not None
         return _bound_matrix(self.template, values)
+
+    def diagonal_for(self, values: Mapping[Any, float]) -> np.ndarray:
+        """The diagonal of a diagonal leaf's matrix at ``values``."""
+        if self.matrix is None:
+            return np.ascontiguousarray(np.diagonal(self.matrix_for(values)))
+        diagonal = self.parts.get("diagonal")
+        if diagonal is None:
+            diagonal = self.parts["diagonal"] = np.ascontiguousarray(np.diagonal(self.matrix))
+        return diagonal
+
+    def monomial_for(self, values: Mapping[Any, float]) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(rows, phases)`` of a monomial leaf at ``values``; phases None when all are 1."""
+        if self.matrix is None:
+            return _monomial_form(self.matrix_for(values))
+        form = self.parts.get("monomial")
+        if form is None:
+            form = self.parts["monomial"] = _monomial_form(self.matrix)
+        return form
+
+
+def _monomial_form(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    rows, phases = monomial_parts(matrix)
+    return rows, None if np.all(phases == 1) else phases
 
 
 @dataclass
@@ -148,9 +176,21 @@ def _lower_into(
 ) -> None:
     out.phases.append(circuit.global_phase)
     for item in circuit.data:
+        name = item.name
+        if (
+            item.is_standard_gate()
+            and name not in _IGNORED
+            and name != "global_phase"
+            and not item.is_parameterized()
+        ):
+            # The common case, without building the Python gate object.
+            qubits = tuple(qubit_map[q] for q in item.qubits)
+            out.instructions.append(_standard_leaf(item, name, qubits))
+            if out.noise is not None:
+                out.add_noise(name, qubits, None)
+            continue
         operation = item.operation
         qubits = tuple(qubit_map[q] for q in item.qubits)
-        name = operation.name
         if name in _IGNORED:
             out.add_noise(name, qubits, operation)
             continue
@@ -275,6 +315,102 @@ def _has_plain_definition(operation: Any) -> bool:
 
 def _has_direct_matrix(gate: Gate) -> bool:
     return gate.name == "unitary"
+
+
+# Standard gates whose matrix is diagonal for every parameter value.
+_DIAGONAL_GATES = frozenset(
+    {"rz", "p", "u1", "cp", "cu1", "crz", "rzz", "cz", "z", "s", "sdg", "t", "tdg", "ccz"}
+    | {"cs", "csdg", "id"}
+)
+
+# Matrices (read-only) and derived forms of parameterless standard gates, by name.
+_FIXED: dict[str, tuple[np.ndarray, Structure, dict[str, Any]]] = {}
+
+
+def _rz(theta: float) -> tuple[np.ndarray, Structure]:
+    half = cmath.exp(0.5j * theta)
+    return np.array([[half.conjugate(), 0], [0, half]], dtype=np.complex128), Structure.DIAGONAL
+
+
+def _p(lam: float) -> tuple[np.ndarray, Structure]:
+    return np.array([[1, 0], [0, cmath.exp(1j * lam)]], dtype=np.complex128), Structure.DIAGONAL
+
+
+def _cp(lam: float) -> tuple[np.ndarray, Structure]:
+    diagonal = np.array([1, 1, 1, cmath.exp(1j * lam)], dtype=np.complex128)
+    return np.diag(diagonal), Structure.DIAGONAL
+
+
+def _rzz(theta: float) -> tuple[np.ndarray, Structure]:
+    half = cmath.exp(0.5j * theta)
+    low = half.conjugate()
+    return np.diag(np.array([low, half, half, low], dtype=np.complex128)), Structure.DIAGONAL
+
+
+def _one_qubit(a: complex, b: complex, c: complex, d: complex) -> tuple[np.ndarray, Structure]:
+    """The matrix [[a, b], [c, d]] and its structure, classified on the scalars."""
+    matrix = np.array([[a, b], [c, d]], dtype=np.complex128)
+    if abs(b) <= ZERO and abs(c) <= ZERO:
+        return matrix, Structure.DIAGONAL
+    if abs(a) <= ZERO and abs(d) <= ZERO:
+        return matrix, Structure.MONOMIAL
+    return matrix, Structure.DENSE
+
+
+def _rx(theta: float) -> tuple[np.ndarray, Structure]:
+    cos, sin = math.cos(theta / 2), math.sin(theta / 2)
+    return _one_qubit(cos, -1j * sin, -1j * sin, cos)
+
+
+def _ry(theta: float) -> tuple[np.ndarray, Structure]:
+    cos, sin = math.cos(theta / 2), math.sin(theta / 2)
+    return _one_qubit(cos, -sin, sin, cos)
+
+
+def _u(theta: float, phi: float, lam: float) -> tuple[np.ndarray, Structure]:
+    cos, sin = math.cos(theta / 2), math.sin(theta / 2)
+    return _one_qubit(
+        cos,
+        -cmath.exp(1j * lam) * sin,
+        cmath.exp(1j * phi) * sin,
+        cmath.exp(1j * (phi + lam)) * cos,
+    )
+
+
+# Matrices (and structures) of common rotations, straight from their angles.
+_ROTATIONS: dict[str, Callable[..., tuple[np.ndarray, Structure]]] = {
+    "rz": _rz,
+    "p": _p,
+    "u1": _p,
+    "cp": _cp,
+    "cu1": _cp,
+    "rx": _rx,
+    "ry": _ry,
+    "rzz": _rzz,
+    "u": _u,
+    "u3": _u,
+}
+
+
+def _standard_leaf(item: Any, name: str, qubits: tuple[int, ...]) -> GateLeaf:
+    """The leaf of a bound standard gate (a ``CircuitInstruction``)."""
+    params = item.params
+    if not params:
+        fixed = _FIXED.get(name)
+        if fixed is None:
+            matrix = np.asarray(item.matrix, dtype=np.complex128)
+            matrix.flags.writeable = False
+            fixed = _FIXED[name] = (matrix, classify(matrix), {})
+        matrix, structure, parts = fixed
+        return GateLeaf(qubits, matrix, structure, parts=parts)
+    rotation = _ROTATIONS.get(name)
+    if rotation is not None:
+        matrix, structure = rotation(*(float(p) for p in params))
+        return GateLeaf(qubits, matrix, structure)
+    matrix = np.asarray(item.matrix, dtype=np.complex128)
+    return GateLeaf(
+        qubits, matrix, Structure.DIAGONAL if name in _DIAGONAL_GATES else classify(matrix)
+    )
 
 
 def _matrix_leaf(gate: Gate, qubits: tuple[int, ...]) -> GateLeaf | None:

@@ -6,6 +6,7 @@ Each op picks the serial or the parallel kernel driver from the state's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -33,16 +34,28 @@ def state_kernels(state: np.ndarray) -> ModuleType:
 def index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
     """``offsets[a]``: the state-index offset of local basis state ``a`` on ``qubits``.
 
-    Bit j of ``a`` is qubit ``qubits[j]``: an int64 array of ``2 ** len(qubits)`` entries.
+    Bit j of ``a`` is qubit ``qubits[j]``: an int64 array of ``2 ** len(qubits)`` entries,
+    shared between callers (cached): never modify it. (It stays writeable: numba
+    compiles its kernels again for read-only arrays.)
 
     >>> index_offsets((2, 0)).tolist()
     [0, 4, 1, 5]
     """
+    return _index_offsets(tuple(int(q) for q in qubits))
+
+
+@lru_cache(maxsize=4096)
+def _index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
     local = np.arange(1 << len(qubits), dtype=np.int64)
     offsets = np.zeros_like(local)
     for j, q in enumerate(qubits):
         offsets |= ((local >> j) & 1) << q
     return offsets
+
+
+@lru_cache(maxsize=4096)
+def _low_table(qubits: tuple[int, ...], size: int) -> np.ndarray:
+    return kernels().diagonal_low_table(np.array(qubits, dtype=np.int64), size)
 
 
 def _is_small(state: np.ndarray) -> bool:
@@ -57,9 +70,14 @@ class DenseOp:
     qubits: tuple[int, ...]
     matrix: np.ndarray
 
-    def __post_init__(self) -> None:
-        self._bits = np.array(sorted(self.qubits), dtype=np.int64)
-        self._offsets = index_offsets(self.qubits)
+    # Kernel arguments, made on first use: an op taken into a group never needs them.
+    @cached_property
+    def _bits(self) -> np.ndarray:
+        return np.array(sorted(self.qubits), dtype=np.int64)
+
+    @cached_property
+    def _offsets(self) -> np.ndarray:
+        return index_offsets(self.qubits)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
@@ -86,22 +104,22 @@ class DiagonalOp:
     qubits: tuple[int, ...]
     diagonal: np.ndarray
 
-    def __post_init__(self) -> None:
-        self._qubits = np.array(self.qubits, dtype=np.int64)
-        self._tables: dict[int, np.ndarray] = {}
+    @cached_property
+    def _qubits(self) -> np.ndarray:
+        return np.array(self.qubits, dtype=np.int64)
 
     def low_table(self, size: int, qubits: np.ndarray | None = None) -> np.ndarray:
-        """The kernel's lookup table for a state (or buffer) of ``size`` amplitudes."""
-        return kernels().diagonal_low_table(self._qubits if qubits is None else qubits, size)
+        """The kernel's lookup table for a state (or buffer) of ``size`` amplitudes
+        (shared between ops: never modify it)."""
+        key = self.qubits if qubits is None else tuple(int(q) for q in qubits)
+        return _low_table(key, size)
 
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
         if small.is_small(state):
             small.apply_diagonal(state, self.qubits, self.diagonal)
             return
-        table = self._tables.get(state.size)
-        if table is None:
-            table = self._tables[state.size] = self.low_table(state.size)
+        table = self.low_table(state.size)
         k = kernels()
         driver = k.diagonal_serial if _is_small(state) else k.diagonal_parallel
         driver(state, self._qubits, self.diagonal, table)
@@ -118,9 +136,23 @@ class MonomialOp:
     rows: np.ndarray
     phases: np.ndarray
 
-    def __post_init__(self) -> None:
-        self._bits = np.array(sorted(self.qubits), dtype=np.int64)
-        self.sources, self.targets = self.offsets(self.qubits)
+    @cached_property
+    def _bits(self) -> np.ndarray:
+        return np.array(sorted(self.qubits), dtype=np.int64)
+
+    @cached_property
+    def _moves(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.offsets(self.qubits)
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Index offset of each local basis state."""
+        return self._moves[0]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Index offset of each local basis state's image."""
+        return self._moves[1]
 
     def offsets(self, positions: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Source and target index offsets when qubit j sits at bit ``positions[j]``."""

@@ -13,14 +13,8 @@ from qiskit.circuit import Parameter
 
 from openqpu.sim.affine import merge_permutations
 from openqpu.sim.blocking import plan_groups
-from openqpu.sim.fusion import (
-    Block,
-    CostModel,
-    LeafShape,
-    embed_diagonal,
-    embed_matrix,
-    plan_fusion,
-)
+from openqpu.sim.compose import DenseBuilder, DiagonalBuilder, MonomialBuilder
+from openqpu.sim.fusion import Block, CostModel, LeafShape, plan_fusion
 from openqpu.sim.lowering import (
     GateLeaf,
     Jump,
@@ -34,7 +28,7 @@ from openqpu.sim.lowering import (
 )
 from openqpu.sim.noise import NoiseModel, ReadoutError
 from openqpu.sim.ops import ControlledOp, DenseOp, DiagonalOp, GateOp, MonomialOp
-from openqpu.sim.structure import Structure, monomial_parts
+from openqpu.sim.structure import Structure
 
 ParameterValues = Mapping[Parameter, float] | Sequence[float] | None
 
@@ -69,11 +63,21 @@ class Program:
 
     def __init__(self, circuit: QuantumCircuit, noise: NoiseModel | None = None) -> None:
         lowered = lower(circuit, noise)
-        _drop_trailing_noise(lowered)
         self.num_qubits = circuit.num_qubits
         self.num_clbits = circuit.num_clbits
         self.parameters: list[Parameter] = list(circuit.parameters)
         self._phases = lowered.phases
+        self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
+        if all(type(ins) is GateLeaf for ins in lowered.instructions):
+            # Gates only (the common case): one segment, nothing deferred or dynamic.
+            self.final_measures: list[tuple[int, int]] = []
+            self.final_readout: list[tuple[int, ReadoutError]] = []
+            self.is_noisy = False
+            leaves = [ins for ins in lowered.instructions if isinstance(ins, GateLeaf)]
+            self._steps: list[Step] = [Segment(leaves, {})] if leaves else []
+            self.is_dynamic = False
+            return
+        _drop_trailing_noise(lowered)
         deferred = _deferrable_measures(lowered)
         finals = [
             ins
@@ -81,16 +85,13 @@ class Program:
             if i in deferred and isinstance(ins, Measure)
         ]
         self.final_measures = [(ins.qubit, ins.clbit) for ins in finals]
-        self.final_readout: list[tuple[int, ReadoutError]] = [
-            (ins.clbit, ins.readout) for ins in finals if ins.readout is not None
-        ]
+        self.final_readout = [(ins.clbit, ins.readout) for ins in finals if ins.readout is not None]
         self.is_noisy = bool(self.final_readout) or any(
             isinstance(ins, Noise) or (isinstance(ins, Measure) and ins.readout is not None)
             for ins in lowered.instructions
         )
         self._steps = _segment(lowered, deferred | _idle_resets(lowered))
         self.is_dynamic = any(not isinstance(step, Segment) for step in self._steps)
-        self._bound_cache: dict[np.dtype, tuple[list[BoundStep], complex]] = {}
 
     @property
     def steps(self) -> list[Step]:
@@ -255,29 +256,58 @@ def bind_segment(
             LeafShape(leaf.controls + leaf.qubits, leaf.structure, fusable=not leaf.controls)
             for leaf in segment.leaves
         ]
-        plan = plan_fusion(shapes, CostModel(dtype))
+        plan = plan_fusion(shapes, CostModel(dtype, num_qubits))
         segment.plans[dtype] = plan
-    matrices = [leaf.matrix_for(values) for leaf in segment.leaves]
-    ops: list[GateOp] = []
-    for block in plan:
-        if block.standalone:
-            leaf = segment.leaves[block.leaves[0]]
-            matrix = matrices[block.leaves[0]].astype(dtype)
-            ops.append(ControlledOp(leaf.controls, leaf.ctrl_state, leaf.qubits, matrix))
-        elif block.structure is Structure.DIAGONAL:
-            diagonal = np.ones(1 << len(block.qubits), dtype=np.complex128)
-            for index in block.leaves:
-                leaf = segment.leaves[index]
-                diagonal *= embed_diagonal(np.diag(matrices[index]), leaf.qubits, block.qubits)
-            ops.append(DiagonalOp(tuple(block.qubits), diagonal.astype(dtype)))
-        else:
-            total = np.eye(1 << len(block.qubits), dtype=np.complex128)
-            for index in block.leaves:
-                leaf = segment.leaves[index]
-                total = embed_matrix(matrices[index], leaf.qubits, block.qubits) @ total
-            if block.structure is Structure.MONOMIAL:
-                rows, phases = monomial_parts(total)
-                ops.append(MonomialOp(tuple(block.qubits), rows, phases.astype(dtype)))
-            else:
-                ops.append(DenseOp(tuple(block.qubits), np.ascontiguousarray(total.astype(dtype))))
+    ops = [_bind_block(block, segment.leaves, values, dtype) for block in plan]
     return plan_groups(merge_permutations(ops, num_qubits), num_qubits, dtype)
+
+
+def _bind_block(
+    block: Block, leaves: list[GateLeaf], values: Mapping[Any, float], dtype: np.dtype
+) -> GateOp:
+    """One block's op: its gates composed by the structure of the block (``compose.py``)."""
+    qubits = tuple(block.qubits)
+    if block.standalone:
+        leaf = leaves[block.leaves[0]]
+        matrix = leaf.matrix_for(values).astype(dtype)
+        return ControlledOp(leaf.controls, leaf.ctrl_state, leaf.qubits, matrix)
+    if len(block.leaves) == 1 and leaves[block.leaves[0]].qubits == qubits:
+        return _single_leaf_op(leaves[block.leaves[0]], block.structure, values, dtype)
+    k = len(qubits)
+    where = {q: j for j, q in enumerate(qubits)}
+    if block.structure is Structure.DIAGONAL:
+        diagonal = DiagonalBuilder(k)
+        for index in block.leaves:
+            leaf = leaves[index]
+            positions = tuple([where[q] for q in leaf.qubits])
+            diagonal.diagonal_gate(positions, leaf.diagonal_for(values))
+        return DiagonalOp(qubits, diagonal.result().astype(dtype))
+    builder = MonomialBuilder(k) if block.structure is Structure.MONOMIAL else DenseBuilder(k)
+    for index in block.leaves:
+        leaf = leaves[index]
+        positions = tuple([where[q] for q in leaf.qubits])
+        if leaf.structure is Structure.DIAGONAL:
+            builder.diagonal_gate(positions, leaf.diagonal_for(values))
+        elif leaf.structure is Structure.MONOMIAL:
+            builder.monomial_gate(positions, *leaf.monomial_for(values))
+        else:
+            assert isinstance(builder, DenseBuilder)  # a dense leaf makes the block dense
+            builder.dense_gate(positions, leaf.matrix_for(values))
+    if isinstance(builder, MonomialBuilder):
+        rows, phases = builder.result()
+        return MonomialOp(qubits, rows, phases.astype(dtype))
+    return DenseOp(qubits, np.ascontiguousarray(builder.result().astype(dtype)))
+
+
+def _single_leaf_op(
+    leaf: GateLeaf, structure: Structure, values: Mapping[Any, float], dtype: np.dtype
+) -> GateOp:
+    """A block of one gate on exactly its qubits: the gate's own matrix, diagonal or map."""
+    if structure is Structure.DIAGONAL:
+        return DiagonalOp(leaf.qubits, leaf.diagonal_for(values).astype(dtype))
+    if structure is Structure.MONOMIAL:
+        rows, phases = leaf.monomial_for(values)
+        if phases is None:
+            phases = np.ones(rows.size, dtype=dtype)
+        return MonomialOp(leaf.qubits, rows, phases.astype(dtype))
+    return DenseOp(leaf.qubits, np.ascontiguousarray(leaf.matrix_for(values), dtype=dtype))

@@ -7,7 +7,8 @@ from enum import IntEnum
 import numpy as np
 
 # Entries below this magnitude count as structural zeros.
-_ZERO = 1e-14
+ZERO = 1e-14
+_ZERO = ZERO
 
 
 class Structure(IntEnum):
@@ -21,9 +22,11 @@ class Structure(IntEnum):
 def classify(matrix: np.ndarray) -> Structure:
     """Return the cheapest structure that represents ``matrix`` exactly."""
     nonzero = np.abs(matrix) > _ZERO
-    if not np.any(nonzero & ~np.eye(matrix.shape[0], dtype=bool)):
+    count = np.count_nonzero(nonzero)
+    if count == np.count_nonzero(nonzero.diagonal()):
         return Structure.DIAGONAL
-    if np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1):
+    # As many entries as columns, and every row and column holds one: a permutation.
+    if count == matrix.shape[0] and nonzero.any(axis=0).all() and nonzero.any(axis=1).all():
         return Structure.MONOMIAL
     return Structure.DENSE
 
