@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from openqpu.service.clock import utcnow
 from openqpu.service.settings import Settings
@@ -34,10 +34,12 @@ from openqpu.service.store.jobs import EVENTS, JOBS, RESULTS
 from openqpu.service.store.models import Visit
 
 VISITS = Visit.__table__
-BATCH_JOBS = 500
+BATCH_JOBS = 200
 PAUSE_SECONDS = 0.05
 # SQLite frees at most this many pages (4 KiB each) per step of incremental vacuum.
-VACUUM_PAGES = 2_000
+VACUUM_PAGES = 256
+# Rows per index that SQLite's ANALYZE samples (PRAGMA analysis_limit).
+ANALYSIS_ROWS = 1_000
 
 _DUE = (
     select(JOBS)
@@ -56,7 +58,7 @@ _DELETE_RESULTS = delete(RESULTS).where(RESULTS.c.job_id.in_(_IDS))
 _DELETE_EVENTS = delete(EVENTS).where(EVENTS.c.job_id.in_(_IDS))
 _MARK_ARCHIVED = (
     update(JOBS)
-    .where(JOBS.c.id.in_(_IDS))
+    .where(JOBS.c.id.in_(_IDS), JOBS.c.archived_at.is_(None))
     .values(archived_at=bindparam("at"), archive=bindparam("archive"))
 )
 
@@ -94,9 +96,9 @@ def run_retention(
     """Archive (or delete) the results and events of jobs finished before the retention
     period; nothing when ``result_retention_days`` is 0.
 
-    Each batch of ``batch`` jobs is written to the archive and flushed to disk before
-    its transaction removes the rows, so a crash in between leaves a record twice in
-    the archive, never lost.
+    Each batch of ``batch`` jobs is read, written to the archive and flushed to disk
+    without a write lock; a short transaction then removes the rows. A crash in
+    between leaves a record twice in the archive (at the next run), never lost.
     """
     report = RetentionReport()
     if settings.result_retention_days <= 0:
@@ -111,8 +113,7 @@ def run_retention(
         path = folder / f"openqpu-archive-{now.date().isoformat()}.jsonl"
         report.archive = str(path)
     while max_batches is None or report.batches < max_batches:
-        with db.transaction() as conn:
-            moved = _archive_batch(conn, cutoff, batch, path, now, report)
+        moved = _archive_batch(db, cutoff, batch, path, now, report)
         if not moved:
             break
         report.batches += 1
@@ -124,26 +125,26 @@ def run_retention(
 
 
 def _archive_batch(
-    conn: Connection,
+    db: Database,
     cutoff: datetime,
     batch: int,
     path: Path | None,
     now: datetime,
     report: RetentionReport,
 ) -> int:
-    due = _DUE
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    jobs = [dict(row) for row in conn.execute(due, {"cutoff": cutoff, "batch": batch}).mappings()]
-    if not jobs:
-        return 0
-    ids = [job["id"] for job in jobs]
-    events: dict[str, list[dict[str, Any]]] = {}
-    for event in conn.execute(_EVENTS_OF, {"ids": ids}).mappings():
-        events.setdefault(event["job_id"], []).append(dict(event))
-    results = {
-        row["job_id"]: dict(row) for row in conn.execute(_RESULTS_OF, {"ids": ids}).mappings()
-    }
+    """One batch: read and archive outside any write lock, then delete in one short
+    transaction (jobs archived meanwhile by another run are left alone)."""
+    with db.connect() as conn:
+        due = conn.execute(_DUE, {"cutoff": cutoff, "batch": batch}).mappings()
+        jobs = [dict(row) for row in due]
+        if not jobs:
+            return 0
+        ids = [job["id"] for job in jobs]
+        events: dict[str, list[dict[str, Any]]] = {}
+        for event in conn.execute(_EVENTS_OF, {"ids": ids}).mappings():
+            events.setdefault(event["job_id"], []).append(dict(event))
+        found = conn.execute(_RESULTS_OF, {"ids": ids}).mappings()
+        results = {row["job_id"]: dict(row) for row in found}
     if path is not None:
         with path.open("a", encoding="utf-8") as out:
             for job in jobs:
@@ -152,19 +153,14 @@ def _archive_batch(
                     out.write(_line(result_record(results[job["id"]])))
             out.flush()
             os.fsync(out.fileno())
-    report.results += conn.execute(
-        delete(RESULTS).where(RESULTS.c.job_id.in_(_IDS)), {"ids": ids}
-    ).rowcount
-    report.events += conn.execute(
-        delete(EVENTS).where(EVENTS.c.job_id.in_(_IDS)), {"ids": ids}
-    ).rowcount
-    conn.execute(
-        update(JOBS)
-        .where(JOBS.c.id.in_(_IDS))
-        .values(archived_at=now, archive=str(path) if path else None),
-        {"ids": ids},
-    )
-    report.jobs += len(jobs)
+    gone = {"ids": ids}
+    with db.transaction() as conn:
+        marked = conn.execute(
+            _MARK_ARCHIVED, {**gone, "at": now, "archive": str(path) if path else None}
+        ).rowcount
+        report.results += conn.execute(_DELETE_RESULTS, gone).rowcount
+        report.events += conn.execute(_DELETE_EVENTS, gone).rowcount
+    report.jobs += marked
     return len(jobs)
 
 
@@ -197,7 +193,12 @@ def maintain(db: Database, settings: Settings, *, vacuum: bool = True) -> Mainte
                 delete(VISITS).where(VISITS.c.day < oldest)
             ).rowcount
     if db.dialect == "sqlite":
-        with db.engine.connect() as conn:
+        # In a write transaction (BEGIN IMMEDIATE): it may write statistics, and a read
+        # transaction that wants to write fails at once while a submit holds the lock.
+        with db.transaction() as conn:
+            # Statistics from a sample of each index: ANALYZE of a whole table holds the
+            # write lock for seconds at millions of rows.
+            conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_ROWS}")
             conn.exec_driver_sql("PRAGMA optimize")
             mode = conn.exec_driver_sql("PRAGMA auto_vacuum").scalar()
         if mode == 2 and vacuum:
