@@ -78,6 +78,10 @@ def monomial_of(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rows, matrix[rows, _local(rows.size.bit_length() - 1)]
 
 
+# Index order of a two-qubit matrix with its qubits exchanged.
+_SWAP_ORDER = np.array([0, 2, 1, 3])
+
+
 class DiagonalBuilder:
     """The product of diagonal gates on a block of ``k`` qubits."""
 
@@ -129,7 +133,9 @@ class MonomialBuilder:
             self.phases = (
                 factors.astype(np.complex128) if self.phases is None else self.phases * factors
             )
-        self.rows = (self.rows & ~mask) | deposit[rows[gate_index]]
+        moved = deposit[rows][gate_index]  # the gate's image bits, in place in the block
+        self.rows &= ~mask
+        self.rows |= moved
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, phases)`` of the block."""
@@ -146,8 +152,18 @@ class DenseBuilder:
 
     def dense_gate(self, positions: tuple[int, ...], matrix: np.ndarray) -> None:
         """Apply a gate's matrix to the rows of the block matrix."""
-        if positions == tuple(range(self.k)):
-            self.matrix = matrix @ self.matrix
+        m = len(positions)
+        low = min(positions)
+        if m == 2 and positions == (low + 1, low):
+            # The gate's two qubits in the other order: exchange them in its matrix.
+            matrix = matrix[_SWAP_ORDER][:, _SWAP_ORDER]
+            positions = (low, low + 1)
+        if positions == tuple(range(low, low + m)):
+            # Adjacent bits: the rows, as (higher bits, gate bits, lower bits x columns),
+            # are a batch of gate-sized slices: one product, no gather.
+            dim = 1 << self.k
+            view = self.matrix.reshape(1 << (self.k - low - m), 1 << m, (1 << low) * dim)
+            self.matrix = (matrix @ view).reshape(dim, dim)
             return
         index = _rows_index(self.k, positions)
         # (groups, 2^m, columns): each group is one gate-sized slice of every column.

@@ -140,13 +140,15 @@ def _plan_tables(
 class _Open:
     """A block while it is planned (structure as an int, for speed)."""
 
-    __slots__ = ("leaves", "qubits", "span", "standalone", "structure")
+    __slots__ = ("count", "leaves", "qubits", "span", "standalone", "structure", "width")
 
     def __init__(
         self, qubits: list[int], leaves: list[int], structure: int, span: int, standalone: bool
     ) -> None:
         self.qubits = qubits
+        self.width = len(qubits)
         self.leaves = leaves
+        self.count = len(leaves)
         self.structure = structure
         self.span = span
         self.standalone = standalone
@@ -180,27 +182,29 @@ def plan_fusion(shapes: Sequence[LeafShape], model: CostModel) -> list[Block]:
             found = last.get(q, -1)
             if found > candidate:
                 candidate = found
-        if candidate >= 0 and not blocks[candidate].standalone:
+        if candidate >= 0:
             block = blocks[candidate]
-            inside = block.qubits
-            extra = [q for q in qubits if q not in inside]
-            merged_structure = max(block.structure, structure)
-            count = len(block.leaves)
-            merged = total(
-                len(inside) + len(extra), merged_structure, count + len(leaves), block.span + span
-            )
-            if merged != inf:
-                apart = total(len(inside), block.structure, count, block.span) + total(
-                    len(qubits), structure, len(leaves), span
-                )
-                if merged <= apart:
-                    inside.extend(extra)
-                    block.leaves.extend(leaves)
-                    block.structure = merged_structure
-                    block.span += span
-                    for q in qubits:
-                        last[q] = candidate
-                    return
+            if not block.standalone:
+                inside = block.qubits
+                extra = [q for q in qubits if q not in inside]
+                width = block.width + len(extra)
+                merged_structure = block.structure if block.structure > structure else structure
+                added = len(leaves)
+                merged = total(width, merged_structure, block.count + added, block.span + span)
+                if merged != inf:
+                    apart = total(block.width, block.structure, block.count, block.span) + total(
+                        len(qubits), structure, added, span
+                    )
+                    if merged <= apart:
+                        inside.extend(extra)
+                        block.width = width
+                        block.leaves.extend(leaves)
+                        block.count += added
+                        block.structure = merged_structure
+                        block.span += span
+                        for q in qubits:
+                            last[q] = candidate
+                        return
         blocks.append(_Open(list(qubits), leaves, structure, span, False))
         position = len(blocks) - 1
         for q in qubits:

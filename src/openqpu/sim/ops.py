@@ -211,35 +211,41 @@ class GroupOp:
         size = 1 << len(self.block_bits)
         count = len(self.members)
         widest = max(len(op.qubits) for op in self.members)
-        self._codes = np.empty(count, dtype=np.int64)
+        code_list: list[int] = []
+        widths: list[int] = []
+        data_start: list[int] = []
+        index_start: list[int] = []
         self._qubits = np.zeros((count, widest), dtype=np.int64)
-        self._widths = np.empty(count, dtype=np.int64)
-        self._data_start = np.empty(count, dtype=np.int64)
-        self._index_start = np.zeros(count, dtype=np.int64)
         data: list[np.ndarray] = []
         indices: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         data_used = index_used = 0
         for i, op in enumerate(self.members):
-            local = tuple(position[q] for q in op.qubits)
+            local = tuple([position[q] for q in op.qubits])
             if isinstance(op, DiagonalOp):
                 code, values = codes.OP_DIAGONAL, op.diagonal
-                extra = op.low_table(size, np.array(local, dtype=np.int64))
+                extra = _low_table(local, size)
             elif isinstance(op, MonomialOp):
                 code, values = codes.OP_MONOMIAL, op.phases
                 extra = np.concatenate(op.offsets(local))
                 local = tuple(sorted(local))
             else:
-                code = codes.OP_DENSE1 if len(op.qubits) == 1 else codes.OP_DENSE2
-                values, extra = op.matrix.ravel(), np.zeros(0, dtype=np.int64)
-            self._codes[i] = code
+                code = codes.OP_DENSE1 if len(local) == 1 else codes.OP_DENSE2
+                values = op.matrix.ravel()
+                extra = None
+            code_list.append(code)
             self._qubits[i, : len(local)] = local
-            self._widths[i] = len(local)
-            self._data_start[i] = data_used
-            self._index_start[i] = index_used
+            widths.append(len(local))
+            data_start.append(data_used)
+            index_start.append(index_used)
             data.append(values)
-            indices.append(extra)
             data_used += values.size
-            index_used += extra.size
+            if extra is not None:
+                indices.append(extra)
+                index_used += extra.size
+        self._codes = np.array(code_list, dtype=np.int64)
+        self._widths = np.array(widths, dtype=np.int64)
+        self._data_start = np.array(data_start, dtype=np.int64)
+        self._index_start = np.array(index_start, dtype=np.int64)
         self._data = np.ascontiguousarray(np.concatenate(data))
         self._indices = np.ascontiguousarray(np.concatenate(indices))
 
