@@ -234,7 +234,7 @@ def _admin_key(url: str) -> tuple[str, str, str]:
     """A key for the filled admin (user 1), and an old job and a deep cursor of the list."""
     from sqlalchemy import select
 
-    from openqpu.service.store import accounts, jobs
+    from openqpu.service.store import accounts, jobs, listing
     from openqpu.service.store.database import Database
 
     database = Database(url)
@@ -257,7 +257,7 @@ def _admin_key(url: str) -> tuple[str, str, str]:
                 .limit(1)
             ).scalar_one()
         del total
-        return token, old, jobs.encode_cursor(middle[0], middle[1])
+        return token, old, listing.encode_cursor(middle[0], middle[1])
     finally:
         database.dispose()
 

@@ -20,7 +20,7 @@ from openqpu.service import admission
 from openqpu.service.circuits import InvalidRequest
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import accounts, aggregates, jobs, queue, retention
+from openqpu.service.store import accounts, aggregates, jobs, listing, queue, retention
 from openqpu.service.store.accounts import Principal
 from openqpu.service.store.database import Database, migrate
 from openqpu.service.store.export import delete_user
@@ -125,7 +125,7 @@ def test_history_job_list_pages_by_cursor(db: Database) -> None:
         seen, cursor = [], None
         with db.connect() as conn:
             while True:
-                page, count, cursor = jobs.list_jobs(
+                page, count, cursor = listing.list_jobs(
                     conn, who, status=None, device=None, limit=3, before=cursor
                 )
                 seen += [job["id"] for job in page]
@@ -133,12 +133,12 @@ def test_history_job_list_pages_by_cursor(db: Database) -> None:
                     break
         assert seen == ids[::-1] and count == 7
     with db.connect() as conn:
-        page, count, cursor = jobs.list_jobs(
+        page, count, cursor = listing.list_jobs(
             conn, alice, status="queued", device="statevector", limit=7
         )
         assert len(page) == count == 7 and cursor is None
         with pytest.raises(InvalidRequest, match="before: not a cursor of this server"):
-            jobs.list_jobs(conn, alice, status=None, device=None, limit=3, before="bm9wZQ")
+            listing.list_jobs(conn, alice, status=None, device=None, limit=3, before="bm9wZQ")
 
 
 def test_history_migration_backfills_a_wave1_database(database_url: str) -> None:

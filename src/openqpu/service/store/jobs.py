@@ -7,13 +7,12 @@ one short transaction per request, no ORM objects. Every function that takes a
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -26,13 +25,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
 
 from openqpu.errors import OpenQPUError
-from openqpu.service.circuits import InvalidRequest, draw_circuit
+from openqpu.service.circuits import draw_circuit
 from openqpu.service.clock import aware, utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
@@ -76,7 +74,7 @@ PUBLIC_COLUMNS = (
     "attempts",
     "error",
 )
-_VIEW = select(
+JOB_VIEW = select(
     *(JOBS.c[name] for name in PUBLIC_COLUMNS),
     JOBS.c.owner_id,
     JOBS.c.fair_seq,
@@ -85,8 +83,8 @@ _VIEW = select(
 
 
 # Hot statements are built once: SQLAlchemy then reuses their compiled form and cache key.
-_JOB_BY_ID = _VIEW.where(JOBS.c.id == bindparam("job_id"))
-_BY_IDEMPOTENCY_KEY = _VIEW.add_columns(JOBS.c.payload).where(
+_JOB_BY_ID = JOB_VIEW.where(JOBS.c.id == bindparam("job_id"))
+_BY_IDEMPOTENCY_KEY = JOB_VIEW.add_columns(JOBS.c.payload).where(
     JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.idempotency_key == bindparam("key")
 )
 _ACTIVE_JOBS = select(func.count()).where(
@@ -483,74 +481,6 @@ def events(conn: Connection, job_id: str) -> list[dict[str, Any]]:
     """The job's status changes in order, as ``{"status", "at", "detail"}``."""
     rows = conn.execute(_EVENTS_OF, {"job_id": job_id})
     return [{"status": status, "at": aware(at), "detail": detail} for status, at, detail in rows]
-
-
-def list_jobs(
-    conn: Connection,
-    principal: Principal,
-    *,
-    status: str | None,
-    device: str | None,
-    limit: int,
-    offset: int = 0,
-    before: str | None = None,
-) -> tuple[list[dict[str, Any]], int, str | None]:
-    """The caller's jobs (all jobs for an admin), newest first; how many match; and the
-    cursor of the next (older) page, None on the last page.
-
-    Pages by keyset: ``before`` is the cursor a previous page returned, and the query
-    starts at that point of an index whatever the depth. ``offset`` skips jobs first
-    (kept for small offsets). The count comes from the aggregates, not a scan.
-    """
-    owner = None if principal.is_admin else principal.user_id
-    conditions = [] if owner is None else [JOBS.c.owner_id == owner]
-    if status:
-        conditions.append(JOBS.c.status == status)
-    if device:
-        conditions.append(JOBS.c.device == device)
-    if before:
-        created_at, job_id = decode_cursor(before)
-        conditions.append(tuple_(JOBS.c.created_at, JOBS.c.id) < tuple_(created_at, job_id))
-    count = aggregates.count_jobs(conn, owner, status=status, device=device)
-    rows = (
-        conn.execute(
-            _VIEW.where(*conditions)
-            .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
-            .limit(limit + 1)
-            .offset(offset)
-        )
-        .mappings()
-        .all()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
-    return [job_document(conn, row, with_events=False) for row in rows], count, cursor
-
-
-def encode_cursor(created_at: datetime, job_id: str) -> str:
-    """The opaque cursor of a job list position: after the job (``created_at``, ``job_id``)."""
-    raw = f"{aware(created_at).isoformat()}|{job_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The position an :func:`encode_cursor` cursor names.
-
-    Raises:
-        InvalidRequest: the cursor was not made by this server.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, job_id = raw.split("|", 1)
-        created_at = datetime.fromisoformat(moment)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest(
-            "before", "not a cursor of this server; use the 'next' value of a previous page"
-        ) from None
-    if created_at.tzinfo is None or len(job_id) > 36:
-        raise InvalidRequest("before", "not a cursor of this server (a changed position)")
-    return created_at.astimezone(UTC), job_id
 
 
 def archived_message(

@@ -18,7 +18,7 @@ from openqpu.service.api.deps import CurrentUser
 from openqpu.service.api.responses import FastJSONResponse, RawJSONResponse
 from openqpu.service.circuits import is_summarized
 from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
-from openqpu.service.store import jobs
+from openqpu.service.store import jobs, listing
 from openqpu.service.store.models import JobStatus
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -110,7 +110,7 @@ async def list_jobs(
     that match the filters.
     """
     with request.app.state.db.connect() as conn:
-        page, count, cursor = jobs.list_jobs(
+        page, count, cursor = listing.list_jobs(
             conn,
             user,
             status=status_filter.value if status_filter else None,
