@@ -27,7 +27,7 @@ from openqpu.service import admission
 from openqpu.service.api.app import create_app
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import accounts, aggregates, queue
+from openqpu.service.store import accounts, aggregates, jobs, queue
 from openqpu.service.store.database import Database
 from openqpu.service.store.jobs import EVENTS, JOBS, RESULTS
 from tests.service.conftest import BELL
@@ -137,6 +137,8 @@ def _request_paths(db: Database, tmp_path: Path) -> None:
             assert (await client.get("/api/v1/users")).status_code == 200
 
     asyncio.run(ask())
+    with db.connect() as conn:  # a dry run's place in the queue and recent run times
+        jobs.queue_preview(conn, user.id, "lattice12", 0)
     claimed = queue.claim_many(db, "w", 0.01, limit=8)
     queue.finish_many(db, "w", [queue.Outcome(claimed[0].id, {"results": []}, run_seconds=0.1)])
     queue.reap_expired(db, 3)
