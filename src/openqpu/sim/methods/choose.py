@@ -35,7 +35,8 @@ AUTO = "auto"
 APPROXIMATION_PENALTY = 10.0
 _APPROXIMATE = frozenset({MPS})
 # An exact method estimated at most this long is taken without estimating MPS (whose
-# estimate itself times trajectories: seconds).
+# estimate builds its program and may time trajectories: seconds); nor is MPS estimated
+# when a known method scores below its floor (``mps.floor_seconds``).
 QUICK_SECONDS = 5.0
 
 
@@ -147,10 +148,15 @@ def choose(
             return not costs[name].exact
         return name in _APPROXIMATE
 
+    def score(name: str) -> float:
+        penalty = APPROXIMATION_PENALTY if approximate(name) else 1.0
+        return costs[name].seconds * penalty
+
     for name in candidates:
-        if name == MPS and method == AUTO:
+        if name == MPS and method == AUTO and costs:
+            # Not reasons it cannot run: left out of ``rejected``.
             quick = [n for n in costs if not approximate(n) and costs[n].seconds <= QUICK_SECONDS]
-            if quick:  # not a reason it cannot run: left out of ``rejected``
+            if quick or min(map(score, costs)) <= mps.floor_seconds(circuit, shots):
                 continue
         reason = why_not(name, circuit, noise, settings)
         if reason is None:
@@ -169,10 +175,6 @@ def choose(
             raise MethodUnsupported(method, rejected[method])
         reasons = "; ".join(f"{name}: {why}" for name, why in rejected.items())
         raise MethodUnsupported(AUTO, f"no method can run it ({reasons})")
-
-    def score(name: str) -> float:
-        penalty = APPROXIMATION_PENALTY if approximate(name) else 1.0
-        return costs[name].seconds * penalty
 
     best = min(costs, key=score)
     return Choice(best, costs[best], rejected, costs)

@@ -34,6 +34,8 @@ _START_S = 0.05
 _WORK_S = 2.5e-9
 _PER_OP_S = 4e-7
 _PER_SAMPLE_S = 2e-8
+# The least a two-site step costs, all included, at bond 1-4 (GHZ-70: 6 us a step).
+_FLOOR_STEP_S = 2e-6
 # The structural bound ignores cancellations (a routed QFT of a basis state stays
 # nearly a product state; it overestimates QFT-20 ~5,000 times), so an estimate above
 # PROBE_ABOVE_S is checked by timing real trajectories with the bond capped at each
@@ -45,6 +47,15 @@ _PROBE_BONDS = (32, 64)
 _PROBE_LIMIT_S = 5.0
 _PROBE_TRAJECTORIES = 4
 _PROBE_SAFETY = 2.0
+
+
+def floor_seconds(circuit: QuantumCircuit, shots: int) -> float:
+    """A lower bound of the run's time from the circuit's size alone, without building
+    its program: every two-qubit gate is at least one two-site step of at least
+    ``_FLOOR_STEP_S`` (at bond 1), one trajectory per shot."""
+    threads = max(1, min(configured_threads(), shots))
+    steps = circuit.num_nonlocal_gates()
+    return _START_S + math.ceil(shots / threads) * _FLOOR_STEP_S * steps
 
 
 def why_not(circuit: QuantumCircuit, noise: NoiseModel | None) -> str | None:
@@ -85,7 +96,9 @@ def cost(
         MethodUnsupported: the method cannot run the circuit.
     """
     program = _program(circuit, noise, max_bond)
-    work, _, log_chi = structural_work(program.num_sites, program.gates, max_bond, swap_back=True)
+    work, _, log_chi = structural_work(
+        program.num_sites, program.gates, max_bond, swap_back=program.swap_back
+    )
     chi = 2.0**log_chi
     sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
     trajectories = math.ceil(shots / shots_per_trajectory)
@@ -111,7 +124,7 @@ def cost(
 def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int, bool]:
     """Seconds per trajectory, largest bond and whether the bond was capped, of a few
     real (seeded) trajectories (one only when it is capped)."""
-    from openqpu.sim.methods.mps_trajectories import run_many
+    from openqpu.sim.methods.mps_trajectories import STATS, run_many
 
     timings = []
     bond = 1
@@ -121,7 +134,7 @@ def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float,
             break
         seeds = np.arange(count, dtype=np.int64)
         bits = np.zeros((count, program.num_clbits), dtype=np.uint8)
-        stats = np.zeros((count, 3))
+        stats = np.zeros((count, STATS))
         with _threads(1):
             start = time.perf_counter()
             run_many(
@@ -163,7 +176,8 @@ def run(
         ``max_bond_dimension`` (largest over all trajectories),
         ``truncation_fidelity`` (product over a trajectory's steps of 1 - discarded
         weight, the minimum over trajectories), ``mean_truncation_fidelity``,
-        ``trajectories`` and ``site_order`` (the qubit on each MPS site).
+        ``trajectories``, ``site_order`` (the qubit on each MPS site) and ``swap_back``
+        (whether distant qubits went back to their sites after each gate).
 
     Raises:
         MethodUnsupported: the method cannot run the circuit.
@@ -176,14 +190,14 @@ def run(
     ):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    from openqpu.sim.methods.mps_trajectories import run_many
+    from openqpu.sim.methods.mps_trajectories import STATS, run_many
 
     program = _program(circuit, noise, max_bond)
     rng = make_rng(seed)
     trajectories = math.ceil(shots / shots_per_trajectory)
     seeds = rng.integers(0, 2**31 - 1, size=trajectories, dtype=np.int64)
     bits = np.zeros((trajectories * shots_per_trajectory, program.num_clbits), dtype=np.uint8)
-    stats = np.zeros((trajectories, 3))
+    stats = np.zeros((trajectories, STATS))
     with _threads(trajectories):
         run_many(
             program.num_sites, program.ops_int, program.ops_real, program.mats1, program.mats2,
@@ -200,6 +214,7 @@ def run(
             "mean_truncation_fidelity": float(stats[:, 0].mean()),
             "trajectories": trajectories,
             "site_order": list(program.order),
+            "swap_back": program.swap_back,
         },
     )
 
@@ -246,6 +261,7 @@ def _approximations(
 def _threads(trajectories: int) -> Iterator[None]:
     """Numba threads over trajectories, BLAS inside them single-threaded."""
     import numba
+    import scipy.linalg.cython_lapack  # noqa: F401  (numba's LAPACK: loaded, so limited below)
     from threadpoolctl import threadpool_limits
 
     previous = numba.get_num_threads()

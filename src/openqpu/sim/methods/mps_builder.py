@@ -28,10 +28,8 @@ class OpsBuilder:
 
     def __init__(self, order: list[int], *, swap_back: bool = True) -> None:
         """``swap_back``: swap a moved qubit back to its site after each distant gate
-        (the default); else the qubits stay where they met. Staying saves swaps (QFT-20
-        on lattice72: 323 instead of 1,192, bond 24 instead of 40) but the drift can
-        entangle far more (QAOA on the 10x6 grid: bond 256 and fidelity 0.75 instead
-        of 128 and 1), so it is off until a rule can tell the two apart."""
+        (the default); else the qubits stay where they met (``mps_program._routed``
+        chooses)."""
         self.swap_back = swap_back
         self.site = {q: s for s, q in enumerate(order)}
         self.initial = dict(self.site)
@@ -285,7 +283,8 @@ class OpsBuilder:
         """Whether the two-site step ``n`` is followed, through operations that fold into
         it, by another two-site step on the same pair."""
         pair = (self.ints[n][1], self.ints[n][1] + 1)
-        for kind, a, b, _ in self.ints[n + 1 :]:
+        for m in range(n + 1, len(self.ints)):  # no slice: that would copy the rest each time
+            kind, a, b, _ = self.ints[m]
             if kind == k.GATE2:
                 return a == pair[0]
             if kind not in _FOLDING or a not in pair or (kind == k.PAULI2 and b not in pair):

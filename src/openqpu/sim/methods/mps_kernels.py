@@ -130,6 +130,80 @@ def apply_pauli(tensors, site: int, pauli: int) -> None:
                 a[i, 1, j] = -x1
 
 
+# Weights a Gram matrix's eigenvalues cannot tell from zero (relative to the total).
+_ROUNDING = 1e-13
+
+
+@njit(cache=True)
+def _kept(weights: np.ndarray, total: float, max_bond: int, threshold: float, stats) -> int:
+    """How many of the descending ``weights`` to keep: the smallest that add up to at
+    most ``threshold * total`` go, then at most ``max_bond`` stay (counted in
+    ``stats[1]`` when that cuts); ``stats[0]`` is multiplied by 1 - dropped / total."""
+    keep = weights.shape[0]
+    dropped = 0.0
+    while keep > 1 and dropped + weights[keep - 1] <= threshold * total:
+        dropped += weights[keep - 1]
+        keep -= 1
+    if keep > max_bond:
+        for k in range(max_bond, keep):
+            dropped += weights[k]
+        keep = max_bond
+        stats[1] += 1.0
+    if dropped > _ROUNDING * total:  # below: zero singular values, as rounding leaves them
+        stats[0] *= 1.0 - dropped / total
+    return keep
+
+
+@njit(cache=True)
+def _gram_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats):
+    """Truncated ``m ~ x @ y`` from the eigenvectors of a Gram matrix.
+
+    With ``isometry_left`` the columns of ``x`` are orthonormal (the eigenvectors of
+    ``m m^H``) and ``y = x^H m``; otherwise the rows of ``y`` are (those of ``m^H m``)
+    and ``x = m y^H``. Eigenvalues are the squared singular values; both factors are
+    products with ``m``, never divided by a singular value, so weights lost to
+    rounding (about 1e-16 of the total) sit far below any truncation threshold. Two
+    to three times cheaper than an SVD of ``m``.
+    """
+    if isometry_left:
+        gram = m @ np.ascontiguousarray(m.conj().T)
+    else:
+        gram = np.ascontiguousarray(m.conj().T) @ m
+    values, vectors = np.linalg.eigh(gram)
+    n = values.shape[0]
+    weights = np.empty(n)
+    for k in range(n):
+        weights[k] = max(values[n - 1 - k], 0.0)
+    total = 0.0
+    for v in m.ravel():
+        total += v.real * v.real + v.imag * v.imag
+    keep = _kept(weights, total, max_bond, threshold, stats)
+    basis = np.empty((n, keep), dtype=np.complex128)
+    for k in range(keep):
+        basis[:, k] = vectors[:, n - 1 - k]
+    if isometry_left:
+        return basis, np.ascontiguousarray(basis.conj().T) @ m
+    return m @ basis, np.ascontiguousarray(basis.conj().T)
+
+
+@njit(cache=True)
+def _svd_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats):
+    """Truncated ``m ~ x @ y`` from an SVD (as ``_gram_factor``; for thin matrices)."""
+    u, sv, vh = svd(m)
+    weights = sv * sv
+    total = weights.sum()
+    keep = _kept(weights, total, max_bond, threshold, stats)
+    if isometry_left:
+        y = np.empty((keep, m.shape[1]), dtype=np.complex128)
+        for k in range(keep):
+            y[k] = sv[k] * vh[k]
+        return np.ascontiguousarray(u[:, :keep]), y
+    x = np.empty((m.shape[0], keep), dtype=np.complex128)
+    for k in range(keep):
+        x[:, k] = u[:, k] * sv[k]
+    return x, np.ascontiguousarray(vh[:keep])
+
+
 @njit(cache=True)
 def apply_2q(
     tensors, site: int, g: np.ndarray, max_bond: int, threshold: float, stats, left_centre: bool
@@ -138,7 +212,8 @@ def apply_2q(
 
     The centre must be on one of the two sites; afterwards it is on ``site`` when
     ``left_centre``, else on ``site + 1``.
-    ``stats`` (float64[3]) accumulates: fidelity product, capped truncations, max bond.
+    ``stats`` (float64[4]) accumulates: fidelity product, capped truncations, max bond,
+    and the work of the step (complex multiply-adds, about).
     """
     a = tensors[site]
     b = tensors[site + 1]
@@ -157,37 +232,29 @@ def apply_2q(
                     out[2 * i + p, s * right + j] = (
                         g[row, 0] * x0 + g[row, 1] * x1 + g[row, 2] * x2 + g[row, 3] * x3
                     )
-    u, sv, vh = svd(out)
-    weights = sv * sv
-    total = weights.sum()
-    keep = weights.shape[0]
-    dropped = 0.0
-    while keep > 1 and dropped + weights[keep - 1] <= threshold * total:
-        dropped += weights[keep - 1]
-        keep -= 1
-    if keep > max_bond:
-        for k in range(max_bond, keep):
-            dropped += weights[k]
-        keep = max_bond
-        stats[1] += 1.0
-    stats[0] *= 1.0 - dropped / total
+    # The Gram matrix is square on the side that must come out orthonormal; when that
+    # side is much the longer one, a thin SVD is cheaper.
+    isometry_left = not left_centre
+    side, other = (2 * left, 2 * right) if isometry_left else (2 * right, 2 * left)
+    if side <= 2 * other:
+        x, y = _gram_factor(out, isometry_left, max_bond, threshold, stats)
+    else:
+        x, y = _svd_factor(out, isometry_left, max_bond, threshold, stats)
+    keep = x.shape[1]
+    kept = 0.0  # the norm the factors hold, to renormalise
+    centre = y if isometry_left else x
+    for v in centre.ravel():
+        kept += v.real * v.real + v.imag * v.imag
     if keep > stats[2]:
         stats[2] = keep
-    scale = 1.0 / np.sqrt(total - dropped)
-    if left_centre:
-        first = np.empty((left * 2, keep), dtype=np.complex128)
-        for i in range(left * 2):
-            for k in range(keep):
-                first[i, k] = u[i, k] * sv[k] * scale
-        tensors[site] = first.reshape(left, 2, keep)
-        tensors[site + 1] = np.ascontiguousarray(vh[:keep]).reshape(keep, 2, right)
-        return
-    tensors[site] = np.ascontiguousarray(u[:, :keep]).reshape(left, 2, keep)
-    rest = np.empty((keep, 2 * right), dtype=np.complex128)
-    for k in range(keep):
-        for j in range(2 * right):
-            rest[k, j] = sv[k] * scale * vh[k, j]
-    tensors[site + 1] = rest.reshape(keep, 2, right)
+    stats[3] += left * right * (4.0 * mid + 8.0 * min(left, right))
+    scale = 1.0 / np.sqrt(kept)
+    if isometry_left:
+        tensors[site] = np.ascontiguousarray(x).reshape(left, 2, keep)
+        tensors[site + 1] = (y * scale).reshape(keep, 2, right)
+    else:
+        tensors[site] = (x * scale).reshape(left, 2, keep)
+        tensors[site + 1] = np.ascontiguousarray(y).reshape(keep, 2, right)
 
 
 @njit(cache=True)

@@ -36,6 +36,10 @@ from openqpu.sim.methods.mps_kernels import (
     sample_sites,
 )
 
+# Figures per trajectory in ``stats``: fidelity product, capped truncations, largest
+# bond, work of the two-site steps (complex multiply-adds, about).
+STATS = 4
+
 
 @njit(cache=True)
 def _measure(tensors, center: int, site: int) -> tuple[int, int]:
@@ -96,8 +100,9 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
     follow (one-qubit gates, Paulis drawn by the noise, the next GATE2 on the pair)
     are multiplied into it, so that a run of them costs one SVD. Anything else, or a
     relaxation that must measure, applies it first.
-    Mid-circuit results land in ``clbits``; ``stats`` receives the fidelity product,
-    the number of capped truncations and the largest bond.
+    Mid-circuit results land in ``clbits``; ``stats`` (float64[STATS]) receives the
+    fidelity product, the number of capped truncations, the largest bond and the work
+    of the two-site steps.
     """
     cond_bits, cond_nbits, cond_offset, cond_table = conds
     tensors = [np.zeros((1, 2, 1), dtype=np.complex128) for _ in range(num_sites)]
@@ -107,6 +112,7 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
     stats[0] = 1.0
     stats[1] = 0.0
     stats[2] = 1.0
+    stats[3] = 0.0
     pending = np.empty((4, 4), dtype=np.complex128)
     pend = -1  # left site of the pending two-site step, -1: none
     pend_left = False
@@ -229,8 +235,8 @@ def run_many(
     """Run ``len(seeds)`` trajectories in parallel.
 
     ``bits_out`` is uint8[len(seeds) * shots_per_trajectory, num_clbits] (row = shot,
-    column = clbit); ``stats`` float64[len(seeds), 3] receives each trajectory's
-    fidelity product, number of capped truncations and largest bond.
+    column = clbit); ``stats`` float64[len(seeds), STATS] receives each trajectory's
+    fidelity product, number of capped truncations, largest bond and work.
     """
     for t in prange(seeds.shape[0]):
         np.random.seed(seeds[t])
