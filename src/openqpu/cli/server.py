@@ -45,6 +45,12 @@ def add_server_commands(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="what the worker ids start with (default: the host name)",
     )
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve these worker processes' Prometheus metrics on this port (default: none)",
+    )
     _add_ray_address(worker)
     worker.set_defaults(handler=_worker)
 
@@ -246,7 +252,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    settings = _settings(args, worker_name=args.worker_name)
+    settings = _settings(args, worker_name=args.worker_name, metrics_port=args.metrics_port)
     if settings is None:
         return 2
     from openqpu.service.store.database import Database
