@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,6 +26,14 @@ def affine_form(rows: np.ndarray) -> tuple[list[int], int] | None:
     ``columns[j]`` is the image of local basis bit j: rows[a] = constant ^ XOR of
     columns[j] over the bits j set in a.
     """
+    form = _affine_form(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
+    return None if form is None else (list(form[0]), form[1])
+
+
+@lru_cache(maxsize=4096)
+def _affine_form(packed: bytes) -> tuple[tuple[int, ...], int] | None:
+    # Keyed by the map's bytes: the same gates and blocks recur within and across circuits.
+    rows = np.frombuffer(packed, dtype=np.int64)
     constant = int(rows[0])
     width = int(rows.size).bit_length() - 1
     columns = [int(rows[1 << j]) ^ constant for j in range(width)]
@@ -32,7 +41,7 @@ def affine_form(rows: np.ndarray) -> tuple[list[int], int] | None:
     image = np.full(rows.size, constant, dtype=np.int64)
     for j, column in enumerate(columns):
         image ^= ((local >> j) & 1) * column
-    return (columns, constant) if np.array_equal(image, rows) else None
+    return (tuple(columns), constant) if np.array_equal(image, rows) else None
 
 
 @dataclass

@@ -149,9 +149,15 @@ class DenseBuilder:
     def __init__(self, k: int) -> None:
         self.k = k
         self.matrix = np.eye(1 << k, dtype=np.complex128)
+        self.identity = True  # nothing applied yet
 
     def dense_gate(self, positions: tuple[int, ...], matrix: np.ndarray) -> None:
         """Apply a gate's matrix to the rows of the block matrix."""
+        if self.identity and positions == tuple(range(self.k)):
+            self.matrix = np.array(matrix, dtype=np.complex128)  # the first gate, as it is
+            self.identity = False
+            return
+        self.identity = False
         m = len(positions)
         low = min(positions)
         if m == 2 and positions == (low + 1, low):
@@ -171,12 +177,14 @@ class DenseBuilder:
 
     def diagonal_gate(self, positions: tuple[int, ...], diagonal: np.ndarray) -> None:
         """Multiply the rows by a diagonal gate's factors."""
+        self.identity = False
         self.matrix *= diagonal[_tables(self.k, positions)[0]][:, None]
 
     def monomial_gate(
         self, positions: tuple[int, ...], rows: np.ndarray, phases: np.ndarray | None
     ) -> None:
         """Move each row to its image (times its phase)."""
+        self.identity = False
         sub, deposit, mask = _tables(self.k, positions)
         local = _local(self.k)
         target = (local & ~mask) | deposit[rows[sub]]

@@ -296,7 +296,7 @@ def _bind_block(
     if isinstance(builder, MonomialBuilder):
         rows, phases = builder.result()
         return MonomialOp(qubits, rows, phases.astype(dtype))
-    return DenseOp(qubits, np.ascontiguousarray(builder.result().astype(dtype)))
+    return DenseOp(qubits, np.ascontiguousarray(builder.result(), dtype=dtype))
 
 
 def _single_leaf_op(
@@ -310,4 +310,5 @@ def _single_leaf_op(
         if phases is None:
             phases = np.ones(rows.size, dtype=dtype)
         return MonomialOp(leaf.qubits, rows, phases.astype(dtype))
-    return DenseOp(leaf.qubits, np.ascontiguousarray(leaf.matrix_for(values), dtype=dtype))
+    # A copy: a leaf's matrix may be shared (and read-only) between leaves.
+    return DenseOp(leaf.qubits, np.array(leaf.matrix_for(values), dtype=dtype, order="C"))
