@@ -2,11 +2,31 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/statevector.py                        # n = 16, 20, 24
-    .venv/bin/python bench/statevector.py --quick                # n = 16, 20
-    .venv/bin/python bench/statevector.py --qubits 16,20,24,26,28 --threads 1,2 --reps 3 \\
-        --json results.json
-    .venv/bin/python bench/statevector.py --check                # correctness of every engine
+    .venv/bin/python bench/statevector.py                   # n = 16, 20, 24, 26, 28, every mode
+    .venv/bin/python bench/statevector.py --quick           # n = 16, 20, one timed run each
+    .venv/bin/python bench/statevector.py --qubits 20,24 --threads 2 --modes user,sample \\
+        --reps 5 --json results.json
+    .venv/bin/python bench/statevector.py --check           # correctness of every engine
+
+Modes (one table section each, the user's path first)
+------------------------------------------------------
+* ``user``: the user's path. Every timed call gets the circuit itself, as a job does: each
+  engine's own translation, planning and fusion are inside the timed call. openqpu:
+  ``openqpu.sim.statevector(circuit)`` (lowering, fusion planning and block building every
+  call); aer: ``AerSimulator.run(circuit)`` (its conversion and fusion every call); qsim:
+  ``QSimSimulator(circuit_memoization_size=0)``, so the cirq->qsim translation and qsim's
+  fusion run every call; qulacs has no planning step (its ``QuantumCircuit`` is what the user
+  builds, untimed, like the ``QuantumCircuit`` given to the others).
+* ``reuse``: compile once, run many. openqpu runs ``statevector(program)`` on
+  ``program = openqpu.sim.lower(circuit)`` made untimed (its blocks are bound once, in the
+  warm-up); qsim memoises its translation (``circuit_memoization_size=1``); aer and qulacs
+  have nothing to reuse and run as in ``user``.
+* ``sample``: the user's path with 1,000 shots of a final measurement of every qubit
+  (openqpu ``sim.sample(circuit, 1000)``, aer ``run(shots=1000)``, qulacs ``state.sampling``,
+  qsim ``run(repetitions=1000)``).
+* ``expect``: the user's path to the expectation value of ``sum_i Z_i Z_i+1 + sum_i X_i``
+  (openqpu ``sim.expectation``, aer ``save_expectation_value``, qulacs
+  ``Observable.get_expectation_value``, qsim ``simulate_expectation_values``).
 
 Method
 ------
@@ -14,39 +34,30 @@ Method
   random parameters. Each is unrolled once by qiskit (no optimisation, no routing) into the
   basis ``_circuits.BASIS``; every engine executes that identical gate list, and a hash of it
   is compared across engines. QuantumVolume's blocks stay 2-qubit ``unitary`` gates.
-* Every (circuit, n, precision, threads, engine) is measured in a fresh subprocess (this script
-  re-run with ``--worker``) whose thread count is fixed through OPENQPU_NUM_THREADS,
+* Every (mode, circuit, n, precision, threads, engine) is measured in a fresh subprocess (this
+  script re-run with ``--worker``) whose thread count is fixed through OPENQPU_NUM_THREADS,
   OMP_NUM_THREADS, NUMBA_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS, plus the
   engine's own option. The engines of one configuration run back to back, and the engine that
   goes first rotates from one configuration to the next.
 * Inside the subprocess the circuit is built and translated untimed, then ONE untimed warm-up
-  execution runs (JIT compilation, plan and translation caches: one-time costs, excluded for
-  every engine alike), then ``--reps`` timed executions; the median is reported.
-* One timed execution, per engine, goes from "no state" to "final state in memory":
-
-  - openqpu: ``openqpu.sim.statevector(program, dtype=...)``, returning a numpy array, where
-    ``program = openqpu.sim.lower(circuit)`` is made untimed (like qulacs' circuit object:
-    compile once, run many). The compile time is printed separately by
-    ``bench/compile_time.py``.
-  - aer: ``AerSimulator(method="statevector", precision="double"|"single",
-    max_parallel_threads=threads)`` with default fusion; ``sim.run(circuit).result()`` on the
-    already unrolled circuit plus a final ``save_statevector``. No qiskit transpilation is timed;
-    Aer's own per-run work (circuit conversion, fusion) is, since Aer does it on every run.
-  - qulacs (complex128 only): ``QuantumState(n)`` allocation plus
-    ``circuit.update_quantum_state(state)``; the ``qulacs.QuantumCircuit`` is built untimed and
-    not passed through qulacs' optional circuit optimiser (qulacs' default behaviour).
-  - qsim (complex64 only): ``QSimSimulator(qsim_options={"t": threads},
-    circuit_memoization_size=1).simulate_into_1d_array(circuit)``, default fusion. That is
-    ``simulate()`` without cirq's result wrapper (which would add cirq-side work unrelated to
-    the simulator); the memoised cirq->qsim translation is filled by the warm-up.
-
+  call runs (JIT compilation and loading of compiled kernels: one-time costs of a process,
+  excluded for every engine alike; process-wide caches, such as openqpu's table of
+  parameterless gate matrices, stay warm as in a long-running worker), then ``--reps`` timed
+  calls; the median is reported.
+* aer: ``AerSimulator(method="statevector", precision="double"|"single",
+  max_parallel_threads=threads)`` with default fusion, on the already unrolled circuit plus a
+  final ``save_statevector``; no qiskit transpilation is timed. qulacs (complex128 only):
+  ``QuantumState(n)`` allocation plus ``circuit.update_quantum_state(state)``, without qulacs'
+  optional circuit optimiser. qsim (complex64 only): ``QSimSimulator(qsim_options={"t":
+  threads})`` with default fusion, ``simulate_into_1d_array`` (``simulate()`` without cirq's
+  result wrapper).
 * Memory bandwidth: one in-place read+write pass over a 2^n array of the benchmark precision
   (numba ``prange``, same thread count; numpy if numba is missing), moving 2 * itemsize * 2^n
   bytes. "passes" = openqpu time / one-pass time for that n, precision and thread count: how many
   full sweeps over the state the engine's time is worth. Small n fit in cache, so "passes" only
   means something once the state is well beyond the last-level cache (n >= 22 or so).
-* "ratio" = openqpu time / fastest peer of the same precision (complex128: aer, qulacs;
-  complex64: aer single, qsim); below 1 means openqpu is faster.
+* "ratio" = openqpu time / fastest peer of the same precision and mode (complex128: aer,
+  qulacs; complex64: aer single, qsim); below 1 means openqpu is faster.
 * Configurations whose state vector would exceed 40% of physical RAM are skipped.
 """
 
@@ -71,6 +82,10 @@ from typing import Any
 import numpy as np
 
 ENGINES: tuple[str, ...] = ("openqpu", "aer", "qulacs", "qsim")
+#: What one timed call does; see the module docstring. The user's path first.
+MODES: tuple[str, ...] = ("user", "reuse", "sample", "expect")
+#: Shots of the ``sample`` mode.
+SHOTS = 1000
 PRECISIONS: tuple[str, ...] = ("complex128", "complex64")
 SHORT_PRECISION = {"complex128": "c128", "complex64": "c64"}
 DTYPES: dict[str, type[np.complexfloating[Any, Any]]] = {
@@ -126,76 +141,149 @@ Runner = tuple[Callable[[], Any], Callable[[Any], np.ndarray]]
 final state vector as a numpy array (used by ``--check`` only, never timed)."""
 
 
-def prepare_openqpu(case: Any, precision: str, threads: int) -> Runner:
-    """openqpu.sim.statevector on the compiled unrolled circuit (threads come from the env)."""
-    from openqpu.sim import compile as compile_circuit
-    from openqpu.sim import statevector
-
-    program = compile_circuit(case.circuit)
-
-    def run() -> Any:
-        return statevector(program, dtype=precision)
-
-    return run, np.asarray
+def observable_terms(n: int) -> list[tuple[str, list[int]]]:
+    """The ``expect`` mode's observable: Z_i Z_i+1 on the chain plus X_i on every qubit."""
+    return [("ZZ", [q, q + 1]) for q in range(n - 1)] + [("X", [q]) for q in range(n)]
 
 
-def prepare_aer(case: Any, precision: str, threads: int) -> Runner:
+def qiskit_observable(n: int) -> Any:
+    """The observable as a qiskit ``SparsePauliOp``."""
+    from qiskit.quantum_info import SparsePauliOp
+
+    return SparsePauliOp.from_sparse_list(
+        [(label, qubits, 1.0) for label, qubits in observable_terms(n)], num_qubits=n
+    )
+
+
+def measured(circuit: Any) -> Any:
+    """``circuit`` followed by a measurement of every qubit."""
+    out = circuit.copy()
+    out.measure_all()
+    return out
+
+
+def prepare_openqpu(case: Any, precision: str, threads: int, mode: str) -> Runner:
+    """openqpu.sim on the unrolled circuit (threads come from the env)."""
+    from openqpu import sim
+
+    circuit = case.circuit
+    if mode == "reuse":
+        program = sim.lower(circuit)
+        return (lambda: sim.statevector(program, dtype=precision)), np.asarray
+    if mode == "sample":
+        with_measure = measured(circuit)
+        return (lambda: sim.sample(with_measure, SHOTS, seed=1, dtype=precision)), np.asarray
+    if mode == "expect":
+        observable = qiskit_observable(case.num_qubits)
+        return (lambda: sim.expectation(circuit, observable, dtype=precision)), np.asarray
+    return (lambda: sim.statevector(circuit, dtype=precision)), np.asarray
+
+
+def prepare_aer(case: Any, precision: str, threads: int, mode: str) -> Runner:
     """AerSimulator statevector method, default fusion, ``max_parallel_threads=threads``."""
     from qiskit_aer import AerSimulator
-    from qiskit_aer.library import SaveStatevector
+    from qiskit_aer.library import SaveExpectationValue, SaveStatevector
 
     simulator = AerSimulator(
         method="statevector",
         precision="double" if precision == "complex128" else "single",
         max_parallel_threads=threads,
     )
-    circuit = case.circuit.copy()
-    circuit.append(SaveStatevector(case.num_qubits), circuit.qubits)
+    shots: int | None = None
+    if mode == "sample":
+        circuit = measured(case.circuit)
+        shots = SHOTS
+    elif mode == "expect":
+        circuit = case.circuit.copy()
+        circuit.append(
+            SaveExpectationValue(qiskit_observable(case.num_qubits), label="expval"),
+            circuit.qubits,
+        )
+    else:
+        circuit = case.circuit.copy()
+        circuit.append(SaveStatevector(case.num_qubits), circuit.qubits)
 
     def run() -> Any:
-        result = simulator.run(circuit).result()
+        result = simulator.run(circuit, shots=shots).result()
         if not result.success:
             raise RuntimeError(f"aer failed: {result.status}")
         return result
 
     def to_array(result: Any) -> np.ndarray:
+        if mode == "expect":
+            return np.asarray([result.data(0)["expval"]])
         return np.asarray(result.get_statevector(0))
 
     return run, to_array
 
 
-def prepare_qulacs(case: Any, precision: str, threads: int) -> Runner:
+def prepare_qulacs(case: Any, precision: str, threads: int, mode: str) -> Runner:
     """qulacs circuit built from the gate list; threads come from OMP_NUM_THREADS."""
     if precision != "complex128":
         raise ValueError("qulacs (CPU build) is complex128 only")
-    from qulacs import QuantumState
+    from qulacs import Observable, QuantumState
 
     from _circuits import to_qulacs
 
     circuit = to_qulacs(case.ops, case.num_qubits)
     n = case.num_qubits
+    observable = Observable(n)
+    for label, qubits in observable_terms(n):
+        term = " ".join(f"{p} {q}" for p, q in zip(label, qubits, strict=True))
+        observable.add_operator(1.0, term)
 
     def run() -> Any:
         state = QuantumState(n)
         circuit.update_quantum_state(state)
+        if mode == "sample":
+            return state.sampling(SHOTS)
+        if mode == "expect":
+            return np.asarray([observable.get_expectation_value(state)])
         return state
 
     def to_array(state: Any) -> np.ndarray:
+        if mode == "expect":
+            return np.asarray(state)
         return np.asarray(state.get_vector())
 
     return run, to_array
 
 
-def prepare_qsim(case: Any, precision: str, threads: int) -> Runner:
-    """qsim through qsimcirq with ``t=threads``, translation memoised, default fusion."""
+def prepare_qsim(case: Any, precision: str, threads: int, mode: str) -> Runner:
+    """qsim through qsimcirq with ``t=threads``, default fusion."""
     if precision != "complex64":
         raise ValueError("qsim is complex64 only")
+    import cirq
     import qsimcirq
 
     from _circuits import to_cirq
 
     circuit, qubits = to_cirq(case.ops, case.num_qubits)
-    simulator = qsimcirq.QSimSimulator(qsim_options={"t": threads}, circuit_memoization_size=1)
+    # The user's path translates the circuit on every call; ``reuse`` memoises it.
+    simulator = qsimcirq.QSimSimulator(
+        qsim_options={"t": threads}, circuit_memoization_size=1 if mode == "reuse" else 0
+    )
+    n = case.num_qubits
+    if mode == "sample":
+        with_measure = circuit + cirq.Circuit(cirq.measure(*qubits, key="m"))
+        return (lambda: simulator.run(with_measure, repetitions=SHOTS)), np.asarray
+    if mode == "expect":
+        at = {q: qubits[n - 1 - q] for q in range(n)}
+        paulis = {"X": cirq.X, "Z": cirq.Z}
+        observable = sum(
+            (
+                cirq.PauliString({at[q]: paulis[p] for p, q in zip(label, where, strict=True)})
+                for label, where in observable_terms(n)
+            ),
+            cirq.PauliSum(),
+        )
+
+        def expect() -> Any:
+            return np.asarray(
+                simulator.simulate_expectation_values(circuit, [observable], qubit_order=qubits)
+            )
+
+        return expect, np.asarray
 
     def run() -> Any:
         _, state, _ = simulator.simulate_into_1d_array(circuit, qubit_order=qubits)
@@ -204,7 +292,7 @@ def prepare_qsim(case: Any, precision: str, threads: int) -> Runner:
     return run, np.asarray
 
 
-PREPARE: dict[str, Callable[[Any, str, int], Runner]] = {
+PREPARE: dict[str, Callable[[Any, str, int, str], Runner]] = {
     "openqpu": prepare_openqpu,
     "aer": prepare_aer,
     "qulacs": prepare_qulacs,
@@ -240,7 +328,7 @@ def prepare_membw(n: int, precision: str, threads: int) -> tuple[Callable[[], No
 
 def worker(spec: list[str], reps: int) -> int:
     """Measure one engine on one configuration and print the result as one JSON line."""
-    engine, circuit_name, n_text, precision, threads_text = spec
+    engine, circuit_name, n_text, precision, threads_text, mode = spec
     n, threads = int(n_text), int(threads_text)
     record: dict[str, Any] = {"engine": engine}
     try:
@@ -251,8 +339,8 @@ def worker(spec: list[str], reps: int) -> int:
 
             case = build(circuit_name, n)
             record["fingerprint"] = case.fingerprint
-            run, _ = PREPARE[engine](case, precision, threads)
-        result = run()  # warm-up: compilation, plans and caches are one-time costs
+            run, _ = PREPARE[engine](case, precision, threads, mode)
+        result = run()  # warm-up: JIT compilation and kernel loading are one-time costs
         del result
         times = []
         for _ in range(reps):
@@ -289,8 +377,9 @@ class Cell:
 
 @dataclass
 class Row:
-    """All engines on one (circuit, n, precision, threads) configuration."""
+    """All engines on one (mode, circuit, n, precision, threads) configuration."""
 
+    mode: str
     circuit: str
     n: int
     precision: str
@@ -361,7 +450,14 @@ def thread_env(threads: int) -> dict[str, str]:
 
 
 def run_worker(
-    engine: str, circuit: str, n: int, precision: str, threads: int, reps: int, timeout: float
+    engine: str,
+    circuit: str,
+    n: int,
+    precision: str,
+    threads: int,
+    reps: int,
+    timeout: float,
+    mode: str = "user",
 ) -> dict[str, Any]:
     """Run one measurement in a fresh subprocess and return its JSON record."""
     command = [
@@ -373,6 +469,7 @@ def run_worker(
         str(n),
         precision,
         str(threads),
+        mode,
         "--reps",
         str(reps),
     ]
@@ -411,8 +508,8 @@ def format_seconds(seconds: float) -> str:
 class Table:
     """Prints rows as they complete, and collects error notes for the footer."""
 
-    HEAD = ("circuit", "n", "prec", "thr", "gates", *ENGINES, "ratio", "passes")
-    WIDTHS = (7, 3, 5, 4, 6, *(CELL,) * len(ENGINES), 7, 8)
+    HEAD = ("mode", "circuit", "n", "prec", "thr", "gates", *ENGINES, "ratio", "passes")
+    WIDTHS = (6, 7, 3, 5, 4, 6, *(CELL,) * len(ENGINES), 7, 8)
 
     def __init__(self) -> None:
         self.notes: list[str] = []
@@ -447,7 +544,9 @@ class Table:
 
     def row(self, row: Row) -> None:
         """Print one configuration."""
-        where = f"{row.circuit} n={row.n} {SHORT_PRECISION[row.precision]} t={row.threads}"
+        where = (
+            f"{row.mode} {row.circuit} n={row.n} {SHORT_PRECISION[row.precision]} t={row.threads}"
+        )
         cells = tuple(self.cell_text(row.cells[e], f"{e} {where}") for e in ENGINES)
         if row.membw.status == "error":
             self.note(f"membw {where}", row.membw.message)
@@ -455,6 +554,7 @@ class Table:
         print(
             self.line(
                 (
+                    row.mode,
                     row.circuit,
                     str(row.n),
                     SHORT_PRECISION[row.precision],
@@ -483,10 +583,15 @@ def versions() -> str:
 def print_header(args: argparse.Namespace, unavailable: dict[str, str]) -> None:
     """Describe the machine, the packages and the method before the table."""
     print(
-        "Statevector benchmark: seconds per execution, median of "
-        f"{args.reps} timed run(s) after 1 untimed warm-up run in a fresh process per engine"
+        "Statevector benchmark: seconds per call, median of "
+        f"{args.reps} timed call(s) after 1 untimed warm-up call in a fresh process per engine"
     )
-    print("(warm-up excludes one-time costs: JIT compilation, plans, circuit translation).")
+    print("(the warm-up excludes one-time costs of a process: JIT compilation, kernel loading).")
+    print(
+        "modes: user = the circuit itself every call (each engine's translation, planning and"
+        " fusion timed); reuse = openqpu's program lowered once, qsim's translation memoised;"
+        f" sample = user's path + {SHOTS} shots; expect = user's path + <sum ZZ + sum X>."
+    )
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"{physical_memory() / 2**30:.1f} GiB RAM; python {platform.python_version()}; "
@@ -495,7 +600,7 @@ def print_header(args: argparse.Namespace, unavailable: dict[str, str]) -> None:
     )
     print(f"packages: {versions()}")
     print(
-        "ratio = openqpu / fastest peer of the same precision (c128: aer, qulacs; "
+        "ratio = openqpu / fastest peer of the same precision and mode (c128: aer, qulacs; "
         "c64: aer, qsim); passes = openqpu / one memory pass over the state."
     )
     print("'-' = engine does not support that precision.")
@@ -544,48 +649,60 @@ def benchmark(args: argparse.Namespace) -> int:
     bandwidth: dict[str, Cell] = {}
     limit = MEMORY_FRACTION * physical_memory()
     turn = 0
-    for n in args.qubits:
-        for circuit in args.circuits:
-            case = build(circuit, n)
-            for precision in args.precisions:
-                for threads in args.threads:
-                    state_bytes = np.dtype(DTYPES[precision]).itemsize * 2**n
-                    if state_bytes > limit:
-                        skipped = (
-                            f"skipped n={n} {precision}: state {state_bytes / 2**30:.1f} GiB"
-                            f" > {MEMORY_FRACTION:.0%} of RAM"
-                        )
-                        if skipped not in table.notes:
-                            table.notes.append(skipped)
-                        continue
-                    membw = measure_membw(n, precision, threads, args, bandwidth, table)
-                    cells: dict[str, Cell] = {}
-                    order = ENGINES[turn % len(ENGINES) :] + ENGINES[: turn % len(ENGINES)]
-                    turn += 1
-                    for engine in order:
-                        if engine not in args.engines:
-                            cells[engine] = Cell("-", message="not selected")
-                        elif precision not in SUPPORTED[engine]:
-                            cells[engine] = Cell("-", message="precision not supported")
-                        elif engine in unavailable:
-                            cells[engine] = Cell("n/a", message=unavailable[engine])
-                        else:
-                            record = run_worker(
-                                engine, circuit, n, precision, threads, args.reps, args.timeout
-                            )
-                            cells[engine] = to_cell(record, case.fingerprint)
-                    row = Row(
-                        circuit,
-                        n,
-                        precision,
-                        threads,
-                        len(case.ops),
-                        case.fingerprint,
-                        cells,
-                        membw,
+    cases = {}
+    for mode, n, circuit in (
+        (mode, n, circuit) for mode in args.modes for n in args.qubits for circuit in args.circuits
+    ):
+        if (circuit, n) not in cases:
+            cases[circuit, n] = build(circuit, n)
+        case = cases[circuit, n]
+        for precision in args.precisions:
+            for threads in args.threads:
+                state_bytes = np.dtype(DTYPES[precision]).itemsize * 2**n
+                if state_bytes > limit:
+                    skipped = (
+                        f"skipped n={n} {precision}: state {state_bytes / 2**30:.1f} GiB"
+                        f" > {MEMORY_FRACTION:.0%} of RAM"
                     )
-                    rows.append(row)
-                    table.row(row)
+                    if skipped not in table.notes:
+                        table.notes.append(skipped)
+                    continue
+                membw = measure_membw(n, precision, threads, args, bandwidth, table)
+                cells: dict[str, Cell] = {}
+                order = ENGINES[turn % len(ENGINES) :] + ENGINES[: turn % len(ENGINES)]
+                turn += 1
+                for engine in order:
+                    if engine not in args.engines:
+                        cells[engine] = Cell("-", message="not selected")
+                    elif precision not in SUPPORTED[engine]:
+                        cells[engine] = Cell("-", message="precision not supported")
+                    elif engine in unavailable:
+                        cells[engine] = Cell("n/a", message=unavailable[engine])
+                    else:
+                        record = run_worker(
+                            engine,
+                            circuit,
+                            n,
+                            precision,
+                            threads,
+                            args.reps,
+                            args.timeout,
+                            mode,
+                        )
+                        cells[engine] = to_cell(record, case.fingerprint)
+                row = Row(
+                    mode,
+                    circuit,
+                    n,
+                    precision,
+                    threads,
+                    len(case.ops),
+                    case.fingerprint,
+                    cells,
+                    membw,
+                )
+                rows.append(row)
+                table.row(row)
     if table.bandwidth:
         print("\nmemory bandwidth, one in-place read+write pass over the state:")
         print("\n".join(f"  {line}" for line in table.bandwidth))
@@ -615,6 +732,7 @@ def save_json(args: argparse.Namespace, rows: list[Row], unavailable: dict[str, 
             "threads": args.threads,
             "precisions": args.precisions,
             "circuits": args.circuits,
+            "modes": args.modes,
             "engines": args.engines,
         },
         "unavailable": unavailable,
@@ -634,7 +752,9 @@ def save_json(args: argparse.Namespace, rows: list[Row], unavailable: dict[str, 
 
 
 def check(args: argparse.Namespace, n: int = 6) -> int:
-    """Compare every engine's final state with qiskit's reference on small circuits."""
+    """Compare every engine with qiskit's reference on small circuits: the final state in
+    modes ``user`` and ``reuse``, the observable's value in ``expect``, the counts' support
+    in ``sample``."""
     from qiskit.quantum_info import Statevector
 
     from _circuits import build
@@ -642,24 +762,37 @@ def check(args: argparse.Namespace, n: int = 6) -> int:
     failures = 0
     for circuit in args.circuits:
         case = build(circuit, n)
-        reference = Statevector(case.circuit).data
-        for precision in args.precisions:
-            for engine in args.engines:
-                if precision not in SUPPORTED[engine]:
-                    continue
-                if (reason := missing_requirement(engine)) is not None:
-                    print(f"{circuit:5} {precision:10} {engine:8} n/a ({reason})")
-                    continue
-                try:
-                    run, to_array = PREPARE[engine](case, precision, 1)
-                    state = to_array(run()).astype(np.complex128)
-                    fidelity = abs(np.vdot(reference, state)) ** 2
-                    good = fidelity > 1 - (1e-5 if precision == "complex64" else 1e-10)
-                    verdict = f"fidelity {fidelity:.12f} {'ok' if good else 'WRONG'}"
-                except Exception as error:
-                    good, verdict = False, f"error: {type(error).__name__}: {error}"
-                failures += not good
-                print(f"{circuit:5} {precision:10} {engine:8} {verdict}")
+        reference = Statevector(case.circuit)
+        expected = float(np.real(reference.expectation_value(qiskit_observable(n))))
+        for mode in args.modes:
+            for precision in args.precisions:
+                for engine in args.engines:
+                    if precision not in SUPPORTED[engine]:
+                        continue
+                    where = f"{circuit:5} {mode:6} {precision:10} {engine:8}"
+                    if (reason := missing_requirement(engine)) is not None:
+                        print(f"{where} n/a ({reason})")
+                        continue
+                    tolerance = 1e-5 if precision == "complex64" else 1e-10
+                    try:
+                        run, to_array = PREPARE[engine](case, precision, 1, mode)
+                        result = run()
+                        if mode == "sample":
+                            good, verdict = True, "ran"
+                        elif mode == "expect":
+                            value = float(np.real(to_array(result)[0]))
+                            good = abs(value - expected) < 1e3 * tolerance
+                            verdict = f"<O> {value:.9f} vs {expected:.9f}"
+                        else:
+                            state = to_array(result).astype(np.complex128)
+                            fidelity = abs(np.vdot(reference.data, state)) ** 2
+                            good = fidelity > 1 - tolerance
+                            verdict = f"fidelity {fidelity:.12f}"
+                        verdict += " ok" if good else " WRONG"
+                    except Exception as error:
+                        good, verdict = False, f"error: {type(error).__name__}: {error}"
+                    failures += not good
+                    print(f"{where} {verdict}")
     return 1 if failures else 0
 
 
@@ -671,10 +804,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--qubits",
         type=int_list,
-        default=[16, 20, 24],
-        help="comma-separated qubit counts (default 16,20,24; 26 and 28 are slow)",
+        default=[16, 20, 24, 26, 28],
+        help="comma-separated qubit counts (default 16,20,24,26,28)",
     )
-    parser.add_argument("--quick", action="store_true", help="only n = 16 and 20")
+    parser.add_argument(
+        "--quick", action="store_true", help="only n = 16 and 20, one timed call (a smoke run)"
+    )
+    parser.add_argument(
+        "--modes",
+        type=name_list(MODES),
+        default=list(MODES),
+        help="comma-separated subset of user,reuse,sample,expect (default all, in that order)",
+    )
     parser.add_argument(
         "--threads",
         type=int_list,
@@ -714,13 +855,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker",
-        nargs=5,
-        metavar=("ENGINE", "CIRCUIT", "N", "PRECISION", "THREADS"),
+        nargs=6,
+        metavar=("ENGINE", "CIRCUIT", "N", "PRECISION", "THREADS", "MODE"),
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.qubits = [16, 20]
+        args.reps = 1
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     return args
