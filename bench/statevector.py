@@ -7,6 +7,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/statevector.py --qubits 20,24 --threads 2 --modes user,sample \\
         --reps 5 --json results.json
     .venv/bin/python bench/statevector.py --check           # correctness of every engine
+    .venv/bin/python bench/statevector.py --preparation     # openqpu's planning vs kernels
 
 Modes (one table section each, the user's path first)
 ------------------------------------------------------
@@ -796,6 +797,79 @@ def check(args: argparse.Namespace, n: int = 6) -> int:
     return 1 if failures else 0
 
 
+def random_circuit(n: int, gates: int, seed: int = 7) -> Any:
+    """A random mix of one- and two-qubit gates (h, x, sx, s, t, rz, ry, cx, cz, swap, cp,
+    rzz) on random qubits: the ``--preparation`` check's 1,000-gate circuit."""
+    from qiskit import QuantumCircuit
+
+    rng = np.random.default_rng(seed)
+    circuit = QuantumCircuit(n)
+    names = ("h", "x", "sx", "s", "t", "rz", "ry", "cx", "cz", "swap", "cp", "rzz")
+    for _ in range(gates):
+        name = names[int(rng.integers(len(names)))]
+        a, b = (int(q) for q in rng.choice(n, 2, replace=False))
+        angle = float(rng.uniform(0, 2 * np.pi))
+        if name in ("h", "x", "sx", "s", "t"):
+            getattr(circuit, name)(a)
+        elif name in ("rz", "ry"):
+            getattr(circuit, name)(angle, a)
+        elif name in ("cx", "cz", "swap"):
+            getattr(circuit, name)(a, b)
+        else:
+            getattr(circuit, name)(angle, a, b)
+    return circuit
+
+
+def preparation(args: argparse.Namespace) -> int:
+    """openqpu's work before the kernels on the user's path, against the kernels' time.
+
+    In this process: lowering (``Program(circuit)``) and planning + binding
+    (``program.bind``), as CPU seconds of the calling thread (they are single-threaded
+    Python, so the figure holds on a busy machine), and the kernels
+    (``run_unitary`` on the bound program) in wall and CPU seconds; minimum of the reps.
+    """
+    from _circuits import build
+    from openqpu.sim.executor import run_unitary
+    from openqpu.sim.program import Program
+
+    reps = max(args.reps, 5)
+    dtype = np.dtype(DTYPES[args.precisions[0]])
+    cases = [
+        ("ghz", 20, build("ghz", 20).circuit),
+        ("qft", 16, build("qft", 16).circuit),
+        ("qft", 20, build("qft", 20).circuit),
+        ("random", 16, random_circuit(16, 1000)),
+    ]
+    print(
+        f"openqpu before the kernels, {dtype.name}, threads from OPENQPU_NUM_THREADS; "
+        f"min of {reps}; ms"
+    )
+    head = ("circuit", "n", "gates", "lower", "plan+bind", "kernels", "kernels cpu", "prep/kern")
+    print(" ".join(f"{h:>11}" for h in head))
+    for name, n, circuit in cases:
+        Program(circuit).bind(None, dtype)  # first use: imports, JIT
+        lower = bind = kernel = kernel_cpu = float("inf")
+        for _ in range(reps):
+            start = time.thread_time()
+            program = Program(circuit)
+            lowered = time.thread_time()
+            steps, _ = program.bind(None, dtype)
+            bound = time.thread_time()
+            lower, bind = min(lower, lowered - start), min(bind, bound - lowered)
+            wall, cpu = time.perf_counter(), time.process_time()
+            run_unitary(steps, n, dtype)
+            kernel = min(kernel, time.perf_counter() - wall)
+            kernel_cpu = min(kernel_cpu, time.process_time() - cpu)
+        figures = (lower, bind, kernel, kernel_cpu)
+        print(
+            f"{name:>11} {n:>11} {len(circuit.data):>11} "
+            + " ".join(f"{1e3 * f:>11.3f}" for f in figures)
+            + f" {(lower + bind) / kernel:>11.3f}",
+            flush=True,
+        )
+    return 0
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
@@ -854,6 +928,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="check every engine's final state against qiskit at n=6 and exit",
     )
     parser.add_argument(
+        "--preparation",
+        action="store_true",
+        help="openqpu's lowering and planning + binding against its kernel time (GHZ-20, "
+        "QFT-16, QFT-20, a 1,000-gate random circuit at n=16) and exit",
+    )
+    parser.add_argument(
         "--worker",
         nargs=6,
         metavar=("ENGINE", "CIRCUIT", "N", "PRECISION", "THREADS", "MODE"),
@@ -875,6 +955,8 @@ def main(argv: list[str] | None = None) -> int:
         return worker(args.worker, args.reps)
     if args.check:
         return check(args)
+    if args.preparation:
+        return preparation(args)
     return benchmark(args)
 
 
