@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, delete, func, literal, select, uni
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from openqpu.service.store.database import Database
 from openqpu.service.store.models import (
     FINAL_STATUSES,
     CountryUsers,
@@ -177,11 +178,15 @@ def rollup(conn: Connection, limit: int = ROLLUP_BATCH) -> int:
     return len(rows)
 
 
+_ANY_DELTA = select(DELTAS.c.id).limit(1)
 _DELETE_DELTAS = delete(DELTAS).where(DELTAS.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def rollup_all(db: Any, batch: int = ROLLUP_BATCH) -> int:
+def rollup_all(db: Database, batch: int = ROLLUP_BATCH) -> int:
     """Fold every pending delta, ``batch`` per transaction (short write locks); how many."""
+    with db.connect() as conn:  # a read first: no write lock while there is nothing
+        if conn.execute(_ANY_DELTA).first() is None:
+            return 0
     folded = 0
     while True:
         with db.transaction() as conn:
