@@ -49,13 +49,14 @@ def make_engine(url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
     cursor = dbapi_connection.cursor()
+    # Takes effect only on a new, empty file, before anything (WAL mode included) writes
+    # its header: its space can then be given back in small steps (openqpu maintenance)
+    # instead of one VACUUM that locks the whole database.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a transaction acknowledged to a client survives a power cut.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    # Takes effect only on a new, empty file: its space can then be given back in small
-    # steps (openqpu maintenance) instead of one VACUUM that locks the whole database.
-    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.close()
 
 
