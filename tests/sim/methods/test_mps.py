@@ -37,7 +37,7 @@ def _mps_state(circuit: QuantumCircuit) -> np.ndarray:
     program = build_program(circuit, None, 1024)
     tensors = evolve(
         program.num_sites, program.ops_int, program.ops_real, program.mats1, program.mats2,
-        program.conds, np.zeros(1, np.uint8), 1024, 0.0, np.zeros(4),
+        program.conds, np.zeros(1, np.uint8), 1024, 0.0, np.zeros(5),
     )  # fmt: skip
     state = tensors[0].reshape(2, -1)
     for tensor in tensors[1:]:

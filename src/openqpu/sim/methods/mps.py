@@ -9,9 +9,9 @@ stays low; bonds above ``max_bond`` are truncated and the lost weight reported.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -24,29 +24,29 @@ from openqpu.sim.noise import NoiseModel
 from openqpu.sim.rng import make_rng
 from openqpu.sim.threads import configured_threads
 
-# Cost model, fitted on this machine (2 cores; see the module's tests and timing notes):
+# Cost model (2 cores; the constants measured on lattice72's benchmark circuits):
 #   seconds = START + trajectories / threads * (
-#       WORK * structural work + PER_OP * operations + PER_SAMPLE * sampling work)
-# with the structural work of ``mps_order.structural_work`` (complex multiply-adds of
-# the two-site steps under the bond bound) and sampling work = shots_per_trajectory
-# * sum over sites of chi_left * chi_right.
+#       WORK * work + PER_OP * operations + PER_SAMPLE * sampling work)
+# where work is the two-site steps' complex multiply-adds (the kernels count them) and
+# sampling work = shots_per_trajectory * sum over sites of chi_left * chi_right.
+# ``mps_order.structural_work`` bounds the work before anything runs; the bound ignores
+# cancellations (a routed QFT of a basis state stays nearly a product state; it
+# overestimates QFT-24 about 100 times), so a bound above PROBE_ABOVE_S is replaced by
+# the work of PROBE_TRAJECTORIES seeded trajectories at the run's own bond (counted by
+# the kernels, not timed: the estimate does not depend on the machine's load), each
+# stopped when its work passes a share of PROBE_LIMIT_S and then extrapolated from the
+# fraction of the operations it ran; PROBE_SAFETY covers trajectories the probe did not
+# draw.
 _START_S = 0.05
-_WORK_S = 2.5e-9
-_PER_OP_S = 4e-7
+_WORK_S = 1.6e-9
+_PER_OP_S = 6e-7
 _PER_SAMPLE_S = 2e-8
+_PROBE_ABOVE_S = 2.0
+_PROBE_LIMIT_S = 4.0
+_PROBE_TRAJECTORIES = 4
+_PROBE_SAFETY = 1.5
 # The least a two-site step costs, all included, at bond 1-4 (GHZ-70: 6 us a step).
 _FLOOR_STEP_S = 2e-6
-# The structural bound ignores cancellations (a routed QFT of a basis state stays
-# nearly a product state; it overestimates QFT-20 ~5,000 times), so an estimate above
-# PROBE_ABOVE_S is checked by timing real trajectories with the bond capped at each
-# of PROBE_BONDS in turn (a capped trajectory takes at most a few seconds): the first
-# probe that is not capped (or whose cap is max_bond itself) ran as the run will, and
-# PROBE_TRAJECTORIES of them, times PROBE_SAFETY, cap the estimate.
-_PROBE_ABOVE_S = 2.0
-_PROBE_BONDS = (32, 64)
-_PROBE_LIMIT_S = 5.0
-_PROBE_TRAJECTORIES = 4
-_PROBE_SAFETY = 2.0
 
 
 def floor_seconds(circuit: QuantumCircuit, shots: int) -> float:
@@ -85,12 +85,12 @@ def cost(
     """Estimate the run's time and memory from the circuit's structure, before running.
 
     The bond at each cut is bounded by 2^(log2 Schmidt ranks of the gates crossing it,
-    swaps included), by 2^min(sites left, sites right) and by ``max_bond``; the time
-    sums the SVD and contraction work of every two-site step under that bound
+    swaps included), by 2^min(sites left, sites right) and by ``max_bond``; the work
+    sums the contraction and decomposition of every two-site step under that bound
     (an upper bound: circuits that entangle less than their structure allows, such
     as a QFT of a basis state, run much faster). When that bound predicts more than a
-    couple of seconds, a few seeded trajectories are timed (each bounded to a few
-    seconds) and twice their time per trajectory caps the estimate.
+    couple of seconds, a few seeded trajectories are run (a few seconds in all) and
+    their work, extrapolated where the probe stopped them, replaces it.
 
     Raises:
         MethodUnsupported: the method cannot run the circuit.
@@ -100,52 +100,61 @@ def cost(
         program.num_sites, program.gates, max_bond, swap_back=program.swap_back
     )
     chi = 2.0**log_chi
-    sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
+    chi_max = int(chi.max())
     trajectories = math.ceil(shots / shots_per_trajectory)
     threads = max(1, min(configured_threads(), trajectories))
-    per_trajectory = _WORK_S * work + _PER_OP_S * len(program.ops_int) + _PER_SAMPLE_S * sample_work
-    seconds = _START_S + math.ceil(trajectories / threads) * per_trajectory
-    chi_max = int(chi.max())
+
+    def seconds_for(work: float, chi: np.ndarray) -> float:
+        sample_work = shots_per_trajectory * float(np.sum(chi[:-1] * chi[1:]))
+        per = _WORK_S * work + _PER_OP_S * len(program.ops_int) + _PER_SAMPLE_S * sample_work
+        return _START_S + math.ceil(trajectories / threads) * per
+
+    seconds = seconds_for(work, chi)
     if seconds > _PROBE_ABOVE_S:
-        for cap in sorted({min(bond, max_bond) for bond in _PROBE_BONDS}):
-            probe_seconds, probe_bond, capped = _probe(program, cap, truncation_threshold)
-            if not capped or cap == max_bond:
-                per = _PROBE_SAFETY * probe_seconds
-                probed = _START_S + math.ceil(trajectories / threads) * per
-                seconds = min(seconds, probed)
-                chi_max = min(chi_max, max_bond if capped else 2 * probe_bond)
-                break
-            if probe_seconds > _PROBE_LIMIT_S / 4:
-                break
+        probe = _probe(program, max_bond, truncation_threshold)
+        probed_chi = np.full(program.num_sites + 1, float(probe.bond))
+        seconds = min(seconds, seconds_for(_PROBE_SAFETY * probe.work, probed_chi))
+        if probe.complete:
+            chi_max = probe.bond
     memory = program.num_sites * chi_max**2 * 4 * 16 * threads
     return Cost(seconds=float(seconds), memory_bytes=int(memory), exact=chi_max < max_bond)
 
 
-def _probe(program: MpsProgram, max_bond: int, threshold: float) -> tuple[float, int, bool]:
-    """Seconds per trajectory, largest bond and whether the bond was capped, of a few
-    real (seeded) trajectories (one only when it is capped)."""
+class _Probe(NamedTuple):
+    """What a few seeded trajectories showed: mean work per trajectory (extrapolated
+    where stopped), the largest bond seen, and whether every trajectory ran to the end."""
+
+    work: float
+    bond: int
+    complete: bool
+
+
+def _probe(program: MpsProgram, max_bond: int, threshold: float) -> _Probe:
+    """Run ``_PROBE_TRAJECTORIES`` seeded trajectories, each stopped once its work
+    passes its share of ``_PROBE_LIMIT_S``."""
     from openqpu.sim.methods.mps_trajectories import STATS, run_many
 
-    timings = []
-    bond = 1
-    capped = False
-    for count in (1, _PROBE_TRAJECTORIES):  # the first call also loads the kernels
-        if capped:
-            break
+    def trajectories(count: int, work_limit: float) -> np.ndarray:
         seeds = np.arange(count, dtype=np.int64)
         bits = np.zeros((count, program.num_clbits), dtype=np.uint8)
         stats = np.zeros((count, STATS))
         with _threads(1):
-            start = time.perf_counter()
             run_many(
                 program.num_sites, program.ops_int, program.ops_real, program.mats1,
                 program.mats2, program.conds, program.terminal, program.terminal_real,
                 program.num_clbits, seeds, 1, int(max_bond), float(threshold), bits, stats,
+                float(work_limit),
             )  # fmt: skip
-            timings.append((time.perf_counter() - start) / count)
-        bond = max(bond, int(stats[:, 2].max()))
-        capped = bool(stats[:, 1].sum() > 0)
-    return timings[-1], bond, capped
+        return stats
+
+    trajectories(1, 0.0)  # loads the kernels, stopping at once
+    stats = trajectories(_PROBE_TRAJECTORIES, _PROBE_LIMIT_S / _PROBE_TRAJECTORIES / _WORK_S)
+    fraction = np.maximum(stats[:, 4], 1e-3)
+    return _Probe(
+        work=float(np.mean(stats[:, 3] / fraction)),
+        bond=int(stats[:, 2].max()),
+        complete=bool(np.all(stats[:, 4] >= 1.0)),
+    )
 
 
 def run(

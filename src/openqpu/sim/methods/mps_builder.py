@@ -31,6 +31,10 @@ class OpsBuilder:
         (the default); else the qubits stay where they met (``mps_program._routed``
         chooses)."""
         self.swap_back = swap_back
+        # With ``swap_back``: the pair brought together for the last gate, left together
+        # until a two-qubit gate on another pair comes (a CZ, its one-qubit gates and the
+        # next CZ on the same pair then fold into one two-site step).
+        self.together: frozenset[int] | None = None
         self.site = {q: s for s, q in enumerate(order)}
         self.initial = dict(self.site)
         self.order = list(order)  # qubit on each site now
@@ -117,6 +121,8 @@ class OpsBuilder:
             self.pending[q] = leaf.matrix @ self.pending.get(q, np.eye(2))
             return
         q0, q1 = leaf.qubits
+        if self.together is not None and self.together != {q0, q1}:
+            self.restore()
         eye = np.eye(2)
         matrix = leaf.matrix @ np.kron(self.pending.pop(q1, eye), self.pending.pop(q0, eye))
         self.upcoming += 1
@@ -126,6 +132,8 @@ class OpsBuilder:
         self.gates.append((lo, hi, log2_rank + moves))
         if hi > lo + 1:
             self._bring_together(lo, hi)
+            if self.swap_back:
+                self.together = frozenset((q0, q1))
         s0, s1 = self.site[q0], self.site[q1]
         if s0 < s1:
             matrix = matrix[np.ix_(_FLIP, _FLIP)]
@@ -135,8 +143,6 @@ class OpsBuilder:
             k.GATE2, lo, index=len(self.mats2) - 1, qubits=(self.order[lo], self.order[lo + 1]),
             opens=True,
         )  # fmt: skip
-        if self.swap_back:
-            self.restore()
 
     def _bring_together(self, lo: int, hi: int) -> None:
         """Swap the qubits on sites ``lo`` and ``hi`` next to each other; they stay there.
@@ -178,7 +184,9 @@ class OpsBuilder:
         self.site[u], self.site[v] = s + 1, s
 
     def restore(self) -> None:
-        """Swap every qubit back to its initial site (before and after jumps)."""
+        """Swap every qubit back to its initial site (before another pair's gate, and
+        before and after jumps)."""
+        self.together = None
         for _ in range(len(self.order)):
             moved = False
             for s in range(len(self.order) - 1):

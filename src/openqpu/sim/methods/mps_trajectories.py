@@ -37,8 +37,9 @@ from openqpu.sim.methods.mps_kernels import (
 )
 
 # Figures per trajectory in ``stats``: fidelity product, capped truncations, largest
-# bond, work of the two-site steps (complex multiply-adds, about).
-STATS = 4
+# bond, work of the two-site steps (complex multiply-adds, about), and the fraction of
+# the operations run (1 unless the work limit stopped it).
+STATS = 5
 
 
 @njit(cache=True)
@@ -93,7 +94,10 @@ def _two_site(tensors, center: int, site: int, g, max_bond, threshold, stats, le
 
 
 @njit(cache=True)
-def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats):
+def evolve(
+    num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats,
+    work_limit=np.inf,
+):  # fmt: skip
     """Run the operations from |0...0>; returns the site tensors, centre on site 0.
 
     A GATE2 flagged DEFER is not applied at once: the operations on its pair that
@@ -102,7 +106,8 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
     relaxation that must measure, applies it first.
     Mid-circuit results land in ``clbits``; ``stats`` (float64[STATS]) receives the
     fidelity product, the number of capped truncations, the largest bond and the work
-    of the two-site steps.
+    of the two-site steps. A trajectory whose work passes ``work_limit`` stops there
+    (``stats[4]``: the fraction of operations run; a cost probe's way to bound its time).
     """
     cond_bits, cond_nbits, cond_offset, cond_table = conds
     tensors = [np.zeros((1, 2, 1), dtype=np.complex128) for _ in range(num_sites)]
@@ -113,12 +118,16 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
     stats[1] = 0.0
     stats[2] = 1.0
     stats[3] = 0.0
+    stats[4] = 1.0
     pending = np.empty((4, 4), dtype=np.complex128)
     pend = -1  # left site of the pending two-site step, -1: none
     pend_left = False
     pc = 0
     num_ops = ops_int.shape[0]
     while pc < num_ops:
+        if stats[3] > work_limit:
+            stats[4] = pc / num_ops
+            break
         kind, a, b, index = ops_int[pc, 0], ops_int[pc, 1], ops_int[pc, 2], ops_int[pc, 3]
         p1, p2 = ops_real[pc, 0], ops_real[pc, 1]
         pc += 1
@@ -211,12 +220,13 @@ def evolve(num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, 
 @njit(cache=True)
 def run_one(
     num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
-    clbits, max_bond, threshold, bits_out, stats,
+    clbits, max_bond, threshold, bits_out, stats, work_limit,
 ):  # fmt: skip
     """One trajectory; writes every row of ``bits_out`` and the trajectory's ``stats``."""
     tensors = evolve(
-        num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats
-    )
+        num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats,
+        work_limit,
+    )  # fmt: skip
     outcome = np.zeros(num_sites, dtype=np.int64)
     for shot in range(bits_out.shape[0]):
         sample_sites(tensors, outcome)
@@ -231,12 +241,13 @@ def run_one(
 def run_many(
     num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
     num_clbits, seeds, shots_per_trajectory, max_bond, threshold, bits_out, stats,
+    work_limit=np.inf,
 ):  # fmt: skip
     """Run ``len(seeds)`` trajectories in parallel.
 
     ``bits_out`` is uint8[len(seeds) * shots_per_trajectory, num_clbits] (row = shot,
     column = clbit); ``stats`` float64[len(seeds), STATS] receives each trajectory's
-    fidelity product, number of capped truncations, largest bond and work.
+    figures (see ``STATS``). A trajectory stops once its work passes ``work_limit``.
     """
     for t in prange(seeds.shape[0]):
         np.random.seed(seeds[t])
@@ -245,5 +256,5 @@ def run_many(
         run_one(
             num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
             clbits, max_bond, threshold,
-            bits_out[start : start + shots_per_trajectory], stats[t],
+            bits_out[start : start + shots_per_trajectory], stats[t], work_limit,
         )  # fmt: skip
