@@ -28,9 +28,9 @@ def chromium_path() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server with one worker on SQLite for the module; tests use their own users."""
+    """One server with one worker on SQLite for every browser test; tests use their own users."""
     folder = tmp_path_factory.mktemp("web")
     running = start_server(
         f"sqlite:///{folder / 'openqpu.db'}", folder / "server.log", extra_env=FAST_LEASES
@@ -41,9 +41,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Headless Chromium; skips the module when Playwright or Chromium is missing."""
+    """Headless Chromium, shared by every browser test; skips them when Playwright or
+    Chromium is missing."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is not installed (pip install -e '.[dev]')"
     )

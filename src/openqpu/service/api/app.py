@@ -19,7 +19,7 @@ from openqpu.service.api.middleware import (
 )
 from openqpu.service.api.ratelimit import RateLimiter
 from openqpu.service.api.responses import FastJSONResponse
-from openqpu.service.api.routes import devices, health, jobs, stats, users
+from openqpu.service.api.routes import catalog, devices, health, jobs, preview, stats, users
 from openqpu.service.api.routes import qcloud as qcloud_routes
 from openqpu.service.api.routes import quafu as quafu_routes
 from openqpu.service.api.routes.docs import install_docs
@@ -81,7 +81,7 @@ def create_app(
         app.state.calibrations.schedule(chip)  # the first snapshot is made at first start
     app.state.visits = VisitCounter(database)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    for module in (health, devices, jobs, stats, users):
+    for module in (health, devices, jobs, stats, users, preview, catalog):
         app.include_router(module.router)
     app.mount("/web", StaticFiles(packages=[("openqpu.web", "static")], html=True), name="web")
     app.include_router(qcloud_routes.router)  # pyqpanda3.qcloud's protocol

@@ -3,6 +3,7 @@
 import { ApiError, auth } from "./api.js";
 import { h } from "./dom.js";
 import * as admin from "./admin.js";
+import * as composer from "./composer.js";
 import * as device from "./device.js";
 import * as job from "./job.js";
 import * as jobs from "./jobs.js";
@@ -11,12 +12,14 @@ import * as signin from "./signin.js";
 import * as submit from "./submit.js";
 import { failure } from "./notice.js";
 
+// A path part is anything up to the next "/": links encode ids (dom.js pageLink).
 const ROUTES = [
   [/^\/?$/, overview],
-  [/^\/devices\/([\w.-]+)$/, device],
+  [/^\/devices\/([^/]+)$/, device],
   [/^\/submit$/, submit],
+  [/^\/composer$/, composer],
   [/^\/jobs$/, jobs],
-  [/^\/jobs\/([\w-]+)$/, job],
+  [/^\/jobs\/([^/]+)$/, job],
   [/^\/signin$/, signin],
   [/^\/admin$/, admin],
 ];

@@ -1,9 +1,9 @@
 // Line charts and histograms drawn as SVG.
 
-import { fmt, h, s } from "./dom.js";
+import { fmt, h, isNarrow, s } from "./dom.js";
 
 // Drawn in fewer user units on a phone, so that text keeps a readable size.
-const chartWidth = () => (window.matchMedia("(max-width: 600px)").matches ? 360 : 560);
+const chartWidth = () => (isNarrow() ? 360 : 560);
 
 /**
  * A line chart of one or more series over the same x labels.
@@ -15,6 +15,10 @@ export function lineChart(labels, series, { title, height = 180, digits = 3, zer
   const figure = h("figure", { class: "chart" }, title && h("figcaption", {}, title));
   if (!labels.length || !all.length) {
     figure.append(h("p", { class: "muted" }, "No data yet."));
+    return figure;
+  }
+  if (labels.length === 1) {  // one day: a line needs two points; bars with their values read
+    figure.append(singleDay(labels[0], series, { height, digits }));
     return figure;
   }
   let low = Math.min(...all, ...(zero ? [0] : [])), high = Math.max(...all);
@@ -51,6 +55,27 @@ export function lineChart(labels, series, { title, height = 180, digits = 3, zer
       h("span", { class: `swatch series-${k}` }, one.name))));
   }
   return figure;
+}
+
+/** The values of one x label as labelled vertical bars, one per series. */
+function singleDay(label, series, { height, digits }) {
+  const width = chartWidth(), top = 18, bottom = 28, left = 12;
+  const values = series.map((one) => one.values[0] ?? 0);
+  const high = Math.max(1, ...values);
+  const slot = (width - 2 * left) / Math.max(series.length, 2);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "line-chart single-day", role: "img",
+    "aria-label": series.map((one, k) => `${one.name} ${label}: ${fmt(values[k], digits)}`).join("; ") });
+  svg.append(s("line", { class: "grid", x1: left, x2: width - left, y1: height - bottom, y2: height - bottom }));
+  series.forEach((one, k) => {
+    const barHeight = ((height - top - bottom) * values[k]) / high;
+    const x = left + slot * k + slot * 0.2, w = slot * 0.6;
+    svg.append(s("g", { class: "day-bar", "data-series": one.name, "data-value": values[k] },
+      s("rect", { class: `series-${k}`, x, y: height - bottom - barHeight, width: w, height: barHeight }),
+      s("text", { class: "tick value", x: x + w / 2, y: height - bottom - barHeight - 5, "text-anchor": "middle" },
+        fmt(values[k], digits)),
+      s("text", { class: "tick", x: x + w / 2, y: height - 8, "text-anchor": "middle" }, `${one.name}, ${label}`)));
+  });
+  return svg;
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { lineChart } from "./charts.js";
-import { fmt, h, when } from "./dom.js";
+import { fmt, h, statusBadge, when } from "./dom.js";
 import { METRICS, calibrationTable, lattice } from "./lattice.js";
 import { needKey } from "./notice.js";
 
@@ -46,8 +46,7 @@ export async function render(view, { params: [name], signal }) {
   document.title = `openqpu: ${name}`;
   const summary = device.calibration;
   const content = [
-    h("h1", {}, device.name, " ", h("span", { class: `badge status-${device.status}`,
-      "data-device-status": device.status }, device.status)),
+    h("h1", {}, device.name, " ", statusBadge(device.status, { "data-device-status": device.status })),
     h("p", {}, device.description || ""),
     h("section", { class: "card" }, facts([
       ["qubits", fmt(device.num_qubits)],

@@ -39,8 +39,20 @@ export function when(iso) {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-export function statusBadge(status) {
-  return h("span", { class: `badge status-${status}`, "data-status": status }, status);
+/** The one status badge (jobs and devices): `statusBadge("done")`; "–" when there is none. */
+export function statusBadge(status, attrs = {}) {
+  if (!status) return "–";
+  return h("span", { class: `badge status-${status}`, "data-status": status, ...attrs }, status);
+}
+
+/** A link into the dashboard, each part URL-encoded: `pageLink("jobs", id)` is "#/jobs/<id>". */
+export function pageLink(...parts) {
+  return `#/${parts.map((part) => encodeURIComponent(part)).join("/")}`;
+}
+
+/** The dashboard's one media query: a phone-width screen (style.css's breakpoint too). */
+export function isNarrow() {
+  return window.matchMedia("(max-width: 600px)").matches;
 }
 
 /** Offer `text` as a file download. */

@@ -1,12 +1,14 @@
 // One job: live status, source, compiled circuit, layout on the chip, counts, downloads.
 
-import { api } from "./api.js";
+import { ApiError, api } from "./api.js";
 import { histogram } from "./charts.js";
-import { download, fmt, h, statusBadge, when } from "./dom.js";
+import { download, fmt, h, pageLink, statusBadge, when } from "./dom.js";
 import { lattice } from "./lattice.js";
 import { needKey } from "./notice.js";
 
 const LIVE = new Set(["queued", "running"]);
+// A lost connection during the long poll is retried after these pauses (then every 30 s).
+const BACKOFF_S = [1, 2, 4, 8, 15, 30];
 
 function statusCard(job, onCancel) {
   return h("section", { class: "card", id: "job-status" },
@@ -14,7 +16,7 @@ function statusCard(job, onCancel) {
       h("dt", {}, "status"), h("dd", {}, statusBadge(job.status),
         job.queue_position !== null && job.queue_position !== undefined
           ? ` (position ${job.queue_position + 1} in the queue)` : ""),
-      h("dt", {}, "device"), h("dd", {}, h("a", { href: `#/devices/${job.device}` }, job.device)),
+      h("dt", {}, "device"), h("dd", {}, h("a", { href: pageLink("devices", job.device) }, job.device)),
       h("dt", {}, "owner"), h("dd", {}, job.owner),
       h("dt", {}, "kind"), h("dd", {}, `${job.kind}, ${fmt(job.num_circuits)} circuit(s), ${fmt(job.shots)} shots`),
       h("dt", {}, "created"), h("dd", {}, when(job.created_at)),
@@ -57,14 +59,21 @@ async function layoutOnChip(job, entry, signal) {
   const device = await api(`devices/${encodeURIComponent(job.device)}`, { signal });
   if (!device.topology) return null;
   const at = job.started_at || job.created_at;
-  const calibration = await api(`devices/${encodeURIComponent(job.device)}/calibration`,
-    { query: { at }, signal }).catch(() => api(`devices/${encodeURIComponent(job.device)}/calibration`, { signal }));
+  const path = `devices/${encodeURIComponent(job.device)}/calibration`;
+  let calibration;
+  try {
+    calibration = await api(path, { query: { at }, signal });
+  } catch (error) {
+    // No snapshot was in force then (the job is older than the history kept): today's.
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    calibration = await api(path, { signal });
+  }
   return h("div", { class: "lattice-holder" }, lattice(device, calibration,
     { metric: "readout", highlight: entry.compiled.initial_layout || entry.compiled.physical_qubits || [] }));
 }
 
 async function resultSection(job, signal) {
-  const result = await api(`jobs/${job.id}/result`, { signal });
+  const result = await api(`jobs/${encodeURIComponent(job.id)}/result`, { signal });
   const section = h("section", { class: "card", id: "job-result" }, h("h2", {}, "Result"),
     h("p", { class: "controls" },
       h("button", { type: "button", class: "secondary", id: "download-json",
@@ -103,19 +112,47 @@ async function resultSection(job, signal) {
   return section;
 }
 
+/** Wait `seconds` (or until the page is left). */
+function pause(seconds, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, seconds * 1000);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+/** A failure worth retrying: no answer at all, or the server busy or restarting. */
+function transient(error) {
+  return !(error instanceof ApiError) || [502, 503, 504].includes(error.status);
+}
+
 export async function render(view, { params: [id], signal }) {
   if (!needKey(view, "see this job")) return;
-  let job = await api(`jobs/${encodeURIComponent(id)}`, { signal });
+  const path = `jobs/${encodeURIComponent(id)}`;
+  let job = await api(path, { signal });
   document.title = `openqpu: job ${id.slice(0, 8)}`;
-  const submitted = await api(`jobs/${encodeURIComponent(id)}/circuits`, { query: { drawn: true }, signal });
+  const submitted = await api(`${path}/circuits`, { query: { drawn: true }, signal });
   const status = h("div");
   const result = h("div");
-  const cancel = async () => {
-    job = await api(`jobs/${job.id}/cancel`, { method: "POST", signal });
-    status.replaceChildren(statusCard(job, cancel));
+  const connection = h("p", { class: "muted", id: "job-connection", role: "status" });
+  const cancelMessage = h("p", { class: "error", id: "cancel-error", role: "alert" });
+  const show = () => status.replaceChildren(statusCard(job, cancel), cancelMessage);
+  const cancel = async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    cancelMessage.textContent = "";
+    try {
+      job = await api(`${path}/cancel`, { method: "POST", signal });
+      show();
+    } catch (error) {
+      if (signal.aborted) return;
+      // 409: it finished first; 404, 401, a lost connection: each says so here.
+      cancelMessage.textContent = `The job was not cancelled: ${error.message}`
+        + (error instanceof ApiError ? "" : " (no answer from the server)");
+      button.disabled = false;
+    }
   };
-  status.replaceChildren(statusCard(job, cancel));
-  view.replaceChildren(h("h1", {}, "Job ", h("code", {}, job.name || job.id)), status,
+  show();
+  view.replaceChildren(h("h1", {}, "Job ", h("code", {}, job.name || job.id)), status, connection,
     h("section", { class: "card" }, h("h2", {}, "Circuit source"),
       h("p", { class: "muted" }, `format: ${submitted.format}`),
       ...submitted.circuits.map((text, i) => h("div", {},
@@ -123,11 +160,25 @@ export async function render(view, { params: [id], signal }) {
           ? h("pre", { class: "code drawing", id: i ? `job-drawing-${i}` : "job-drawing" }, submitted.drawings[i])
           : h("p", { class: "muted" }, "Too large to draw."),
         h("details", {}, h("summary", {}, "Source"),
-          h("pre", { class: "code", id: i ? `job-source-${i}` : "job-source" }, text))))),
+          h("pre", { class: "code", id: i ? `job-source-${i}` : "job-source" }, text)))),
+      h("p", {}, h("a", { class: "button secondary", id: "open-in-composer",
+        href: `#/composer?job=${encodeURIComponent(job.id)}` }, "Open in composer"))),
     result);
-  while (LIVE.has(job.status)) {  // long poll: the answer comes when the job finishes, or after 10 s
-    job = await api(`jobs/${job.id}`, { query: { wait: 10 }, signal });
-    status.replaceChildren(statusCard(job, cancel));
+  let failures = 0;
+  while (LIVE.has(job.status) && !signal.aborted) {  // long poll: answered when the job ends, or after 10 s
+    try {
+      job = await api(path, { query: { wait: 10 }, signal });
+    } catch (error) {
+      if (signal.aborted || !transient(error)) throw error;
+      const wait = BACKOFF_S[Math.min(failures, BACKOFF_S.length - 1)];
+      failures += 1;
+      connection.textContent = `Lost touch with the server (${error.message}); trying again in ${wait} s…`;
+      await pause(wait, signal);
+      continue;
+    }
+    if (failures) connection.textContent = "Back in touch with the server.";
+    failures = 0;
+    show();
   }
   if (job.status === "done") result.replaceChildren(await resultSection(job, signal));
 }

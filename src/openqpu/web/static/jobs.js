@@ -1,7 +1,7 @@
 // The signed-in user's jobs (every job for an admin), newest first, with filters.
 
 import { api } from "./api.js";
-import { fmt, h, statusBadge, when } from "./dom.js";
+import { fmt, h, pageLink, statusBadge, when } from "./dom.js";
 import { needKey } from "./notice.js";
 
 const STATUSES = ["", "queued", "running", "done", "failed", "cancelled"];
@@ -14,7 +14,7 @@ export function jobsTable(jobs) {
     h("thead", {}, h("tr", {}, ["job", "status", "device", "owner", "shots", "created", "finished"]
       .map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, jobs.map((job) => h("tr", { "data-job": job.id },
-      h("td", {}, h("a", { href: `#/jobs/${job.id}` }, h("code", {}, job.name || job.id.slice(0, 8)))),
+      h("td", {}, h("a", { href: pageLink("jobs", job.id) }, h("code", {}, job.name || job.id.slice(0, 8)))),
       h("td", {}, statusBadge(job.status)),
       h("td", {}, job.device),
       h("td", {}, job.owner),

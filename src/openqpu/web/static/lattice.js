@@ -1,6 +1,6 @@
 // A chip drawn as its lattice: qubits coloured by a calibration metric, couplers by CZ error.
 
-import { fmt, h, s } from "./dom.js";
+import { fmt, h, isNarrow, s } from "./dom.js";
 
 export const METRICS = {
   t1: { label: "T1 (µs)", value: (c, q) => c.t1_us[q], digits: 3 },
@@ -9,8 +9,6 @@ export const METRICS = {
     value: (c, q) => 1 - (c.readout_error_0to1[q] + c.readout_error_1to0[q]) / 2, digits: 4 },
   gate1q: { label: "1q gate fidelity", value: (c, q) => 1 - c.gate_error_1q[q], digits: 4 },
 };
-
-const isNarrow = () => window.matchMedia("(max-width: 600px)").matches;
 
 const pairKey = (a, b) => (a < b ? `${a}-${b}` : `${b}-${a}`);
 

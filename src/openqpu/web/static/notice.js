@@ -9,8 +9,7 @@ export function failure(view, error) {
   if (error instanceof ApiError && error.status === 401) {
     auth.key = null;
     window.dispatchEvent(new Event("openqpu:auth"));
-    view.append(h("section", { class: "notice" }, h("h1", {}, "Sign in needed"),
-      h("p", {}, "This page needs an API key. ", h("a", { href: "#/signin" }, "Sign in"), ".")));
+    view.append(signInNotice("see this page"));
   } else if (error instanceof ApiError && error.status === 404) {
     view.append(h("section", { class: "notice not-found" }, h("h1", {}, "Not found"),
       h("p", {}, error.message)));
@@ -20,11 +19,16 @@ export function failure(view, error) {
   }
 }
 
+/** The one "sign in needed" notice: what a key is for, and the way to sign in. */
+export function signInNotice(what, { heading = "h1" } = {}) {
+  return h("section", { class: "notice", "data-notice": "sign-in" }, h(heading, {}, "Sign in needed"),
+    h("p", {}, `Sign in with your API key to ${what}. `, h("a", { href: "#/signin" }, "Sign in"), "."));
+}
+
 /** Pages that need a key call this first; it shows the sign-in prompt and returns false. */
 export function needKey(view, what) {
   if (auth.signedIn) return true;
-  view.replaceChildren(h("section", { class: "notice" }, h("h1", {}, "Sign in needed"),
-    h("p", {}, `Sign in with your API key to ${what}. `, h("a", { href: "#/signin" }, "Sign in"), ".")));
+  view.replaceChildren(signInNotice(what));
   return false;
 }
 

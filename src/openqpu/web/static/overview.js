@@ -1,8 +1,8 @@
 // Overview (public): usage figures, their history, devices and their queues.
 
-import { api, auth } from "./api.js";
+import { ApiError, api, auth } from "./api.js";
 import { lineChart } from "./charts.js";
-import { fmt, h } from "./dom.js";
+import { fmt, h, pageLink, statusBadge } from "./dom.js";
 
 function figure(label, name, value) {
   return h("div", { class: "figure" }, h("span", { class: "value", "data-stat": name }, fmt(value)),
@@ -24,15 +24,16 @@ function growthChart(growth) {
   ], { title: "Users and countries so far (UTC)", digits: 2, zero: true });
 }
 
-function statusBadge(status) {
-  return status ? h("span", { class: `badge status-${status}` }, status) : "–";
-}
-
 export async function render(view, { signal }) {
-  const stats = await api("stats", { signal });
+  // The catalogue (names, qubits) is public, like the stats; a key adds each device's details.
+  const [stats, catalog] = await Promise.all([api("stats", { signal }), api("catalog", { signal })]);
   let devices = null;
   if (auth.signedIn) {
-    devices = await api("devices", { signal }).catch(() => null);  // a stale key: public view
+    try {
+      devices = await api("devices", { signal });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;  // a stale key: the public view
+    }
   }
   document.title = "openqpu: overview";
   const days = [...new Set([...stats.tasks_completed_per_day.map((d) => d.day),
@@ -40,6 +41,7 @@ export async function render(view, { signal }) {
   const tasks = new Map(stats.tasks_completed_per_day.map((d) => [d.day, d.tasks]));
   const visits = new Map(stats.visits_per_day.map((d) => [d.day, d.visits]));
   const byName = new Map((devices || []).map((d) => [d.name, d]));
+  const qubits = new Map(catalog.map((d) => [d.name, d.num_qubits]));
   const names = Object.keys(stats.queue_lengths);
 
   view.replaceChildren(
@@ -68,12 +70,12 @@ export async function render(view, { signal }) {
         h("tbody", {}, names.map((name) => {
           const info = byName.get(name);
           return h("tr", { "data-device": name },
-            h("th", { scope: "row" }, h("a", { href: `#/devices/${encodeURIComponent(name)}` }, name)),
+            h("th", { scope: "row" }, h("a", { href: pageLink("devices", name) }, name)),
             h("td", {}, statusBadge(info ? info.status : (stats.device_status || {})[name])),
             h("td", { "data-queue": name }, fmt(stats.queue_lengths[name])),
             h("td", {}, fmt(stats.tasks_completed_per_device[name] ?? 0)),
-            h("td", {}, info ? fmt(info.num_qubits) : "–"));
+            h("td", { "data-qubits": name }, fmt(info ? info.num_qubits : qubits.get(name))));
         })))),
-      devices ? null : h("p", { class: "muted" }, "Sign in to see each device's status.")),
+      devices ? null : h("p", { class: "muted" }, "Sign in to see each device's calibration and maintenance.")),
   );
 }
