@@ -23,7 +23,7 @@ from openqpu.service.circuits import (
     decode_observable,
     summarize,
 )
-from openqpu.service.run.chip import ChipRun, method_settings
+from openqpu.service.run.chip import ChipRun, method_settings, transpile_cache_folder
 from openqpu.service.run.estimate import estimate_chip_job
 from openqpu.service.sandbox import Sandbox, SandboxLimit, TaskTimedOut
 from openqpu.service.schemas import JobCreate
@@ -208,7 +208,10 @@ def estimate(
             limit, and what to change.
     """
     chip = ChipRun(
-        calibrations.specs[device], calibrations.in_force(device), method_settings(settings)
+        calibrations.specs[device],
+        calibrations.in_force(device),
+        method_settings(settings),
+        transpile_cache_folder(settings),
     )
     try:
         if sandbox is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qiskit import ClassicalRegister, QuantumCircuit
@@ -20,10 +21,12 @@ from openqpu import sim
 from openqpu.device import CalibrationSnapshot, DeviceSpec
 from openqpu.service.circuits import decode_circuit, decode_observable
 from openqpu.service.lru import LruCache
+from openqpu.service.run import transpile_cache
 from openqpu.service.run.fanout import Fanout, Gathered, LocalFanout, chunk_seed, shot_chunks
 from openqpu.service.run.mitigation import mitigate_readout
 from openqpu.service.run.runner import circuit_seed
 from openqpu.service.settings import Settings
+from openqpu.service.store.bootstrap import data_directory
 from openqpu.sim.methods import stabilizer, trajectories
 from openqpu.sim.methods.base import STATEVECTOR, MethodRun
 from openqpu.sim.methods.choose import Choice, MethodSettings, choose, run_method
@@ -46,6 +49,12 @@ class ChipRun:
     spec: DeviceSpec
     snapshot: CalibrationSnapshot
     methods: MethodSettings = field(default_factory=MethodSettings)
+    transpile_cache: Path | None = None  # shared on-disk cache (``transpile_cache``)
+
+
+def transpile_cache_folder(settings: Settings) -> Path:
+    """Where the server's processes share transpiled circuits: ``<data dir>/transpiled``."""
+    return data_directory(settings) / "transpiled"
 
 
 def method_settings(settings: Settings) -> MethodSettings:
@@ -128,7 +137,11 @@ def _prepare(
         noise = noise_model_for(transpiled, chip.spec, chip.snapshot)
         return _Prepared(circuit, transpiled, noise, used)
 
-    return _prepared.get_or_make((fmt, source, basis, chip.snapshot.id, level), make)
+    key = (fmt, source, basis, chip.snapshot.id, level)
+    folder = chip.transpile_cache
+    if folder is None:
+        return _prepared.get_or_make(key, make)
+    return _prepared.get_or_make(key, lambda: transpile_cache.get_or_make(folder, key, make))
 
 
 def measured_in_basis(circuit: QuantumCircuit, basis: str) -> QuantumCircuit:

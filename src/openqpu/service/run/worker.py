@@ -20,7 +20,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from openqpu.device import default_catalog
 from openqpu.errors import OpenQPUError
 from openqpu.service.metrics import process_metrics
-from openqpu.service.run.chip import ChipRun, method_settings, run_on_chip
+from openqpu.service.run.chip import (
+    ChipRun,
+    method_settings,
+    run_on_chip,
+    transpile_cache_folder,
+)
 from openqpu.service.run.fanout import Fanout, fanout_for
 from openqpu.service.run.runner import run_payload
 from openqpu.service.settings import Settings
@@ -28,7 +33,6 @@ from openqpu.service.store import aggregates, queue
 from openqpu.service.store.calibrations import Calibrations, calibrations_for
 from openqpu.service.store.database import Database
 from openqpu.service.store.wakeup import Wakeup
-from openqpu.sim.methods.choose import MethodSettings
 
 log = logging.getLogger("openqpu.worker")
 
@@ -119,7 +123,7 @@ def run_claimed(
     try:
         for job in claimed:
             heartbeat.running(job.id)
-            outcomes.append(_run(job, calibrations, method_settings(settings), fanout))
+            outcomes.append(_run(job, calibrations, settings, fanout))
     finally:
         heartbeat.done.set()
     return outcomes
@@ -128,7 +132,7 @@ def run_claimed(
 def _run(
     job: queue.ClaimedJob,
     calibrations: Calibrations,
-    methods: MethodSettings,
+    settings: Settings,
     fanout: Fanout | None,
 ) -> queue.Outcome:
     started = time.perf_counter()
@@ -139,7 +143,8 @@ def _run(
             chip = ChipRun(
                 calibrations.specs[device],
                 calibrations.in_force(device),
-                methods,
+                method_settings(settings),
+                transpile_cache_folder(settings),
             )
             result = run_on_chip(job.payload, job.seed, chip, fanout)
         else:

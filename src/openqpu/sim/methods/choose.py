@@ -141,9 +141,13 @@ def choose(
     rejected: dict[str, str] = {}
     costs: dict[str, Cost] = {}
 
+    stabilizer_exact: list[bool] = []  # known once asked (it lowers the circuit)
+
     def approximate(name: str) -> bool:
         if name == STABILIZER:
-            return not stabilizer.is_exact(circuit, noise, shots)
+            if not stabilizer_exact:
+                stabilizer_exact.append(stabilizer.is_exact(circuit, noise, shots))
+            return not stabilizer_exact[0]
         if name == MPS:
             return not costs[name].exact
         return name in _APPROXIMATE
