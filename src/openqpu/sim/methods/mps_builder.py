@@ -4,6 +4,8 @@ one-qubit runs, swap networks for distant gates, noise as sampled operations,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from openqpu.sim.lowering import GateLeaf, Instruction, Jump, JumpUnless, Measure, Noise, Reset
@@ -91,7 +93,7 @@ class OpsBuilder:
         else:
             self._out(op)
 
-    def release(self, qubits) -> None:
+    def release(self, qubits: Iterable[int]) -> None:
         """Let out the open blocks of ``qubits``."""
         for q in qubits:
             block = self.blocks.pop(q, None)
@@ -106,7 +108,7 @@ class OpsBuilder:
         self.ints.append(op[:4])
         self.reals.append(op[4:])
 
-    def flush(self, qubits) -> None:
+    def flush(self, qubits: Iterable[int]) -> None:
         """Apply the fused one-qubit gates waiting on ``qubits``."""
         for q in qubits:
             matrix = self.pending.pop(q, None)

@@ -74,7 +74,7 @@ def svd(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def move_center(tensors, center: int, target: int) -> int:
+def move_center(tensors: list[np.ndarray], center: int, target: int) -> int:
     """Move the orthogonality centre from ``center`` to ``target`` by QR sweeps."""
     while center < target:
         a = tensors[center]
@@ -101,7 +101,7 @@ def move_center(tensors, center: int, target: int) -> int:
 
 
 @njit(cache=True)
-def apply_1q(tensors, site: int, u: np.ndarray) -> None:
+def apply_1q(tensors: list[np.ndarray], site: int, u: np.ndarray) -> None:
     """Apply the 2x2 matrix ``u`` to a site (keeps canonical form when unitary)."""
     a = tensors[site]
     for i in range(a.shape[0]):
@@ -113,7 +113,7 @@ def apply_1q(tensors, site: int, u: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def apply_pauli(tensors, site: int, pauli: int) -> None:
+def apply_pauli(tensors: list[np.ndarray], site: int, pauli: int) -> None:
     """Apply Pauli 1 (X), 2 (Y) or 3 (Z) to a site, up to a global phase."""
     a = tensors[site]
     for i in range(a.shape[0]):
@@ -135,7 +135,9 @@ _ROUNDING = 1e-13
 
 
 @njit(cache=True)
-def _kept(weights: np.ndarray, total: float, max_bond: int, threshold: float, stats) -> int:
+def _kept(
+    weights: np.ndarray, total: float, max_bond: int, threshold: float, stats: np.ndarray
+) -> int:
     """How many of the descending ``weights`` to keep: the smallest that add up to at
     most ``threshold * total`` go, then at most ``max_bond`` stay (counted in
     ``stats[1]`` when that cuts); ``stats[0]`` is multiplied by 1 - dropped / total."""
@@ -155,7 +157,9 @@ def _kept(weights: np.ndarray, total: float, max_bond: int, threshold: float, st
 
 
 @njit(cache=True)
-def _gram_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats):
+def _gram_factor(
+    m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Truncated ``m ~ x @ y`` from the eigenvectors of a Gram matrix.
 
     With ``isometry_left`` the columns of ``x`` are orthonormal (the eigenvectors of
@@ -187,7 +191,9 @@ def _gram_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: f
 
 
 @njit(cache=True)
-def _svd_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats):
+def _svd_factor(
+    m: np.ndarray, isometry_left: bool, max_bond: int, threshold: float, stats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Truncated ``m ~ x @ y`` from an SVD (as ``_gram_factor``; for thin matrices)."""
     u, sv, vh = svd(m)
     weights = sv * sv
@@ -206,7 +212,13 @@ def _svd_factor(m: np.ndarray, isometry_left: bool, max_bond: int, threshold: fl
 
 @njit(cache=True)
 def apply_2q(
-    tensors, site: int, g: np.ndarray, max_bond: int, threshold: float, stats, left_centre: bool
+    tensors: list[np.ndarray],
+    site: int,
+    g: np.ndarray,
+    max_bond: int,
+    threshold: float,
+    stats: np.ndarray,
+    left_centre: bool,
 ) -> None:
     """Apply the 4x4 ``g`` (index 2 * left + right) to sites ``site``, ``site + 1``.
 
@@ -289,7 +301,7 @@ def fold_pauli(pending: np.ndarray, pauli: int, right: bool) -> None:
 
 
 @njit(cache=True)
-def population_one(tensors, site: int) -> float:
+def population_one(tensors: list[np.ndarray], site: int) -> float:
     """Probability of |1> on ``site``; the centre must be there."""
     a = tensors[site]
     p0 = 0.0
@@ -302,7 +314,7 @@ def population_one(tensors, site: int) -> float:
 
 
 @njit(cache=True)
-def project(tensors, site: int, value: int, weight: float) -> None:
+def project(tensors: list[np.ndarray], site: int, value: int, weight: float) -> None:
     """Project the centre ``site`` on |value> (of probability ``weight``) and renormalise."""
     a = tensors[site]
     scale = 1.0 / np.sqrt(weight)
@@ -313,7 +325,7 @@ def project(tensors, site: int, value: int, weight: float) -> None:
 
 
 @njit(cache=True)
-def damp(tensors, site: int, gamma: float, p1: float) -> None:
+def damp(tensors: list[np.ndarray], site: int, gamma: float, p1: float) -> None:
     """No-jump branch of amplitude damping: diag(1, sqrt(1 - gamma)), renormalised."""
     a = tensors[site]
     scale = 1.0 / np.sqrt(1.0 - gamma * p1)
@@ -325,7 +337,7 @@ def damp(tensors, site: int, gamma: float, p1: float) -> None:
 
 
 @njit(cache=True)
-def sample_sites(tensors, outcome: np.ndarray) -> None:
+def sample_sites(tensors: list[np.ndarray], outcome: np.ndarray) -> None:
     """Sample every site in Z from a state whose centre is site 0 (others right-canonical)."""
     v = np.ones(1, dtype=np.complex128)
     for site in range(len(tensors)):

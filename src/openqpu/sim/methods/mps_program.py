@@ -130,7 +130,8 @@ def build_program(circuit: QuantumCircuit, noise: NoiseModel | None, max_bond: i
         for i, item in enumerate(items)
         if isinstance(item, GateLeaf) and len(item.qubits) == 2 and item.matrix is not None
     }
-    pairs = [(items[i].qubits[0], items[i].qubits[1], r) for i, r in ranks.items()]
+    leaves = {i: item for i, item in enumerate(items) if isinstance(item, GateLeaf)}
+    pairs = [(leaves[i].qubits[0], leaves[i].qubits[1], r) for i, r in ranks.items()]
     order = site_order(lowered.num_qubits, pairs, max_bond)
     conditions = _conditions(expanded(circuit), sum(isinstance(i, JumpUnless) for i in items))
     builder = _routed(order, items, ranks, max_bond)

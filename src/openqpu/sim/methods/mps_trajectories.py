@@ -36,6 +36,8 @@ from openqpu.sim.methods.mps_kernels import (
     sample_sites,
 )
 
+# The conditions of ``if_else`` jumps: bits read, their count, table offsets, tables.
+Conditions = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 # Figures per trajectory in ``stats``: fidelity product, capped truncations, largest
 # bond, work of the two-site steps (complex multiply-adds, about), and the fraction of
 # the operations run (1 unless the work limit stopped it).
@@ -43,7 +45,7 @@ STATS = 5
 
 
 @njit(cache=True)
-def _measure(tensors, center: int, site: int) -> tuple[int, int]:
+def _measure(tensors: list[np.ndarray], center: int, site: int) -> tuple[int, int]:
     """Measure ``site`` in Z (projecting the state); returns (outcome, new centre)."""
     center = move_center(tensors, center, site)
     p1 = population_one(tensors, site)
@@ -63,8 +65,15 @@ def _flip(bit: int, p10: float, p01: float) -> int:
 
 
 @njit(cache=True)
-def _holds(cond: int, clbits, cond_bits, cond_nbits, cond_offset, cond_table) -> bool:
-    value = 0
+def _holds(
+    cond: int,
+    clbits: np.ndarray,
+    cond_bits: np.ndarray,
+    cond_nbits: np.ndarray,
+    cond_offset: np.ndarray,
+    cond_table: np.ndarray,
+) -> bool:
+    value = np.int64(0)
     for k in range(cond_nbits[cond]):
         value |= np.int64(clbits[cond_bits[cond, k]]) << k
     return cond_table[cond_offset[cond] + value] != 0
@@ -83,7 +92,16 @@ def _folds(kind: int, a: int, b: int, site: int) -> bool:
 
 
 @njit(cache=True)
-def _two_site(tensors, center: int, site: int, g, max_bond, threshold, stats, left: bool) -> int:
+def _two_site(
+    tensors: list[np.ndarray],
+    center: int,
+    site: int,
+    g: np.ndarray,
+    max_bond: int,
+    threshold: float,
+    stats: np.ndarray,
+    left: bool,
+) -> int:
     """Apply the 4x4 ``g`` on ``site, site + 1`` (moving the centre there first)."""
     if center < site:
         center = move_center(tensors, center, site)
@@ -95,9 +113,18 @@ def _two_site(tensors, center: int, site: int, g, max_bond, threshold, stats, le
 
 @njit(cache=True)
 def evolve(
-    num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats,
-    work_limit=np.inf,
-):  # fmt: skip
+    num_sites: int,
+    ops_int: np.ndarray,
+    ops_real: np.ndarray,
+    mats1: np.ndarray,
+    mats2: np.ndarray,
+    conds: Conditions,
+    clbits: np.ndarray,
+    max_bond: int,
+    threshold: float,
+    stats: np.ndarray,
+    work_limit: float = np.inf,
+) -> list[np.ndarray]:
     """Run the operations from |0...0>; returns the site tensors, centre on site 0.
 
     A GATE2 flagged DEFER is not applied at once: the operations on its pair that
@@ -219,9 +246,21 @@ def evolve(
 
 @njit(cache=True)
 def run_one(
-    num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
-    clbits, max_bond, threshold, bits_out, stats, work_limit,
-):  # fmt: skip
+    num_sites: int,
+    ops_int: np.ndarray,
+    ops_real: np.ndarray,
+    mats1: np.ndarray,
+    mats2: np.ndarray,
+    conds: Conditions,
+    terminal: np.ndarray,
+    terminal_real: np.ndarray,
+    clbits: np.ndarray,
+    max_bond: int,
+    threshold: float,
+    bits_out: np.ndarray,
+    stats: np.ndarray,
+    work_limit: float,
+) -> None:
     """One trajectory; writes every row of ``bits_out`` and the trajectory's ``stats``."""
     tensors = evolve(
         num_sites, ops_int, ops_real, mats1, mats2, conds, clbits, max_bond, threshold, stats,
@@ -239,10 +278,23 @@ def run_one(
 
 @njit(cache=True, parallel=True)
 def run_many(
-    num_sites, ops_int, ops_real, mats1, mats2, conds, terminal, terminal_real,
-    num_clbits, seeds, shots_per_trajectory, max_bond, threshold, bits_out, stats,
-    work_limit=np.inf,
-):  # fmt: skip
+    num_sites: int,
+    ops_int: np.ndarray,
+    ops_real: np.ndarray,
+    mats1: np.ndarray,
+    mats2: np.ndarray,
+    conds: Conditions,
+    terminal: np.ndarray,
+    terminal_real: np.ndarray,
+    num_clbits: int,
+    seeds: np.ndarray,
+    shots_per_trajectory: int,
+    max_bond: int,
+    threshold: float,
+    bits_out: np.ndarray,
+    stats: np.ndarray,
+    work_limit: float = np.inf,
+) -> None:
     """Run ``len(seeds)`` trajectories in parallel.
 
     ``bits_out`` is uint8[len(seeds) * shots_per_trajectory, num_clbits] (row = shot,
