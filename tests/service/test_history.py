@@ -4,14 +4,11 @@ them, keyset paging and retention, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
@@ -26,7 +23,6 @@ from openqpu.service.store.database import Database, migrate
 from openqpu.service.store.export import delete_user
 from openqpu.service.store.models import Job, JobStatus
 from openqpu.service.store.stats import public_stats
-from tests.service.conftest import Server, wait_done
 
 BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
 DEVICES = ["statevector", "lattice12", "lattice72"]
@@ -225,30 +221,3 @@ def test_history_retention_archives_in_export_format(db: Database, tmp_path: Pat
         assert upkeep.notes == []
     else:
         assert "autovacuum" in upkeep.notes[0]
-
-
-def test_history_maintenance_command_archives_and_the_api_answers_410(
-    server: Server, tmp_path: Path
-) -> None:
-    with server.client() as client:
-        job_id = client.post(
-            "/api/v1/jobs", json={"device": "statevector", "circuits": [BELL], "shots": 20}
-        ).json()["id"]
-        assert wait_done(client, job_id)["status"] == "done"
-        time.sleep(0.2)
-        folder = tmp_path / "archive"
-        upkeep = subprocess.run(
-            [sys.executable, "-m", "openqpu.cli", "maintenance", "--db", server.database_url,
-             "--retention-days", "0.000001", "--archive-dir", str(folder)],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert upkeep.returncode == 0, upkeep.stderr
-        assert "1 results and 3 events of 1 jobs to " in upkeep.stdout
-        gone = client.get(f"/api/v1/jobs/{job_id}/result")
-        assert gone.status_code == 410, gone.text
-        assert str(folder) in gone.json()["detail"]
-        assert client.get(f"/api/v1/jobs/{job_id}").json()["status"] == "done"
-    archived = [json.loads(line) for p in folder.iterdir() for line in p.read_text().splitlines()]
-    assert [r["type"] for r in archived] == ["job", "result"]
-    stats = httpx.get(f"{server.url}/api/v1/stats").json()
-    assert stats["tasks_completed"] == 1  # its counts remain

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import httpx
+
 from tests.service.conftest import BELL, Server, add_user, wait_done
 
 
@@ -52,3 +54,24 @@ def test_export_and_delete_user(server: Server, tmp_path) -> None:
     again = _cli(server, "user", "delete", "ada")
     assert again.returncode == 1 and "no user 'ada'" in again.stderr
     assert "Traceback" not in again.stderr
+
+    # Retention: `openqpu maintenance` moves bob's finished job out; its result is 410,
+    # saying where it went, and the counts keep it.
+    folder = tmp_path / "archive"
+    upkeep = _cli(
+        server, "maintenance", "--retention-days", "0.000001", "--archive-dir", str(folder)
+    )
+    assert upkeep.returncode == 0, upkeep.stderr
+    assert "1 results and 3 events of 1 jobs to " in upkeep.stdout
+    with server.client(keys["bob"]) as client:
+        gone = client.get(f"/api/v1/jobs/{ids['bob']}/result")
+        assert gone.status_code == 410 and "an administrator can retrieve" in gone.json()["detail"]
+        assert client.get(f"/api/v1/jobs/{ids['bob']}").json()["status"] == "done"
+    with server.client() as admin:
+        assert str(folder) in admin.get(f"/api/v1/jobs/{ids['bob']}/result").json()["detail"]
+    archived = [json.loads(line) for p in folder.iterdir() for line in p.read_text().splitlines()]
+    assert [(r["type"], r.get("id") or r["job_id"]) for r in archived] == [
+        ("job", ids["bob"]), ("result", ids["bob"]),
+    ]  # fmt: skip
+    stats = httpx.get(f"{server.url}/api/v1/stats").json()
+    assert stats["tasks_completed_per_device"]["lattice12"] == 1  # bob's; ada's left with her
