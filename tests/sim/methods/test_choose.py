@@ -103,3 +103,27 @@ def test_chosen_method_says_when_it_approximates(circuit: QuantumCircuit) -> Non
         assert truncated == bool(outcome.approximations)
     if choice.method in ("density_matrix", "statevector"):
         assert outcome.approximations == ()
+
+
+def test_a_long_statevector_estimate_is_checked_against_real_shots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The linear model is only an upper guess: a probe's pace caps it, and the probe
+    itself runs real shots of the circuit."""
+    from openqpu.sim.methods import trajectories
+
+    compiled, noise = _compiled(_chain_rotations(8))
+    model = trajectories.cost(compiled, noise, 1000).seconds
+    assert model < trajectories.PROBE_ABOVE_S  # short: no probe
+
+    pace = trajectories._probe(compiled, noise)
+    assert 0 < pace < 1.0  # seconds a shot of 8 qubits
+
+    monkeypatch.setattr(trajectories, "PROBE_ABOVE_S", 0.0)
+    monkeypatch.setattr(trajectories, "_probe", lambda circuit, noise: 1e-6)
+    probed = trajectories.cost(compiled, noise, 1000).seconds
+    assert probed == pytest.approx(
+        trajectories.SECONDS_FIXED + 1000 * trajectories.PROBE_SAFETY * 1e-6
+    )
+    monkeypatch.setattr(trajectories, "_probe", lambda circuit, noise: float("inf"))
+    assert trajectories.cost(compiled, noise, 1000).seconds == pytest.approx(model)

@@ -73,6 +73,32 @@ def test_noiseless_distant_gates_match_statevector() -> None:
     assert _fidelity(_mps_state(circuit), Statevector(circuit).data) == pytest.approx(1, abs=1e-9)
 
 
+@pytest.mark.parametrize("swap_back", [True, False], ids=["swap-back", "stay"])
+def test_both_routings_of_distant_gates_match_statevector(
+    monkeypatch: pytest.MonkeyPatch, swap_back: bool
+) -> None:
+    """Qubits swapped back after each pair's gates, or left where they met: same state."""
+    from openqpu.sim.methods import mps_program
+    from openqpu.sim.methods.mps_builder import OpsBuilder
+
+    def routed(order: list[int], items: list, ranks: dict, max_bond: int) -> OpsBuilder:
+        builder = OpsBuilder(order, swap_back=swap_back)
+        builder.build(items, ranks)
+        return builder
+
+    monkeypatch.setattr(mps_program, "_routed", routed)
+    rng = np.random.default_rng(11)
+    circuit = QuantumCircuit(9)
+    for _ in range(30):
+        a, b = (int(x) for x in rng.choice(9, 2, replace=False))
+        circuit.cz(a, b)
+        circuit.u(*rng.uniform(0, 3, 3), b)  # between two gates on the same pair
+        circuit.cz(a, b)
+        circuit.rx(float(rng.uniform(0, 3)), a)
+    assert build_program(circuit, None, 1024).swap_back is swap_back
+    assert _fidelity(_mps_state(circuit), Statevector(circuit).data) == pytest.approx(1, abs=1e-9)
+
+
 def test_chain_order_is_recovered() -> None:
     order = [3, 7, 0, 5, 1, 6, 2, 4]
     circuit = QuantumCircuit(8)
@@ -357,3 +383,16 @@ def test_cost_grows_with_entanglement_and_shots() -> None:
     assert chain.seconds < 1 and dense.seconds > 10 * chain.seconds
     assert mps.cost(_ghz(30), None, 10_000).seconds > chain.seconds
     assert dense.memory_bytes > chain.memory_bytes
+
+
+def test_cost_probe_extrapolates_a_stopped_trajectory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe trajectory stopped by its work limit is extrapolated from the fraction of
+    operations it ran, to within a small factor of the work of a whole one."""
+    program = build_program(random_circuit(12, 12, max_operands=2, seed=3), None, 256)
+    whole = mps._probe(program, 256, 1e-10)
+    assert whole.complete and whole.work > 0
+    quarter = whole.work * mps._WORK_S * mps._PROBE_TRAJECTORIES / 4
+    monkeypatch.setattr(mps, "_PROBE_LIMIT_S", quarter)
+    stopped = mps._probe(program, 256, 1e-10)
+    assert not stopped.complete
+    assert 0.3 * whole.work < stopped.work < 3 * whole.work
