@@ -221,3 +221,22 @@ def test_history_retention_archives_in_export_format(db: Database, tmp_path: Pat
         assert upkeep.notes == []
     else:
         assert "autovacuum" in upkeep.notes[0]
+
+
+def test_history_sqlite_upkeep_gives_freed_pages_back(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    db.migrate()
+    with db.transaction() as conn:
+        conn.exec_driver_sql("CREATE TABLE filler (x TEXT)")
+        for _ in range(600):
+            conn.exec_driver_sql("INSERT INTO filler VALUES (?)", ("x" * 4000,))
+    with db.transaction() as conn:
+        conn.exec_driver_sql("DELETE FROM filler")
+    with db.connect() as conn:
+        free = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+    assert free and free > retention.VACUUM_PAGES  # more than one step's worth
+    report = retention.maintain(db, Settings(database_url=db.url))
+    assert report.sqlite_pages_freed == free and report.notes == []
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA freelist_count").scalar() == 0
+    db.dispose()

@@ -222,7 +222,9 @@ def _incremental_vacuum(db: Database) -> int:
             before = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
             if before == 0:
                 return freed
-            conn.exec_driver_sql(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").all()
+            # Python's sqlite3 steps the pragma once, and each step frees one page.
+            for _ in range(min(before, VACUUM_PAGES)):
+                conn.exec_driver_sql("PRAGMA incremental_vacuum")
             after = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
         freed += before - after
         if after == 0 or after >= before:
