@@ -37,10 +37,55 @@ def _insert_zero_bit(index: int, bit: int) -> int:
     return ((index >> bit) << (bit + 1)) | low
 
 
+# A gate whose lowest qubit is at least this bit updates runs of 2^bit consecutive
+# amplitudes or more, long enough for the SIMD loops below (shorter runs cost more in
+# calls than they gain: measured, bench/fusion_costs.py).
+_RUN_FROM_BIT = 3
+
+
+@njit(cache=True, fastmath=True)
+def _dense1_runs(
+    x0: np.ndarray, x1: np.ndarray, m00: complex, m01: complex, m10: complex, m11: complex
+) -> None:
+    # Slices passed as arguments: numba marks array arguments as not aliasing each other,
+    # which is what lets LLVM vectorise the loop (the same loop on slices taken inside
+    # one function stays scalar). The callers pass disjoint runs.
+    for j in range(x0.size):
+        a0 = x0[j]
+        a1 = x1[j]
+        x0[j] = m00 * a0 + m01 * a1
+        x1[j] = m10 * a0 + m11 * a1
+
+
+@njit(cache=True, fastmath=True)
+def _dense1_pairs(x: np.ndarray, m00: complex, m01: complex, m10: complex, m11: complex) -> None:
+    # Qubit 0: the pairs are neighbours; an interleaved loop LLVM vectorises with shuffles.
+    for j in range(x.size >> 1):
+        a0 = x[2 * j]
+        a1 = x[2 * j + 1]
+        x[2 * j] = m00 * a0 + m01 * a1
+        x[2 * j + 1] = m10 * a0 + m11 * a1
+
+
 @njit(cache=True, fastmath=True)
 def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int) -> None:
     m00, m01, m10, m11 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
     stride = 1 << qubit
+    if qubit == 0:
+        _dense1_pairs(state[2 * start : 2 * stop], m00, m01, m10, m11)
+        return
+    if qubit >= _RUN_FROM_BIT:
+        # Groups come in runs of ``stride`` consecutive amplitudes: one SIMD loop per run.
+        group = start
+        while group < stop:
+            offset = group & (stride - 1)
+            run = min(stride - offset, stop - group)
+            i0 = ((group >> qubit) << (qubit + 1)) | offset
+            _dense1_runs(
+                state[i0 : i0 + run], state[i0 + stride : i0 + stride + run], m00, m01, m10, m11
+            )
+            group += run
+        return
     for group in range(start, stop):
         i0 = _insert_zero_bit(group, qubit)
         i1 = i0 | stride
@@ -51,12 +96,51 @@ def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int,
 
 
 @njit(cache=True, fastmath=True)
+def _dense2_runs(
+    x0: np.ndarray, x1: np.ndarray, x2: np.ndarray, x3: np.ndarray, m: np.ndarray
+) -> None:
+    # As ``_dense1_runs``: four disjoint runs as arguments, so the loop vectorises.
+    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
+    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
+    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
+    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
+    for j in range(x0.size):
+        a0 = x0[j]
+        a1 = x1[j]
+        a2 = x2[j]
+        a3 = x3[j]
+        x0[j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
+        x1[j] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
+        x2[j] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
+        x3[j] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
+
+
+@njit(cache=True, fastmath=True)
 def _dense2_range(
     state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
 ) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     s0 = 1 << qubit0
     s1 = 1 << qubit1
+    if low >= _RUN_FROM_BIT:
+        stride = 1 << low
+        group = start
+        while group < stop:
+            offset = group & (stride - 1)
+            run = min(stride - offset, stop - group)
+            i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
+            i1 = i0 + s0
+            i2 = i0 + s1
+            i3 = i1 + s1
+            _dense2_runs(
+                state[i0 : i0 + run],
+                state[i1 : i1 + run],
+                state[i2 : i2 + run],
+                state[i3 : i3 + run],
+                m,
+            )
+            group += run
+        return
     # Matrix entries in locals: stores into ``state`` could alias ``m`` for all the
     # compiler knows, which would reload all sixteen on every iteration.
     m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
