@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "openqpu.service.sandbox",
         "openqpu.service.circuits",
         "openqpu.service.schemas",
+        "openqpu.service.estimator_options",
         "openqpu.service.metrics",
     ),
     ("openqpu.service.store",),

@@ -458,3 +458,35 @@ def test_api_other_protocols_do_not_show_another_users_job(shared_server: Server
             "/qbackend/scq_task_recall/", data={"task_id": job_id}, headers={"api_token": alice}
         ).json()
         assert sum(json.loads(mine["res"]).values()) == 1024
+
+
+def test_api_mitigation_options_are_checked_by_name_and_reported(
+    shared_server: Server,
+) -> None:
+    job = {"device": "lattice12", "kind": "estimate", "circuits": [BELL], "shots": 2000}
+    job["observables"] = [{"ZZ": 1.0}]
+    refused = [
+        ({"twirling": {"enable_gate": True}}, "options.twirling.enable_gate"),
+        ({"resilience": {"zne": {"noise_factors": [0.5, 1]}}}, "options.resilience.zne"),
+        ({"dynamical_decoupling": {"sequence_type": "XZ"}}, "options.dynamical_decoupling"),
+    ]
+    with shared_server.client(new_user(shared_server)) as client:
+        for options, field in refused:
+            response = client.post("/api/v1/jobs", json={**job, "options": options})
+            assert response.status_code == 422, response.text
+            assert response.json()["field"].startswith(field), response.json()
+        sample = {**job, "kind": "sample", "options": {"resilience_level": 1}}
+        response = client.post("/api/v1/jobs", json=sample)
+        assert response.status_code == 400 and response.json()["field"] == "options"
+        both = {**job, "mitigation": "readout", "options": {}}
+        assert client.post("/api/v1/jobs", json=both).json()["field"] == "mitigation"
+        options = {"resilience_level": 1, "default_shots": 3000, "seed_estimator": 4}
+        created = client.post("/api/v1/jobs", json={**job, "options": options})
+        assert created.status_code == 201, created.text
+        assert created.json()["shots"] == 3000  # default_shots sets the shots per basis
+        wait_done(client, created.json()["id"])
+        result = client.get(f"/api/v1/jobs/{created.json()['id']}/result").json()
+    entry = result["results"][0]
+    assert entry["resilience"]["options"]["seed_estimator"] == 4
+    assert entry["resilience"]["measure_mitigation"]["calibration_shots"] >= 3000
+    assert entry["standard_errors"][0] > 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from openqpu.device import Device
+from openqpu.device import Device, resolve
 from openqpu.errors import DoesNotFit
 from openqpu.formats.prescan import ScanLimits
 from openqpu.service.circuits import (
@@ -25,6 +25,7 @@ from openqpu.service.circuits import (
 )
 from openqpu.service.run.chip import ChipRun, method_settings, transpile_cache_folder
 from openqpu.service.run.estimate import estimate_chip_job
+from openqpu.service.run.resilience import check_options
 from openqpu.service.sandbox import Sandbox, SandboxLimit, TaskTimedOut
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
@@ -53,7 +54,7 @@ def validate(
     source's pre-scan (declared registers, expanded gates, nesting, controls), and
     with ``sandbox`` the parse and compile of a new source run in its child processes.
     """
-    device = devices.get(request.device)
+    device = devices.get(resolve(devices, request.device) or request.device)
     if device is None:
         known = ", ".join(sorted(devices))
         raise InvalidRequest("device", f"no device {request.device!r} (devices: {known})")
@@ -79,6 +80,16 @@ def validate(
         raise InvalidRequest("parameter_values", "give one list of values per circuit")
     if request.kind == "estimate" and not request.observables:
         raise InvalidRequest("observables", "an estimate job needs at least one observable")
+    if request.options is not None:
+        check_options(
+            request.options,
+            kind=request.kind,
+            device=device.name,
+            is_chip=device.is_chip,
+            mitigation=request.mitigation,
+            shots=request.shots,
+            max_shots=settings.max_shots,
+        )
     _check_job_size(request, settings)
     limits = ScanLimits(
         max_qubits=device.num_qubits,
@@ -133,6 +144,16 @@ def validate(
     return widest
 
 
+def with_canonical_device(request: JobCreate, devices: Mapping[str, Device]) -> JobCreate:
+    """``request`` with its device named by its canonical name: an alias (a chip's
+    published name) is accepted on submit and the job is stored, and answered, under
+    the device's own name."""
+    name = resolve(devices, request.device)
+    if name is None or name == request.device:
+        return request
+    return request.model_copy(update={"device": name})
+
+
 def _check_job_size(request: JobCreate, settings: Settings) -> None:
     """Refuse a job whose observables, Pauli terms or parameter values are over the caps.
 
@@ -174,6 +195,7 @@ def prepare(
 ) -> Submission:
     """Validate ``request`` and, on a chip, estimate its run (CPU: parsing, compiling;
     the cached calibration) for :func:`store`. ``sandbox``: see :func:`validate`."""
+    request = with_canonical_device(request, devices)
     num_qubits = validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
@@ -265,6 +287,7 @@ def dry_run(
     Raises:
         InvalidRequest: what a submit of the same request would be refused for.
     """
+    request = with_canonical_device(request, devices)
     validate(request, devices, settings, calibrations, sandbox=sandbox)
     payload = _payload(request)
     if calibrations is not None and request.device in calibrations.specs:
@@ -316,6 +339,8 @@ def _payload(request: JobCreate) -> dict[str, Any]:
         }
     )
     payload["parameter_values"] = request.parameter_values
+    if request.options is not None:
+        payload["options"] = request.options.model_dump(exclude_none=True)
     return payload
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openqpu.service.clock import aware
+from openqpu.service.estimator_options import EstimatorOptions
 
 # SQLite returns naive datetimes; every time the API shows is UTC and says so.
 UtcDatetime = Annotated[datetime, AfterValidator(aware)]
@@ -52,11 +53,25 @@ class JobCreate(BaseModel):
     mitigation: Literal["readout"] | None = Field(
         default=None, description="'readout': correct counts with the calibration's readout errors"
     )
+    options: EstimatorOptions | None = Field(
+        default=None,
+        description="estimate jobs on chips: error mitigation and suppression with Qiskit "
+        "Runtime's EstimatorOptions names (resilience_level, resilience, twirling, "
+        "dynamical_decoupling, default_shots, default_precision, seed_estimator); "
+        "default_shots or default_precision set the shots per measurement basis",
+    )
 
     @field_validator("circuits", mode="before")
     @classmethod
     def _one_circuit_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _shots_from_options(self) -> JobCreate:
+        shots = self.options.shots() if self.options is not None else None
+        if shots is not None:
+            self.shots = shots
+        return self
 
 
 class JobEventPublic(BaseModel):
@@ -88,6 +103,11 @@ class JobPublic(BaseModel):
     error: str | None
     queue_position: int | None = None
     events: list[JobEventPublic] = []
+    warnings: list[str] | None = Field(
+        default=None,
+        description="in the answer to a submit: how a source was read, e.g. an OpenQASM 2 "
+        "file without its 'OPENQASM 2.0;' line",
+    )
 
 
 class JobsPublic(BaseModel):

@@ -23,8 +23,11 @@ from openqpu.service.circuits import decode_circuit, decode_observable
 from openqpu.service.lru import LruCache
 from openqpu.service.run import transpile_cache
 from openqpu.service.run.fanout import Fanout, Gathered, LocalFanout, chunk_seed, shot_chunks
+from openqpu.service.run.mitigated import BasisRun, MitigatedEstimate, combine
 from openqpu.service.run.mitigation import mitigate_readout
+from openqpu.service.run.resilience import Resilience, resolve
 from openqpu.service.run.runner import circuit_seed
+from openqpu.service.run.scheduling import durations_for
 from openqpu.service.settings import Settings
 from openqpu.service.store.bootstrap import data_directory
 from openqpu.sim.methods import stabilizer, trajectories
@@ -388,13 +391,13 @@ def _estimate_entry(
     measured = [label for label in labels if set(label) != {"I"}]
     values = {label: 1.0 for label in labels if set(label) == {"I"}}
     groups = SparsePauliOp(measured).group_commuting(qubit_wise=True) if measured else []
+    resilience = resolve(payload.get("options"))
+    if resilience.active:
+        return _mitigated_entry(payload, index, seed, chip, observables, groups, resilience)
     how: dict[str, Any] | None = None
     for number, group in enumerate(groups):
         group_labels = group.paulis.to_labels()
-        basis = "".join(
-            next((label[i] for label in group_labels if label[i] != "I"), "I")
-            for i in range(num_qubits)
-        )
+        basis = _basis_of(group_labels, num_qubits)
         prepared, outcome = _run_prepared(
             payload, index, seed + number, payload["shots"], chip, basis
         )
@@ -410,10 +413,7 @@ def _estimate_entry(
             mitigated = mitigate_readout(counts, errors)
         total = sum(counts.values())
         probs = mitigated or {key: count / total for key, count in counts.items()}
-        # Classical bit j holds the j-th non-I qubit of the basis, ascending.
-        position = {q: j for j, q in enumerate(i for i, c in enumerate(basis[::-1]) if c != "I")}
-        for label in group_labels:
-            mask = sum(1 << position[q] for q, c in enumerate(label[::-1]) if c != "I")
+        for label, mask in parity_masks(basis, group_labels).items():
             values[label] = sum(
                 p * (-1 if (int(key, 2) & mask).bit_count() % 2 else 1) for key, p in probs.items()
             )
@@ -432,4 +432,95 @@ def _estimate_entry(
         "num_qubits": num_qubits,
         "measurement_bases": len(groups),
         **(how or {}),
+    }
+
+
+def _basis_of(group_labels: list[str], num_qubits: int) -> str:
+    """The measurement basis of qubit-wise commuting labels (I where none acts)."""
+    return "".join(
+        next((label[i] for label in group_labels if label[i] != "I"), "I")
+        for i in range(num_qubits)
+    )
+
+
+def parity_masks(basis: str, labels: list[str]) -> dict[str, int]:
+    """Per label, the classical bits (of a circuit ``measured_in_basis(basis)``) whose
+    parity is the label's value: bit j holds the j-th non-I qubit of the basis."""
+    position = {q: j for j, q in enumerate(i for i, c in enumerate(basis[::-1]) if c != "I")}
+    return {
+        label: sum(1 << position[q] for q, c in enumerate(label[::-1]) if c != "I")
+        for label in labels
+    }
+
+
+def _mitigated_entry(
+    payload: dict[str, Any],
+    index: int,
+    seed: int,
+    chip: ChipRun,
+    observables: list[SparsePauliOp],
+    groups: list[SparsePauliOp],
+    resilience: Resilience,
+) -> dict[str, Any]:
+    """An estimate entry run with ``resilience`` (``openqpu.service.run.mitigated``):
+    values with standard errors, and what each technique did in ``resilience``."""
+    num_qubits = observables[0].num_qubits
+    shots = int(payload["shots"])
+    estimate = MitigatedEstimate(resilience, shots, seed)
+    how: dict[str, Any] = {}
+    values: list[dict[str, float]] = [{} for _ in estimate.factors]
+    stds: list[dict[str, float]] = [{} for _ in estimate.factors]
+    for number, group in enumerate(groups):
+        group_labels = group.paulis.to_labels()
+        basis = _basis_of(group_labels, num_qubits)
+        prepared, choice, _ = plan(payload, index, chip, basis)
+        circuit, _ = prepared.bound(_values_of(payload, index))
+
+        def run(
+            circuit: QuantumCircuit,
+            shots: int,
+            seed: int,
+            noise: NoiseModel = prepared.noise,
+            method: str = choice.method,
+        ) -> dict[str, int]:
+            outcome = run_method(method, circuit, noise, shots, seed=seed, settings=chip.methods)
+            if how:
+                merge_method_fields(how, method_fields(outcome))
+            else:
+                how.update(method_fields(outcome))
+            return outcome.counts
+
+        durations = durations_for(chip.spec, chip.snapshot, prepared.transpiled.physical_qubits)
+        run_basis = BasisRun(circuit, parity_masks(basis, group_labels), durations, run)
+        for f, (here, spread) in enumerate(
+            zip(*estimate.basis_values(number, run_basis), strict=True)
+        ):
+            values[f].update(here)
+            stds[f].update(spread)
+    extrapolators = resilience.extrapolators if resilience.zne_mitigation else None
+    evs, errors, zne_metadata = combine(observables, estimate.applied, values, stds, extrapolators)
+    if zne_metadata is not None:
+        zne_metadata["noise_factors"] = estimate.factors
+        zne_metadata["noise_factors_applied"] = estimate.applied
+    randomizations = resilience.randomizations(shots)
+    metadata: dict[str, Any] = {
+        "options": resilience.as_metadata(),
+        "num_randomizations": len(randomizations),
+        "circuits_run": estimate.circuits_run,
+        "shots_per_randomization": max(randomizations),
+        "measure_mitigation": (
+            {"calibration_shots": estimate.calibration_shots}
+            if resilience.measure_mitigation
+            else None
+        ),
+        "zne": zne_metadata,
+    }
+    return {
+        "expectation_values": evs,
+        "standard_errors": errors,
+        "shots": shots,
+        "num_qubits": num_qubits,
+        "measurement_bases": len(groups),
+        "resilience": metadata,
+        **how,
     }

@@ -14,6 +14,8 @@ from qiskit.quantum_info import SparsePauliOp
 
 from openqpu.service.circuits import decode_observable
 from openqpu.service.run.chip import ChipRun, plan
+from openqpu.service.run.resilience import cost_multiplier, resolve
+from openqpu.sim.methods.base import DENSITY_MATRIX
 
 
 def measurement_bases(payload: dict[str, Any], num_qubits: int) -> int:
@@ -40,15 +42,20 @@ def estimate_chip_job(payload: dict[str, Any], chip: ChipRun) -> list[dict[str, 
         MethodUnsupported: the job's ``method`` cannot run a circuit (or none can).
     """
     estimates = []
+    resilience = resolve(payload.get("options"))
     for index in range(len(payload["circuits"])):
         prepared, choice, _ = plan(payload, index, chip)
         bases = measurement_bases(payload, prepared.circuit.num_qubits)
+        runs = float(bases)
+        if resilience.active:
+            per_circuit = choice.method == DENSITY_MATRIX
+            runs *= cost_multiplier(resilience, int(payload["shots"]), per_circuit=per_circuit)
         transpiled = prepared.transpiled
         estimates.append(
             {
                 "index": index,
                 "method": choice.method,
-                "estimated_seconds": round(choice.cost.seconds * bases, 3),
+                "estimated_seconds": round(choice.cost.seconds * runs, 3),
                 "estimated_memory_bytes": choice.cost.memory_bytes,
                 "estimated_success_probability": transpiled.estimated_success_probability,
                 "num_two_qubit_gates": transpiled.num_two_qubit_gates,

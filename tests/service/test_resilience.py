@@ -1,0 +1,208 @@
+"""Error mitigation and suppression of estimate jobs on chips (``options``), each
+technique against exact math on small cases, and the whole on an emulated chip."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from qiskit import QuantumCircuit, qasm3
+from qiskit.quantum_info import Operator, Pauli, SparsePauliOp, Statevector
+
+from openqpu.device import generate_snapshot, load_device_specs
+from openqpu.service.estimator_options import EstimatorOptions
+from openqpu.service.run.chip import ChipRun, run_on_chip
+from openqpu.service.run.mitigated import BasisRun, MitigatedEstimate
+from openqpu.service.run.resilience import resolve
+from openqpu.service.run.scheduling import compact_durations, idle_ticks, rescheduled
+from openqpu.service.run.twirling import twirled_gates, twirled_measurements
+from openqpu.service.run.zne import extrapolate, folded
+from openqpu.sim.methods import density
+from openqpu.sim.noise import NoiseModel, ReadoutError
+from openqpu.transpile import TranspiledCircuit, transpile_for_device
+
+
+@pytest.fixture(scope="module")
+def chip() -> ChipRun:
+    spec = load_device_specs()["lattice12"]
+    return ChipRun(spec, generate_snapshot(spec, seed=3, taken_at=datetime(2026, 1, 1, tzinfo=UTC)))
+
+
+def _unitary_part(circuit: QuantumCircuit) -> QuantumCircuit:
+    out = QuantumCircuit(circuit.num_qubits)
+    for item in circuit.data:
+        if item.operation.name not in ("measure", "delay", "barrier"):
+            out.append(item.operation, [circuit.find_bit(q).index for q in item.qubits])
+    return out
+
+
+def _compiled(chip: ChipRun, measured: bool = True) -> TranspiledCircuit:
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.ry(0.4, 2)
+    qc.cx(1, 2)
+    qc.rz(0.3, 1)
+    qc.cx(0, 1)
+    if measured:
+        qc.measure_all()
+    return transpile_for_device(qc, chip.spec, chip.snapshot, optimization_level=1)
+
+
+def test_options_unknown_or_wrongly_shaped_are_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="enable_gate\n"):
+        EstimatorOptions.model_validate({"twirling": {"enable_gate": True}})
+    with pytest.raises(ValidationError, match="resilience_level"):
+        EstimatorOptions.model_validate({"resilience_level": 3})
+    with pytest.raises(ValidationError, match="extrapolator: 'cubic'"):
+        EstimatorOptions.model_validate({"resilience": {"zne": {"extrapolator": "cubic"}}})
+    with pytest.raises(ValidationError, match="polynomial_degree_3 needs at least 4"):
+        EstimatorOptions.model_validate(
+            {"resilience": {"zne": {"extrapolator": "polynomial_degree_3"}}}
+        )
+    with pytest.raises(ValidationError, match="sequence_type"):
+        EstimatorOptions.model_validate({"dynamical_decoupling": {"sequence_type": "XZ"}})
+
+
+def test_levels_preset_techniques_and_fine_options_override() -> None:
+    assert not resolve(None).active and not resolve({"resilience_level": 0}).active
+    one = resolve({})  # Qiskit Runtime's default level is 1
+    assert one.measure_mitigation and one.twirl_measure and not one.zne_mitigation
+    two = resolve({"resilience_level": 2})
+    assert two.zne_mitigation and two.twirl_gates and two.noise_factors == (1.0, 3.0, 5.0)
+    custom = resolve(
+        {
+            "resilience_level": 2,
+            "resilience": {"measure_mitigation": False, "zne": {"extrapolator": "linear"}},
+            "twirling": {"num_randomizations": 4, "shots_per_randomization": 10},
+        }
+    )
+    assert not custom.measure_mitigation and custom.extrapolators == ("linear",)
+    assert custom.randomizations(1000) == [10] * 4
+    assert resolve({}).randomizations(100) == [4] * 4 + [3] * 28  # "auto": 32
+    assert EstimatorOptions(default_precision=0.01).shots() == 10_000
+
+
+def test_folding_multiplies_cz_count_and_keeps_the_unitary(chip: ChipRun) -> None:
+    compiled = _compiled(chip, measured=False)
+    circuit = compiled.circuit
+    count = circuit.count_ops()["cz"]
+    assert count == 3
+    for factor in (3.0, 5.0, 7.0):
+        out, applied = folded(circuit, factor)
+        assert out.count_ops()["cz"] == factor * count and applied == factor
+        assert Operator(_unitary_part(out)).equiv(Operator(_unitary_part(circuit)))
+    out, applied = folded(circuit, 2.0)  # 3 CZs: one or two of them folded once
+    assert out.count_ops()["cz"] in (5, 7) and applied == out.count_ops()["cz"] / 3
+    durations = compact_durations(chip.spec, chip.snapshot, compiled.physical_qubits)
+    assert rescheduled(circuit, durations).data == circuit.data  # the compiler's schedule
+    # Folded CZs take time: the other qubits idle (and relax) longer.
+    assert idle_ticks(rescheduled(folded(circuit, 3.0)[0], durations)) > idle_ticks(circuit)
+
+
+def test_twirled_circuits_equal_the_original_up_to_the_recorded_frame(chip: ChipRun) -> None:
+    circuit = _compiled(chip, measured=False).circuit
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        twirled, frame = twirled_gates(circuit, rng)
+        assert len(frame) == 3 and twirled.count_ops()["cz"] == 3
+        assert Operator(_unitary_part(twirled)).equiv(Operator(_unitary_part(circuit)))
+    measured = _compiled(chip).circuit
+    for _ in range(5):
+        flipped, mask = twirled_measurements(measured, rng)
+        # The flips are X on the qubits whose classical bits are in the mask.
+        frame = ["I"] * measured.num_qubits
+        for item in measured.data:
+            if item.operation.name == "measure":
+                if mask >> measured.find_bit(item.clbits[0]).index & 1:
+                    frame[measured.find_bit(item.qubits[0]).index] = "X"
+        expected = Operator(_unitary_part(measured)).compose(Pauli("".join(frame[::-1])))
+        assert Operator(_unitary_part(flipped)).equiv(expected)
+
+
+def test_extrapolators_fit_known_curves_exactly() -> None:
+    x = [1.0, 2.0, 3.0, 5.0]
+    exact = [0.0] * 4
+    linear = extrapolate(x, [0.9 - 0.1 * v for v in x], exact, "linear")
+    assert linear.value == pytest.approx(0.9) and linear.std == 0
+    exp = extrapolate(x, [-0.8 * math.exp(-v / 2.5) for v in x], exact, "exponential")
+    assert exp.value == pytest.approx(-0.8) and exp.parameters[1] == pytest.approx(2.5)
+    quad = extrapolate(x, [0.7 - 0.1 * v + 0.02 * v**2 for v in x], exact, "polynomial_degree_2")
+    assert quad.value == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="change sign"):
+        extrapolate(x, [0.3, 0.1, -0.1, -0.3], exact, "exponential")
+    # Standard errors propagate: a noisier point widens the intercept's error.
+    tight = extrapolate([1, 3], [0.8, 0.6], [0.01, 0.01], "linear")
+    assert tight.std == pytest.approx(math.hypot(1.5 * 0.01, 0.5 * 0.01))
+
+
+def test_trex_recovers_a_known_readout_only_error(chip: ChipRun) -> None:
+    circuit = QuantumCircuit(3, 3)
+    circuit.x(0)
+    circuit.measure([0, 1, 2], [0, 1, 2])
+    noise = NoiseModel(
+        readout={q: ReadoutError(0.04 + 0.02 * q, 0.11 - 0.03 * q) for q in range(3)}
+    )
+    masks = {"IIZ": 0b001, "IZI": 0b010, "ZZZ": 0b111, "ZIZ": 0b101}
+    truth = {"IIZ": -1.0, "IZI": 1.0, "ZZZ": -1.0, "ZIZ": -1.0}
+    durations = compact_durations(chip.spec, chip.snapshot, chip.snapshot.working_qubits()[:3])
+
+    def run(circuit: QuantumCircuit, shots: int, seed: int) -> dict[str, int]:
+        return density.run(circuit, noise, shots, seed=seed).counts
+
+    basis = BasisRun(circuit, masks, durations, run)
+    for level, should_recover in ((0, False), (1, True)):
+        estimate = MitigatedEstimate(resolve({"resilience_level": level}), 20_000, seed=5)
+        values, stds = estimate.basis_values(0, basis)
+        for label, expected in truth.items():
+            error = abs(values[0][label] - expected)
+            if should_recover:
+                assert stds[0][label] > 0 and error < 4 * stds[0][label], label
+            else:
+                assert error > 0.05, label  # the raw readout is visibly off
+
+
+def test_levels_bring_an_estimate_on_the_chip_closer_to_the_exact_value(chip: ChipRun) -> None:
+    qc = QuantumCircuit(2)
+    qc.ry(1.1, 0)
+    qc.x(1)
+    qc.cx(0, 1)
+    qc.rx(0.7, 1)
+    qc.cx(1, 0)
+    observables = [{"ZI": 1.0, "IZ": -1.0}, {"XX": 0.5, "II": 0.25}]
+    state = Statevector(qc)
+    exact = [
+        state.expectation_value(SparsePauliOp.from_list(list(o.items()))).real for o in observables
+    ]
+    payload = {"kind": "estimate", "circuits": [qasm3.dumps(qc)], "shots": 100_000}
+    payload["observables"] = observables
+    fine = {"twirling": {"num_randomizations": 4}}
+    errors = {}
+    stds = {}
+    for level in (0, 1, 2):
+        options = {"resilience_level": level, **fine} if level else {"resilience_level": 0}
+        entry = run_on_chip({**payload, "options": options}, 3, chip)["results"][0]
+        errors[level] = [
+            abs(v - e) for v, e in zip(entry["expectation_values"], exact, strict=True)
+        ]
+        if level:
+            meta = entry["resilience"]
+            assert meta["options"]["resilience_level"] == level
+            assert all(s > 0 for s in entry["standard_errors"])
+            stds[level] = entry["standard_errors"]
+        if level == 2:
+            zne = entry["resilience"]["zne"]
+            assert zne["noise_factors"] == [1.0, 3.0, 5.0]
+            assert len(zne["evs_noise_factors"][0]) == 3
+            assert zne["extrapolator"][0] in ("exponential", "linear")
+            # More noise, smaller |value|: the folding amplified the noise.
+            first = [abs(v) for v in zne["evs_noise_factors"][0]]
+            assert first[0] > first[1] > first[2]
+    # <ZI - IZ> suffers the CZs' noise: TREX removes the readout part, ZNE more.
+    assert errors[2][0] < errors[1][0] < errors[0][0], errors
+    # <XX> suffers mostly readout errors: gone at level 1 already.
+    assert errors[1][1] < 4 * stds[1][1] and errors[2][1] < 4 * stds[2][1]
+    assert errors[1][1] < errors[0][1] / 4
