@@ -181,3 +181,47 @@ def test_primitives_pass_the_method_and_report_it_per_parameter_set(
     assert simulation[0]["approximations"] == []
     exact = SamplerV2(provider.backend("statevector")).run([(rotated_bell(), [0.0])], shots=10)
     assert "simulation" not in exact.result()[0].metadata  # ideal: nothing to say
+
+
+def test_estimator_options_shaped_like_qiskit_runtime_reach_the_server(
+    provider: OpenQPUProvider,
+) -> None:
+    import dataclasses
+
+    from openqpu.qiskit import EstimatorOptions
+
+    @dataclasses.dataclass
+    class Twirling:  # another library's options object, set by attributes
+        num_randomizations: int | None = 4
+        enable_gates: bool | None = None
+
+    @dataclasses.dataclass
+    class Foreign:
+        resilience_level: int = 2
+        twirling: Twirling = dataclasses.field(default_factory=Twirling)
+        default_shots: int = 20_000
+        seed_estimator: int = 3
+
+    estimator = EstimatorV2(provider.backend("lattice12"), seed=5, options=Foreign())
+    assert estimator.options.twirling.num_randomizations == 4
+    estimator.options.resilience.zne.extrapolator = "linear"
+    with pytest.raises(AttributeError, match=r"twirling\.enable_gate: no such option"):
+        estimator.options.twirling.enable_gate = True
+    with pytest.raises(ValueError, match=r"resilience\.pec_mitigation: no such option"):
+        EstimatorV2(provider.backend("lattice12"), options={"resilience": {"pec_mitigation": 1}})
+    circuit = rotated_bell().remove_final_measurements(inplace=False)
+    pub = (circuit, [H2, SparsePauliOp("ZZ")], [[0.4]])
+    result = estimator.run([pub]).result()[0]
+    assert result.metadata["shots"] == 20_000
+    resilience = result.metadata["resilience"]
+    assert resilience["options"]["resilience_level"] == 2
+    assert resilience["options"]["twirling"]["num_randomizations"] == 4
+    assert resilience["zne"]["extrapolator"] == ["linear"]
+    assert result.data.evs_noise_factors.shape == (2, 3)
+    # Standard errors from the server: larger than the unmitigated binomial ones.
+    assert np.all(result.data.stds > 1 / np.sqrt(20_000) * 0.1)
+    exact = StatevectorEstimator().run([pub]).result()[0].data.evs
+    plain = EstimatorV2(provider.backend("lattice12"), seed=5, default_precision=1 / 141)
+    raw = plain.run([pub]).result()[0].data.evs
+    assert abs(result.data.evs[0] - exact[0]) < abs(raw[0] - exact[0])
+    assert EstimatorOptions(resilience_level=1).to_dict() == {"resilience_level": 1}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -155,6 +155,7 @@ class Client:
         optimization_level: int | None = None,
         mitigation: str | None = None,
         method: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> RemoteJob:
         """Queue a job.
 
@@ -183,6 +184,10 @@ class Client:
                 choice, also when None), ``"density_matrix"``, ``"stabilizer"``,
                 ``"mps"`` or ``"statevector"``; ideal simulators take only ``"auto"``
                 and ``"statevector"``. Each result entry says which method ran.
+            options: estimate jobs on a chip: error mitigation and suppression, nested
+                as ``qiskit_ibm_runtime.EstimatorOptions`` (``{"resilience_level": 2,
+                "twirling": {"num_randomizations": 16}}``); the server refuses unknown
+                names. Entries then carry ``standard_errors`` and ``resilience``.
 
         Returns:
             The queued job.
@@ -200,6 +205,7 @@ class Client:
             circuits, device, shots=shots, seed=seed, kind=kind, observables=observables,
             parameter_values=parameter_values, name=name, priority=priority,
             optimization_level=optimization_level, mitigation=mitigation, method=method,
+            options=options,
         )  # fmt: skip
         body["idempotency_key"] = idempotency_key or str(uuid.uuid4())
         info = self._transport.request("POST", "/api/v1/jobs", json=body)
@@ -220,6 +226,7 @@ class Client:
         optimization_level: int | None = None,
         mitigation: str | None = None,
         method: str | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """What ``submit`` with the same arguments would do, without queueing anything.
 
@@ -229,7 +236,8 @@ class Client:
 
         Args:
             circuits, device, shots, seed, kind, observables, parameter_values, name,
-                priority, optimization_level, mitigation, method: as for ``submit``.
+                priority, optimization_level, mitigation, method, options: as for
+                ``submit``.
 
         Returns:
             The dry-run document: ``{"dry_run": True, "device", "shots", "circuits",
@@ -256,6 +264,7 @@ class Client:
             circuits, device, shots=shots, seed=seed, kind=kind, observables=observables,
             parameter_values=parameter_values, name=name, priority=priority,
             optimization_level=optimization_level, mitigation=mitigation, method=method,
+            options=options,
         )  # fmt: skip
         body["dry_run"] = True
         return dict(self._transport.request("POST", "/api/v1/jobs", json=body))
@@ -319,6 +328,7 @@ def _job_body(
     optimization_level: int | None,
     mitigation: str | None,
     method: str | None,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``POST /api/v1/jobs`` body of a submit or an estimate; None options are left out
     so that the server's defaults apply."""
@@ -338,6 +348,7 @@ def _job_body(
         "optimization_level": optimization_level,
         "mitigation": mitigation,
         "method": method,
+        "options": None if options is None else dict(options),
     }
     body.update({key: value for key, value in optional.items() if value is not None})
     return body

@@ -17,12 +17,14 @@ from __future__ import annotations
 from openqpu.qiskit.backend import OpenQPUBackend
 from openqpu.qiskit.estimator import EstimatorV2
 from openqpu.qiskit.job import OpenQPUJob
+from openqpu.qiskit.options import EstimatorOptions
 from openqpu.qiskit.primitive_job import OpenQPUPrimitiveJob
 from openqpu.qiskit.provider import OpenQPUProvider
 from openqpu.qiskit.sampler import SamplerV2
 from openqpu.qiskit.target import chip_target, simulator_target
 
 __all__ = [
+    "EstimatorOptions",
     "EstimatorV2",
     "OpenQPUBackend",
     "OpenQPUJob",

@@ -22,6 +22,7 @@ from qiskit.quantum_info import SparseObservable
 
 from openqpu.client import RemoteJob
 from openqpu.qiskit.backend import OpenQPUBackend
+from openqpu.qiskit.options import EstimatorOptions, as_options
 from openqpu.qiskit.primitive_job import (
     OpenQPUPrimitiveJob,
     method_metadata,
@@ -46,6 +47,15 @@ class EstimatorV2(BaseEstimatorV2):
             ``"density_matrix"``, ``"stabilizer"``, ``"mps"``, ``"statevector"``;
             None: its default, auto). On a chip, ``result[i].metadata["simulation"]``
             says per parameter set the ``method``, ``approximations`` and ``method_figures``.
+        options: on a chip, error mitigation and suppression: ``EstimatorOptions``, a
+            nested dict, or an object shaped like ``qiskit_ibm_runtime.EstimatorOptions``
+            (``resilience_level``, ``resilience.zne.noise_factors``, ``twirling.*``,
+            ``dynamical_decoupling.*``, ``default_shots``, ``default_precision``,
+            ``seed_estimator``). Given (or set later on ``estimator.options``), they go
+            to the server, which applies Qiskit Runtime's defaults to what is unset
+            (``resilience_level`` 1); then ``stds`` are the server's standard errors,
+            and with ZNE ``data`` adds ``evs_noise_factors`` and ``stds_noise_factors``
+            and ``metadata["resilience"]`` says what ran. Ideal simulators ignore them.
 
     >>> estimator = EstimatorV2(backend, seed=7)  # doctest: +SKIP
     >>> estimator.run([(ansatz, hamiltonian, thetas)]).result()[0].data.evs  # doctest: +SKIP
@@ -61,6 +71,7 @@ class EstimatorV2(BaseEstimatorV2):
         optimization_level: int | None = None,
         mitigation: str | None = None,
         method: str | None = None,
+        options: EstimatorOptions | Mapping[str, Any] | Any = None,
     ) -> None:
         self._backend = backend
         self.default_precision = default_precision
@@ -68,6 +79,26 @@ class EstimatorV2(BaseEstimatorV2):
         self.optimization_level = optimization_level
         self.mitigation = mitigation
         self.method = method
+        self._options_given = options is not None
+        self._options = as_options(options)
+
+    @property
+    def options(self) -> EstimatorOptions:
+        """The error mitigation options (shaped like Qiskit Runtime's); set attributes
+        on it, or assign a dict or options object."""
+        return self._options
+
+    @options.setter
+    def options(self, value: EstimatorOptions | Mapping[str, Any] | Any) -> None:
+        self._options_given = value is not None
+        self._options = as_options(value)
+
+    def _server_options(self) -> dict[str, Any] | None:
+        """The options to send: None on an ideal simulator or when none were given."""
+        chosen = self._options.to_dict()
+        if self._backend.is_simulator or not (chosen or self._options_given):
+            return None
+        return chosen
 
     @property
     def backend(self) -> OpenQPUBackend:
@@ -92,11 +123,15 @@ class EstimatorV2(BaseEstimatorV2):
             ValueError: a PUB is malformed, or a precision is not positive on a chip.
             InvalidRequest: the server refused a job.
         """
-        coerced = [EstimatorPub.coerce(pub, precision or self.default_precision) for pub in pubs]
+        default = precision or self._options.default_precision or self.default_precision
+        coerced = [EstimatorPub.coerce(pub, default) for pub in pubs]
+        options = self._server_options()
         remotes: list[RemoteJob | None] = []
         finishers = []
         for index, pub in enumerate(coerced):
             shots = self._shots(pub, index)
+            if options is not None and self._options.default_shots is not None:
+                shots = int(self._options.default_shots)
             circuits, values = parameter_rows(pub.circuit, pub.parameter_values)
             sets = np.arange(len(circuits)).reshape(pub.parameter_values.shape)
             set_index, observables = np.broadcast_arrays(sets, np.asarray(pub.observables))
@@ -115,6 +150,7 @@ class EstimatorV2(BaseEstimatorV2):
                     optimization_level=self.optimization_level,
                     mitigation=self.mitigation,
                     method=self.method,
+                    options=options,
                 )
             remotes.append(remote)
             finishers.append(
@@ -149,18 +185,43 @@ class EstimatorV2(BaseEstimatorV2):
         labels: list[str],
         shots: int,
     ) -> PubResult:
-        per_set = [] if raw is None else [e["expectation_values"] for e in raw["results"]]
+        entries = [] if raw is None else raw["results"]
+        per_set = [e["expectation_values"] for e in entries]
+        # Mitigated entries carry the server's standard errors (and ZNE's per factor).
+        mitigated = bool(entries) and "standard_errors" in entries[0]
+        zne = [e["resilience"]["zne"] for e in entries] if mitigated else []
+        num_factors = len(zne[0]["noise_factors"]) if zne and zne[0] else 0
         column = {label: j for j, label in enumerate(labels)}
         evs = np.zeros(len(terms))
         stds = np.zeros(len(terms))
+        evs_factors = np.zeros((len(terms), num_factors))
+        var_factors = np.zeros((len(terms), num_factors))
         for k, (row, obs) in enumerate(zip(set_index, terms, strict=True)):
+            variance = 0.0
             for label, coeff in obs.items():
-                value = 1.0 if label not in column else float(per_set[row][column[label]])
+                if label not in column:  # the identity
+                    evs[k] += coeff
+                    evs_factors[k] += coeff
+                    continue
+                j = column[label]
+                value = float(per_set[row][j])
                 evs[k] += coeff * value
-                if not self._backend.is_simulator:
+                if mitigated:
+                    variance += (coeff * entries[row]["standard_errors"][j]) ** 2
+                elif not self._backend.is_simulator:
                     stds[k] += abs(coeff) * math.sqrt(max(0.0, 1.0 - value**2))
-        stds /= math.sqrt(shots)
-        data = DataBin(evs=evs.reshape(pub.shape), stds=stds.reshape(pub.shape), shape=pub.shape)
+                if num_factors:
+                    evs_factors[k] += coeff * np.asarray(zne[row]["evs_noise_factors"][j])
+                    var_factors[k] += (coeff * np.asarray(zne[row]["stds_noise_factors"][j])) ** 2
+            if mitigated:
+                stds[k] = math.sqrt(variance)
+        if not mitigated:
+            stds /= math.sqrt(shots)
+        fields: dict[str, Any] = {"evs": evs.reshape(pub.shape), "stds": stds.reshape(pub.shape)}
+        if num_factors:
+            fields["evs_noise_factors"] = evs_factors.reshape((*pub.shape, num_factors))
+            fields["stds_noise_factors"] = np.sqrt(var_factors).reshape((*pub.shape, num_factors))
+        data = DataBin(**fields, shape=pub.shape)
         metadata = {
             "target_precision": pub.precision,
             "shots": None if self._backend.is_simulator else shots,
@@ -168,7 +229,23 @@ class EstimatorV2(BaseEstimatorV2):
             "job_id": None if raw is None else raw["job_id"],
             **method_metadata(raw),
         }
+        if mitigated:
+            metadata["resilience"] = _resilience_metadata(entries[0]["resilience"])
         return PubResult(data, metadata=metadata)
+
+
+def _resilience_metadata(server: dict[str, Any]) -> dict[str, Any]:
+    """What the server says mitigation did, less its per-term arrays (``data`` has the
+    observables' own)."""
+    out = {key: value for key, value in server.items() if key != "zne"}
+    if server.get("zne"):
+        zne = server["zne"]
+        out["zne"] = {
+            "noise_factors": zne["noise_factors"],
+            "noise_factors_applied": zne.get("noise_factors_applied"),
+            "extrapolator": sorted(set(zne["extrapolator"])),
+        }
+    return out
 
 
 def _pauli_terms(observable: Mapping[str, float]) -> dict[str, float]:
