@@ -64,8 +64,8 @@ CIRCUITS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CIRCUITS))
 def test_blocking_large_circuit_matches_reference(name: str) -> None:
-    # Up to 18 qubits a cx chain becomes one affine permutation (tests/sim/test_affine.py);
-    # GHZ on 19 qubits keeps its monomial blocks and takes the blocked path.
+    # Below the blocked sizes a cx chain becomes one affine permutation
+    # (tests/sim/test_affine.py); GHZ on 19 qubits takes the blocked path.
     circuit = CIRCUITS[name](19 if name == "ghz" else N)
     program = sim.lower(circuit)
     steps, _ = program.bind(None, np.dtype(np.complex128))

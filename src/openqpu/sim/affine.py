@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from openqpu.sim.blocking import MIN_EXTRA_QUBITS, block_qubits_for
 from openqpu.sim.ops import GateOp, MonomialOp
 
 # Out of place, so it needs a second state; kept to states that sit in cache.
@@ -109,9 +110,20 @@ def _apply(value: int, qubits: Sequence[int], columns: Sequence[int], constant: 
     return result
 
 
-def merge_permutations(ops: list[GateOp], num_qubits: int) -> list[GateOp]:
-    """Replace each run of two or more consecutive pure affine permutations by one op."""
-    if num_qubits > MAX_QUBITS:
+def merge_permutations(
+    ops: list[GateOp], num_qubits: int, dtype: np.dtype | None = None
+) -> list[GateOp]:
+    """Replace each run of two or more consecutive pure affine permutations by one op.
+
+    With ``dtype``, only below the size where cache blocking starts: there the blocked
+    groups take permutation runs in their one pass per group, while the out-of-place
+    permutation pays a second state that no longer sits in cache (GHZ-16, complex128:
+    1.0 ms against 0.67 ms, and more to bind).
+    """
+    limit = MAX_QUBITS
+    if dtype is not None:
+        limit = min(limit, block_qubits_for(dtype) + MIN_EXTRA_QUBITS - 1)
+    if num_qubits > limit:
         return ops
     result: list[GateOp] = []
     run: list[tuple[MonomialOp, list[int], int]] = []

@@ -259,7 +259,7 @@ def bind_segment(
         plan = plan_fusion(shapes, CostModel(dtype, num_qubits))
         segment.plans[dtype] = plan
     ops = [_bind_block(block, segment.leaves, values, dtype) for block in plan]
-    return plan_groups(merge_permutations(ops, num_qubits), num_qubits, dtype)
+    return plan_groups(merge_permutations(ops, num_qubits, dtype), num_qubits, dtype)
 
 
 def _bind_block(
