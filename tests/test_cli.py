@@ -42,6 +42,20 @@ def test_cli_run_openqasm3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert json.loads(capsys.readouterr().out)["counts"] == {"1": 5}
 
 
+def test_cli_run_reads_a_headerless_qasm2_file_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bell.qasm"
+    source.write_text(BELL.read_text().replace("OPENQASM 2.0;", ""))
+    assert main(["run", str(source), "--shots", "50", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert set(json.loads(captured.out)["counts"]) <= {"00", "11"}
+    assert captured.err == (
+        f"openqpu: warning: {source}: no 'OPENQASM 2.0;' header: read as OpenQASM 2 "
+        'because it includes "qelib1.inc"\n'
+    )
+
+
 def test_cli_run_syntax_error_is_file_line_col(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

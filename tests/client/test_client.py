@@ -323,7 +323,63 @@ def test_client_waits_longer_between_each_try(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("openqpu.client.transport.time.sleep", waits.append)
     with pytest.raises(ServerError, match="HTTP 504"):
         fake_client(lambda _request: httpx.Response(504), backoff_s=0.5, retries=5).devices()
-    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0]
+    # Doubling waits, each with up to 25 % of random jitter, never over 10 s.
+    for wait, base in zip(waits, [0.5, 1.0, 2.0, 4.0, 8.0], strict=True):
+        assert base <= wait <= min(1.25 * base, 10.0)
+
+
+def _rate_limited(retry_after: str | None = "1") -> httpx.Response:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    body = {"detail": "rate limit of 5 requests/s per API key reached; retry in 1 s",
+            "error": "RateLimited"}  # fmt: skip
+    return httpx.Response(429, json=body, headers=headers)
+
+
+def test_client_retries_429_honouring_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("openqpu.client.transport.time.sleep", waits.append)
+    answers = iter([_rate_limited("2"), _rate_limited(None), httpx.Response(201, json={
+        "id": "j1", "status": "queued"})])  # fmt: skip
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return next(answers)
+
+    job = fake_client(handler, backoff_s=0.1).submit(BELL_QASM, "statevector")
+    assert job.id == "j1" and calls == ["POST"] * 3
+    assert 2.0 <= waits[0] <= 2.5  # Retry-After: 2, with jitter
+    assert 0.2 <= waits[1] <= 0.25  # no Retry-After: the back-off (0.1 s doubled once)
+
+
+def test_client_raises_quota_error_only_when_retries_are_spent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("openqpu.client.transport.time.sleep", waits.append)
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return _rate_limited("1")
+
+    with pytest.raises(QuotaExceeded, match=r"retry in 1 s \(gave up after 4 tries\)$") as caught:
+        fake_client(handler, retries=3, backoff_s=0.1).job("j1").cancel()  # not repeatable
+    assert len(calls) == 4 and len(waits) == 3  # a 429 did nothing: even a cancel is retried
+    assert all(1.0 <= wait <= 1.25 for wait in waits)
+    assert caught.value.retry_after == 1
+
+
+def test_client_does_not_wait_out_a_long_retry_after() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return _rate_limited("3600")  # a daily quota: waiting is no use
+
+    with pytest.raises(QuotaExceeded) as caught:
+        fake_client(handler, retries=3).devices()
+    assert len(calls) == 1 and caught.value.retry_after == 3600
 
 
 def test_client_submit_retry_sends_the_same_idempotency_key() -> None:

@@ -56,7 +56,12 @@ def test_pyquafu_lists_every_device_as_a_backend(
     assert answer["version"] == PYQUAFU_VERSION
     backends = answer["backends"]
     devices = server.client().get("/api/v1/devices").json()
-    assert set(backends) == {device["name"] for device in devices}
+    # Every device, and the reference chip's names for lattice72 (its aliases).
+    assert set(backends) == {device["name"] for device in devices} | {"origin_wukong", "72"}
+    for alias in ("origin_wukong", "72"):
+        assert {k: v for k, v in backends[alias].items() if k != "system_id"} == {
+            k: v for k, v in backends["lattice72"].items() if k != "system_id"
+        }
     for device in devices:
         backend = backends[device["name"]]
         assert backend["qubits"] == device["num_qubits"]
@@ -69,6 +74,20 @@ def test_pyquafu_lists_every_device_as_a_backend(
     assert set(backends["lattice72"]["valid_gates"]) >= {"rz", "sx", "x", "cz"}
     assert "h" not in backends["lattice72"]["valid_gates"]
     assert {"h", "cx", "rx", "ccx"} <= set(backends["statevector"]["valid_gates"])
+
+
+def test_pyquafu_runs_on_an_alias_of_lattice72(
+    quafu_python: Path, home: Path, server: Server
+) -> None:
+    answer = quafu(quafu_python, home, action="run", backend="origin_wukong", circuit="x0",
+                   shots=100)  # fmt: skip
+    assert answer["status"] == "Completed" and sum(answer["counts"].values()) == 100
+    token = json.loads((home / ".quafu" / "api").read_text())["token"]
+    with server.client(token) as client:
+        job = client.get(f"/api/v1/jobs/{answer['task_id']}").json()
+    assert job["device"] == "lattice72"
+    info = quafu(quafu_python, home, action="chip_info", backend="72")
+    assert info["num_couplers"] > 100  # lattice72's working couplers
 
 
 def test_pyquafu_bell_on_statevector_waits_for_its_counts(quafu_python: Path, home: Path) -> None:

@@ -52,6 +52,9 @@ def _write_variant(tmp_path: Path, old: str, new: str) -> Path:
         ("cz_ns = 60.0", "cz_ns = -1.0", r"durations\.cz_ns: must be positive"),
         ("maintenance_min = 15.0", "maintenance_mins = 15.0", r"drift\.maintenance_mins: unknown"),
         ("disabled_qubits = 0", "disabled_qubits = 12", r"calibration\.disabled_qubits"),
+        ("rows = 4\n", 'rows = 4\naliases = ["a b"]\n', r"aliases: 'a b' is not a valid device"),
+        ("rows = 4\n", 'rows = 4\naliases = ["variant"]\n', r"aliases: 'variant' is the device"),
+        ("rows = 4\n", 'rows = 4\naliases = ["x", "x"]\n', r"aliases: \['x', 'x'\] names one"),
     ],
 )
 def test_spec_bad_file_names_the_field(tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -64,3 +67,22 @@ def test_spec_operator_directory_adds_devices(tmp_path: Path) -> None:
     specs = load_device_specs(tmp_path)
     assert specs["variant"].num_qubits == 15
     assert "lattice72" in specs
+
+
+def test_spec_aliases_are_optional_and_lattice72_has_the_reference_chip_names() -> None:
+    from openqpu.device import default_catalog, resolve
+
+    specs = load_device_specs()
+    assert specs["lattice12"].aliases == ()
+    assert specs["lattice72"].aliases == ("origin_wukong", "72")
+    catalog = default_catalog()
+    assert catalog["lattice72"].aliases == ("origin_wukong", "72")
+    assert [resolve(catalog, n) for n in ("origin_wukong", "72", "lattice72", "wukong")] == [
+        "lattice72", "lattice72", "lattice72", None,
+    ]  # fmt: skip
+
+
+def test_spec_an_alias_taken_by_another_device_is_refused(tmp_path: Path) -> None:
+    _write_variant(tmp_path, "rows = 4\n", 'rows = 4\naliases = ["origin_wukong"]\n')
+    with pytest.raises(ValueError, match=r"variant: name or alias 'origin_wukong' is already"):
+        load_device_specs(tmp_path)

@@ -69,6 +69,25 @@ def test_qasm_missing_header_is_reported() -> None:
         loads("qreg q[1];")
 
 
+def test_qasm2_without_header_but_qelib1_is_read_as_qasm2_with_a_warning() -> None:
+    from openqpu.formats.qasm import MissingQasmHeader, missing_header_warning
+
+    # As public benchmark suites publish them: the OPENQASM line left out.
+    source = '// bell\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\n'
+    assert detect_qasm_version(source) == 2
+    with pytest.warns(MissingQasmHeader, match=r"read as OpenQASM 2 because it includes"):
+        circuit = loads(source)
+    assert circuit.count_ops() == {"h": 1, "cx": 1}
+    assert missing_header_warning(source) is not None
+    assert missing_header_warning("OPENQASM 2.0;\n" + source) is None
+    # Lines keep their numbers: an error points where the file has it.
+    with pytest.raises(CircuitSyntaxError, match=r"^7:11: index 9 is out-of-range"):
+        with pytest.warns(MissingQasmHeader):
+            loads(source + "cx q[0],q[9];\n")
+    # An include in a comment does not make a file OpenQASM.
+    assert missing_header_warning('// include "qelib1.inc";\nqreg q[1];') is None
+
+
 def test_qasm2_gates_other_sdks_write_without_declaring_them() -> None:
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Operator

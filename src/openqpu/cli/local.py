@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 # Files read as OriginIR whatever they hold; others are OriginIR when they start with QINIT.
@@ -43,10 +44,15 @@ def _run_command(args: argparse.Namespace) -> int:
         return 2
     from openqpu.errors import CircuitSyntaxError, OpenQPUError
     from openqpu.formats import loads, originir
+    from openqpu.formats.qasm import missing_header_warning
 
     is_ir = args.file.suffix.lower() in ORIGINIR_SUFFIXES or originir.is_originir(text)
+    if not is_ir and (warning := missing_header_warning(text)) is not None:
+        print(f"openqpu: warning: {args.file}: {warning}", file=sys.stderr)
     try:
-        circuit = originir.loads(text) if is_ir else loads(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said above, once, in the CLI's words
+            circuit = originir.loads(text) if is_ir else loads(text)
     except CircuitSyntaxError as exc:
         line = exc.line if exc.line is not None else 1
         column = exc.column if exc.column is not None else 1

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -206,7 +207,9 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
         if args.dry_run:
             document = client.estimate(sources, args.device, **options)
         else:
-            job = client.submit(sources, args.device, **options)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # printed below, with the file names
+                job = client.submit(sources, args.device, **options)
     except InvalidRequest as exc:
         return _fail(_located(exc, names))
     if args.dry_run:
@@ -215,6 +218,8 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
         else:
             print_estimate(document, names)
         return 0
+    for warning in job.last_info.get("warnings") or []:
+        print(f"openqpu: warning: {_named(warning, names)}", file=sys.stderr)
     if not args.wait:
         if args.json:
             print(json.dumps(job.last_info, indent=2))
@@ -258,6 +263,14 @@ def _located(exc: Any, names: Sequence[str]) -> str:
     if match is None or int(match.group(1)) >= len(names):
         return str(exc)
     return f"{names[int(match.group(1))]}: {exc.message.removeprefix(exc.field + ': ')}"
+
+
+def _named(warning: str, names: Sequence[str]) -> str:
+    """A server warning about ``circuits[i]`` with the file it came from instead."""
+    match = re.match(r"circuits\[(\d+)\]: ", warning)
+    if match is None or int(match.group(1)) >= len(names):
+        return warning
+    return f"{names[int(match.group(1))]}: {warning[match.end() :]}"
 
 
 def _jobs(args: argparse.Namespace, client: Client) -> int:

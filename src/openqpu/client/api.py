@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -209,6 +210,8 @@ class Client:
         )  # fmt: skip
         body["idempotency_key"] = idempotency_key or str(uuid.uuid4())
         info = self._transport.request("POST", "/api/v1/jobs", json=body)
+        for warning in info.get("warnings") or []:  # how the server read a source
+            warnings.warn(warning, UserWarning, stacklevel=2)
         return RemoteJob(self._transport, info["id"], info)
 
     def estimate(

@@ -4,10 +4,18 @@ A request is retried when it cannot have done anything on the server (the
 connection was never made) and, for requests that are safe to repeat, also after
 a timeout, a dropped connection or a 502, 503 or 504 from a proxy or a restarting
 server. Submissions are safe to repeat because they always carry an idempotency key.
+
+A ``429 Too Many Requests`` (the key's request rate, or its queued-job limit) is
+retried like a 503, whatever the request: the server refused it before doing
+anything. The wait honours ``Retry-After``; only when the tries are spent, or the
+server asks for a longer wait than ``MAX_BACKOFF_S`` (a daily quota), is
+``QuotaExceeded`` raised. Waits grow with each try and get a little random jitter,
+so that many threads refused together do not come back together.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -16,7 +24,10 @@ import httpx
 from openqpu.client.errors import ClientError, ServerUnreachable, error_from_response
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+TOO_MANY_REQUESTS = 429
 MAX_BACKOFF_S = 10.0
+# Up to this share of a wait is added at random.
+JITTER = 0.25
 
 # Errors after which the request certainly never reached the server.
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -118,12 +129,15 @@ class Transport:
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise ClientError(f"invalid server URL {self.url!r}: {exc}") from exc
             else:
-                if response.status_code not in RETRY_STATUSES or not repeatable:
+                retryable = (
+                    response.status_code in RETRY_STATUSES and repeatable
+                ) or _refused_for_now(response)
+                if not retryable:
                     return self._decode(response)
                 failure = response
             if attempt >= self.retries:
                 if isinstance(failure, httpx.Response):
-                    raise error_from_response(failure)
+                    raise _spent(error_from_response(failure), attempt)
                 raise self._unreachable(failure, attempt) from failure
             time.sleep(self._delay(attempt, failure))
             attempt += 1
@@ -131,11 +145,9 @@ class Transport:
     def _delay(self, attempt: int, failure: Exception | httpx.Response) -> float:
         delay = self.backoff_s * 2.0**attempt
         if isinstance(failure, httpx.Response):
-            # A 503 may say when the server expects to be back.
-            try:
-                delay = max(delay, float(failure.headers.get("Retry-After", "")))
-            except ValueError:
-                pass
+            # A 503 or a 429 may say when the server expects to take the request.
+            delay = max(delay, _retry_after(failure) or 0.0)
+        delay *= 1.0 + JITTER * random.random()
         return min(delay, MAX_BACKOFF_S)
 
     def _unreachable(self, exc: Exception, attempt: int) -> ServerUnreachable:
@@ -156,3 +168,27 @@ class Transport:
                 "is this an openqpu server?",
                 status_code=response.status_code,
             ) from None
+
+
+def _spent(error: ClientError, attempt: int) -> ClientError:
+    """``error`` saying how often the request was tried, when it was tried again."""
+    if attempt:
+        error.message = f"{error.message} (gave up after {attempt + 1} tries)"
+        error.args = (error.message,)
+    return error
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The answer's ``Retry-After`` in seconds, or None (absent, or an HTTP date)."""
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def _refused_for_now(response: httpx.Response) -> bool:
+    """A 429 worth waiting for: the server names no wait, or one within ``MAX_BACKOFF_S``."""
+    if response.status_code != TOO_MANY_REQUESTS:
+        return False
+    wait = _retry_after(response)
+    return wait is None or wait <= MAX_BACKOFF_S

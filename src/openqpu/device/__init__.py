@@ -8,7 +8,7 @@ Qiskit ``Target`` the transpiler compiles for and the engine's noise model.
 from __future__ import annotations
 
 from openqpu.device.calibration import CalibrationSnapshot
-from openqpu.device.catalog import Device, default_catalog
+from openqpu.device.catalog import Device, default_catalog, resolve
 from openqpu.device.generation import drifted, generate_snapshot
 from openqpu.device.noise_model import build_noise_model
 from openqpu.device.spec import DeviceSpec, load_device_specs
@@ -25,4 +25,5 @@ __all__ = [
     "generate_snapshot",
     "largest_working_block",
     "load_device_specs",
+    "resolve",
 ]

@@ -6,10 +6,11 @@ adds one by putting a file in a directory the server is given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from openqpu.device.spec import DeviceSpec, load_device_specs
+from openqpu.device.spec import DeviceSpec, is_device_name, load_device_specs
 from openqpu.sim.memory import memory_limit_bytes
 
 # Gates the ideal simulators execute natively: every standard Qiskit gate.
@@ -32,6 +33,7 @@ class Device:
         simulator: True for ideal simulators.
         spec: the chip's description (topology, durations, calibration ranges);
             None for simulators.
+        aliases: other names it answers to (``resolve``); the API shows ``name``.
     """
 
     name: str
@@ -40,6 +42,7 @@ class Device:
     description: str
     simulator: bool = True
     spec: DeviceSpec | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_chip(self) -> bool:
@@ -49,10 +52,18 @@ class Device:
     @classmethod
     def from_spec(cls, spec: DeviceSpec) -> Device:
         """The catalogue entry of an emulated chip."""
-        return cls(spec.name, spec.num_qubits, spec.native_gates, spec.description, False, spec)
+        return cls(
+            spec.name,
+            spec.num_qubits,
+            spec.native_gates,
+            spec.description,
+            False,
+            spec,
+            spec.aliases,
+        )
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+        if not is_device_name(self.name):
             raise ValueError(f"name: {self.name!r} is not a valid device name")
         if self.num_qubits < 1:
             raise ValueError(f"num_qubits: must be at least 1, got {self.num_qubits}")
@@ -80,3 +91,15 @@ def default_catalog(device_dir: str | Path | None = None) -> dict[str, Device]:
     for name, spec in load_device_specs(device_dir).items():
         catalog[name] = Device.from_spec(spec)
     return catalog
+
+
+def resolve(devices: Mapping[str, Device], name: str) -> str | None:
+    """The canonical name of the device called ``name`` (its name or an alias), or None.
+
+    >>> catalog = default_catalog()
+    >>> resolve(catalog, "origin_wukong"), resolve(catalog, "lattice72"), resolve(catalog, "x")
+    ('lattice72', 'lattice72', None)
+    """
+    if name in devices:
+        return name
+    return next((device.name for device in devices.values() if name in device.aliases), None)

@@ -7,6 +7,7 @@ calibration snapshots are drawn from; snapshots themselves live in ``calibration
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,11 @@ KNOWN_GATES = frozenset({"rz", "sx", "x", "cz", "measure", "reset"})
 REQUIRED_GATES = frozenset({"rz", "sx", "cz", "measure"})
 
 Range = tuple[float, float]
+
+
+def is_device_name(name: str) -> bool:
+    """True for a name a device (or an alias) may have: letters, digits, ``_`` and ``-``."""
+    return bool(name) and name.replace("_", "").replace("-", "").isalnum()
 
 
 def _check_range(name: str, value: Range, low: float, high: float) -> None:
@@ -105,7 +111,9 @@ class DeviceSpec:
     """An emulated superconducting chip: a rows x cols grid with nearest-neighbour couplers.
 
     Qubit ``row * cols + col`` sits at (row, col); every horizontal and vertical
-    neighbour pair shares a coupler.
+    neighbour pair shares a coupler. ``aliases`` are other names the device answers
+    to (optional in the file): the published names of the chip it emulates, which
+    programs written for that chip's cloud pass as the backend name.
     """
 
     name: str
@@ -117,10 +125,18 @@ class DeviceSpec:
     durations: Durations
     calibration: CalibrationRanges
     drift: DriftSettings
+    aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+        if not is_device_name(self.name):
             raise ValueError(f"name: {self.name!r} is not a valid device name")
+        for alias in self.aliases:
+            if not isinstance(alias, str) or not is_device_name(alias):
+                raise ValueError(f"aliases: {alias!r} is not a valid device name")
+            if alias == self.name:
+                raise ValueError(f"aliases: {alias!r} is the device's own name")
+        if len(set(self.aliases)) != len(self.aliases):
+            raise ValueError(f"aliases: {list(self.aliases)} names one alias twice")
         for name in ("rows", "cols"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -191,6 +207,9 @@ class DeviceSpec:
             raise ValueError(f"{path.name}: {error}") from error
 
 
+# Fields a device file may leave out, and their values then.
+_OPTIONAL: dict[str, Any] = {"aliases": ()}
+
 _NESTED: dict[str, type] = {
     "durations": Durations,
     "calibration": CalibrationRanges,
@@ -206,6 +225,8 @@ def _build(kind: type, data: dict[str, Any], prefix: str) -> Any:
     values: dict[str, Any] = {}
     for name in names:
         if name not in data:
+            if kind is DeviceSpec and name in _OPTIONAL:
+                continue
             raise ValueError(f"{prefix}{name}: missing")
         value = data[name]
         if name in _NESTED and kind is DeviceSpec:
@@ -233,7 +254,8 @@ def load_device_specs(directory: str | Path | None = None) -> dict[str, DeviceSp
         Specs keyed by device name.
 
     Raises:
-        ValueError: a file is invalid, or two files in one place name the same device.
+        ValueError: a file is invalid, two files in one place name the same device,
+            or a name or alias is taken by another device.
     """
     specs: dict[str, DeviceSpec] = {}
     shipped = resources.files("openqpu.device") / "data"
@@ -246,4 +268,17 @@ def load_device_specs(directory: str | Path | None = None) -> dict[str, DeviceSp
                 raise ValueError(f"{path.name}: device {spec.name!r} is defined twice")
             seen.add(spec.name)
             specs[spec.name] = spec
+    _check_unique_names(specs.values())
     return specs
+
+
+def _check_unique_names(specs: Iterable[DeviceSpec]) -> None:
+    """Every name and alias picks one device."""
+    owner: dict[str, str] = {}
+    for spec in specs:
+        for name in (spec.name, *spec.aliases):
+            if owner.setdefault(name, spec.name) != spec.name:
+                raise ValueError(
+                    f"{spec.name}: name or alias {name!r} is already taken by device "
+                    f"{owner[name]!r}"
+                )

@@ -7,6 +7,7 @@ for older toolchains (``cu1``, ``rzz``, ``rccx``, ``c3x``, ...) load unchanged.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import TYPE_CHECKING
 
 from qiskit import QuantumCircuit
@@ -22,14 +23,53 @@ _QASM2_POSITION = re.compile(r"^<input>:(\d+),(\d+):\s*(.*)$", re.DOTALL)
 _QASM3_POSITION = re.compile(r"^(\d+),(\d+):\s*(.*)$", re.DOTALL)
 
 
+# A published OpenQASM 2 file often omits its header but includes the standard library.
+_QELIB1 = re.compile(r'^\s*include\s+"qelib1\.inc"\s*;', re.MULTILINE)
+HEADERLESS_QASM2 = (
+    "no 'OPENQASM 2.0;' header: read as OpenQASM 2 because it includes \"qelib1.inc\""
+)
+
+
+class MissingQasmHeader(UserWarning):
+    """An OpenQASM 2 file without its ``OPENQASM 2.0;`` line was read as OpenQASM 2."""
+
+
+def _without_comments(text: str) -> str:
+    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+def missing_header_warning(text: str) -> str | None:
+    """The warning for ``text`` when it is OpenQASM 2 without a header, else None.
+
+    >>> missing_header_warning('include "qelib1.inc"; qreg q[1];') == HEADERLESS_QASM2
+    True
+    """
+    code = _without_comments(text)
+    if _HEADER.search(code) is None and _QELIB1.search(code) is not None:
+        return HEADERLESS_QASM2
+    return None
+
+
+def looks_like_qasm(text: str) -> bool:
+    """True when ``text`` declares an OpenQASM version or is OpenQASM 2 without a header."""
+    return "OPENQASM" in text or _QELIB1.search(_without_comments(text)) is not None
+
+
 def detect_qasm_version(text: str) -> int:
     """Return the major OpenQASM version that ``text`` declares in its header.
+
+    A text without a header that includes ``"qelib1.inc"`` is OpenQASM 2 (public
+    benchmark files often omit the ``OPENQASM 2.0;`` line); ``missing_header_warning``
+    says so.
 
     Raises:
         CircuitSyntaxError: the text has no ``OPENQASM 2`` or ``OPENQASM 3`` header.
     """
-    match = _HEADER.search(_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text))
+    code = _without_comments(text)
+    match = _HEADER.search(code)
     if match is None:
+        if _QELIB1.search(code) is not None:
+            return 2
         raise CircuitSyntaxError("missing 'OPENQASM 2.0;' or 'OPENQASM 3.0;' header", 1, 1)
     version = int(match.group(1))
     if version not in (2, 3):
@@ -55,6 +95,9 @@ def loads(text: str) -> QuantumCircuit:
     1
     """
     if detect_qasm_version(text) == 2:
+        warning = missing_header_warning(text)
+        if warning is not None:
+            warnings.warn(MissingQasmHeader(warning), stacklevel=2)
         return _loads_qasm2(text)
     return _loads_qasm3(text)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,11 +156,12 @@ def scan_circuit(source: str, fmt: str, field: str, limits: ScanLimits) -> int:
     if fmt not in FORMATS or fmt == "qpy":
         return 0
     from openqpu.formats import originir
+    from openqpu.formats.qasm import looks_like_qasm
 
     kind = "qasm"
     if fmt == "originir" or (fmt == "auto" and originir.is_originir(source)):
         kind = "originir"
-    elif fmt == "auto" and "OPENQASM" not in source[:4096]:
+    elif fmt == "auto" and not looks_like_qasm(source[:4096]):
         return 0  # base64 QPY
     try:
         return prescan(source, kind, limits)
@@ -196,7 +198,10 @@ def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:
     """Decode one circuit given as OpenQASM 2/3 or OriginIR text, or base64 QPY."""
     if fmt not in FORMATS:
         raise InvalidRequest("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if fmt == "originir" or (fmt == "auto" and "OPENQASM" not in source[:4096]):
+    from openqpu.formats.qasm import MissingQasmHeader, detect_qasm_version, loads, looks_like_qasm
+
+    qasm = looks_like_qasm(source[:4096])
+    if fmt == "originir" or (fmt == "auto" and not qasm):
         from openqpu.formats import originir
 
         if fmt == "originir" or originir.is_originir(source):
@@ -204,15 +209,16 @@ def decode_circuit(source: str, fmt: str, field: str) -> QuantumCircuit:
                 return originir.loads(source)
             except CircuitSyntaxError as exc:
                 raise InvalidRequest(field, str(exc), line=exc.line, column=exc.column) from None
-    if fmt == "qpy" or (fmt == "auto" and "OPENQASM" not in source[:4096]):
+    if fmt == "qpy" or (fmt == "auto" and not qasm):
         return _decode_qpy(source, field, explicit=fmt == "qpy")
-    from openqpu.formats.qasm import detect_qasm_version, loads
-
     try:
         version = detect_qasm_version(source)
         if fmt in ("qasm2", "qasm3") and version != int(fmt[-1]):
             raise InvalidRequest(field, f"format is {fmt} but the source says OPENQASM {version}")
-        return loads(source)
+        with warnings.catch_warnings():
+            # The API says so in its answer (``qasm_warnings``), not in the server's log.
+            warnings.simplefilter("ignore", MissingQasmHeader)
+            return loads(source)
     except CircuitSyntaxError as exc:
         raise InvalidRequest(field, str(exc), line=exc.line, column=exc.column) from None
 
@@ -252,3 +258,18 @@ def decode_observable(spec: Any, num_qubits: int, field: str) -> SparsePauliOp:
             raise InvalidRequest(f"{field}[{position}]", f"coefficient {coeff!r} is not a number")
         terms.append((label.upper(), float(coeff)))
     return SparsePauliOp.from_list(terms)
+
+
+def qasm_warnings(sources: list[str], fmt: str) -> list[str]:
+    """What a submit should say about its sources: each OpenQASM 2 source read without
+    its ``OPENQASM 2.0;`` line (``circuits[i]: ...``)."""
+    if fmt not in ("auto", "qasm2"):
+        return []
+    from openqpu.formats.qasm import missing_header_warning
+
+    said = []
+    for index, source in enumerate(sources):
+        warning = missing_header_warning(source[:65536])
+        if warning is not None:
+            said.append(f"circuits[{index}]: {warning}")
+    return said

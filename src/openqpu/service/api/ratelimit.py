@@ -43,11 +43,12 @@ class RateLimiter:
             tokens = min(self.burst, tokens + (now - at) * self.rate)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
+                # Retry-After is a whole number of seconds, at least 1 (RFC 9110).
+                seconds = max(1, math.ceil((1.0 - tokens) / self.rate))
                 raise RateLimited(
                     f"rate limit of {self.rate:g} requests/s per API key (bursts of "
-                    f"{self.burst:g}) reached; retry in {wait:.2f} s",
-                    max(1, math.ceil(wait)),
+                    f"{self.burst:g}) reached; retry in {seconds} s",
+                    seconds,
                 )
             self._buckets[key] = (tokens - 1.0, now)
             if len(self._buckets) > 100_000:  # forget idle keys rather than grow forever

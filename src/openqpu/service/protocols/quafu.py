@@ -57,16 +57,23 @@ def system_id(name: str) -> int:
     return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
-def backend_info(device: Device, *, queued: int, in_maintenance: bool) -> dict[str, Any]:
-    """One entry of ``get_backends``'s ``data``, as ``quafu.backends.Backend`` reads it."""
+def backend_info(
+    device: Device, *, queued: int, in_maintenance: bool, listed_as: str | None = None
+) -> dict[str, Any]:
+    """One entry of ``get_backends``'s ``data``, as ``quafu.backends.Backend`` reads it.
+
+    ``listed_as``: the name to list it under (one of its aliases); its ``system_id``
+    is that name's, and a task sent to it runs on the device.
+    """
+    name = listed_as or device.name
     if not device.is_chip:
         gates = list(SIMULATOR_GATES)
     else:  # without compilation a chip takes its native gates only
         natives = [gate for gate in device.native_gates if gate not in ("measure", "reset")]
         gates = [*natives, "id", "barrier"]
     return {
-        "system_name": device.name,
-        "system_id": system_id(device.name),
+        "system_name": name,
+        "system_id": system_id(name),
         "qubits": device.num_qubits,
         "status": "Maintenance" if in_maintenance else "Online",
         "valid_gates": gates,
@@ -83,7 +90,9 @@ def qubit_name(qubit: int) -> str:
     return f"Q{qubit}"
 
 
-def chip_info(device: Device, snapshot: CalibrationSnapshot | None) -> dict[str, Any]:
+def chip_info(
+    device: Device, snapshot: CalibrationSnapshot | None, *, listed_as: str | None = None
+) -> dict[str, Any]:
     """``scq_get_chip_info``: working couplers with their CZ fidelity, and per-qubit data.
 
     pyquafu's ``Backend.get_chip_info`` reads ``topological_structure`` as
@@ -93,7 +102,7 @@ def chip_info(device: Device, snapshot: CalibrationSnapshot | None) -> dict[str,
     info: dict[str, Any] = {
         "status": 200,
         "message": "success",
-        "system_name": device.name,
+        "system_name": listed_as or device.name,
         "qubits": device.num_qubits,
         "topological_structure": {},
     }

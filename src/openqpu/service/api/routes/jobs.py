@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from openqpu.service import admission
 from openqpu.service.api.deps import CurrentUser
 from openqpu.service.api.responses import FastJSONResponse, RawJSONResponse
-from openqpu.service.circuits import is_summarized
+from openqpu.service.circuits import is_summarized, qasm_warnings
 from openqpu.service.schemas import JobCreate, JobPublic, JobsPublic
 from openqpu.service.store import jobs, listing
 from openqpu.service.store.models import JobStatus
@@ -33,6 +33,7 @@ async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> Fa
     """Validate and queue a job; a repeated ``idempotency_key`` returns the first job."""
     state = request.app.state
     settings, devices, calibrations = state.settings, state.devices, state.calibrations
+    body = admission.with_canonical_device(body, devices)  # an alias names the same device
     if body.dry_run:
         return await _dry_run(body, request, user)
     # A chip job is compiled and its run estimated at admission: never on the event loop.
@@ -53,6 +54,9 @@ async def submit_job(body: JobCreate, request: Request, user: CurrentUser) -> Fa
     except IntegrityError:
         # Two submits with one idempotency key raced in two processes: the other one won.
         document, created = await batcher.run(lambda conn: jobs.store(conn, submission, settings))
+    said = qasm_warnings(body.circuits, body.format)
+    if said:  # how the sources were read, e.g. OpenQASM 2 without its header
+        document = {**document, "warnings": said}
     return FastJSONResponse(
         document,
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

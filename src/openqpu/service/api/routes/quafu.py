@@ -93,11 +93,16 @@ async def get_backends(request: Request) -> FastJSONResponse:
         with state.db.connect() as conn:
             queues = jobs.queue_lengths(conn)
         in_maintenance = set(state.calibrations.in_maintenance())
+        # An alias (a chip's published name) is listed as a backend of its own name.
         data = [
             quafu.backend_info(
-                device, queued=queues.get(name, 0), in_maintenance=name in in_maintenance
+                device,
+                queued=queues.get(name, 0),
+                in_maintenance=name in in_maintenance,
+                listed_as=listed,
             )
             for name, device in state.devices.items()
+            for listed in (name, *device.aliases)
         ]
         return {"status": 200, "message": "success", "ok": True, "data": data}
 
@@ -111,13 +116,17 @@ async def get_chip_info(request: Request) -> FastJSONResponse:
     async def work(_principal: Principal, form: dict[str, str]) -> dict[str, Any]:
         state = request.app.state
         wanted = form.get("system_name", "")
-        by_name = {name.lower(): device for name, device in state.devices.items()}
+        by_name = {
+            listed.lower(): device
+            for device in state.devices.values()
+            for listed in (device.name, *device.aliases)
+        }
         device = by_name.get(wanted.lower())
         if device is None:
-            known = ", ".join(state.devices)
+            known = ", ".join(n for d in state.devices.values() for n in (d.name, *d.aliases))
             raise InvalidRequest("system_name", f"no backend {wanted[:64]!r} (backends: {known})")
         snapshot = state.calibrations.in_force(device.name) if device.is_chip else None
-        return quafu.chip_info(device, snapshot)
+        return quafu.chip_info(device, snapshot, listed_as=wanted)
 
     return await _answer(request, work)
 
@@ -125,7 +134,12 @@ async def get_chip_info(request: Request) -> FastJSONResponse:
 def _job_request(form: dict[str, str], devices: dict[str, Any]) -> JobCreate:
     """The openqpu job a Quafu task form asks for."""
     wanted = _integer(form, "selected_server", -1)
-    by_id = {quafu.system_id(name): name for name in devices}
+    # A device is found by the system_id of its name or of one of its aliases.
+    by_id = {
+        quafu.system_id(listed): name
+        for name, device in devices.items()
+        for listed in (name, *device.aliases)
+    }
     if wanted not in by_id:
         known = ", ".join(f"{quafu.system_id(name)} ({name})" for name in devices)
         raise InvalidRequest("selected_server", f"no backend with system_id {wanted} ({known})")
