@@ -50,7 +50,21 @@ def test_dense1_every_qubit_and_split(dtype: str, qubit: int) -> None:
 
 @pytest.mark.parametrize("dtype", ["complex128", "complex64"])
 @pytest.mark.parametrize(
-    "qubits", [(0, 1), (1, 0), (2, 5), (3, 4), (4, 3), (9, 3), (5, 11), (11, 10)]
+    "qubits",
+    [
+        (0, 1),
+        (1, 0),
+        (0, 2),
+        (0, 3),
+        (7, 0),
+        (0, 11),
+        (2, 5),
+        (3, 4),
+        (4, 3),
+        (9, 3),
+        (5, 11),
+        (11, 10),
+    ],
 )
 def test_dense2_positions_and_splits(dtype: str, qubits: tuple[int, int]) -> None:
     matrix = random_unitary(4, seed=sum(qubits)).data.astype(dtype)

@@ -116,12 +116,78 @@ def _dense2_runs(
 
 
 @njit(cache=True, fastmath=True)
+def _dense2_pairs(x0: np.ndarray, x1: np.ndarray, m: np.ndarray) -> None:
+    # Low qubit 0: x0 holds the pairs (high bit 0) interleaved, x1 the pairs with the
+    # high bit 1; ``m`` is indexed low bit first. Vectorised with shuffles.
+    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
+    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
+    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
+    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
+    for j in range(x0.size >> 1):
+        a0 = x0[2 * j]
+        a1 = x0[2 * j + 1]
+        a2 = x1[2 * j]
+        a3 = x1[2 * j + 1]
+        x0[2 * j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
+        x0[2 * j + 1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
+        x1[2 * j] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
+        x1[2 * j + 1] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
+
+
+@njit(cache=True, fastmath=True)
+def _dense2_quads(x: np.ndarray, m: np.ndarray) -> None:
+    # Qubits 0 and 1: each group is four neighbours; ``m`` is indexed bit 0 first.
+    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
+    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
+    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
+    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
+    for j in range(x.size >> 2):
+        a0 = x[4 * j]
+        a1 = x[4 * j + 1]
+        a2 = x[4 * j + 2]
+        a3 = x[4 * j + 3]
+        x[4 * j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
+        x[4 * j + 1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
+        x[4 * j + 2] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
+        x[4 * j + 3] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
+
+
+@njit(cache=True)
+def _low_first(m: np.ndarray, qubit0: int, qubit1: int) -> np.ndarray:
+    """``m`` with its index bit 0 on the lower of the two qubits."""
+    if qubit0 < qubit1:
+        return m
+    order = np.array([0, 2, 1, 3])
+    out = np.empty_like(m)
+    for r in range(4):
+        for c in range(4):
+            out[r, c] = m[order[r], order[c]]
+    return out
+
+
+@njit(cache=True, fastmath=True)
 def _dense2_range(
     state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
 ) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     s0 = 1 << qubit0
     s1 = 1 << qubit1
+    if low == 0 and high == 1:
+        _dense2_quads(state[4 * start : 4 * stop], _low_first(m, qubit0, qubit1))
+        return
+    if low == 0 and high >= _RUN_FROM_BIT:
+        # Runs of 2^(high-1) groups, each a pair of neighbours: interleaved SIMD loops.
+        ordered = _low_first(m, qubit0, qubit1)
+        half = 1 << (high - 1)
+        step = 1 << high
+        group = start
+        while group < stop:
+            offset = group & (half - 1)
+            run = min(half - offset, stop - group)
+            i0 = _insert_zero_bit(_insert_zero_bit(group, 0), high)
+            _dense2_pairs(state[i0 : i0 + 2 * run], state[i0 + step : i0 + step + 2 * run], ordered)
+            group += run
+        return
     if low >= _RUN_FROM_BIT:
         stride = 1 << low
         group = start
