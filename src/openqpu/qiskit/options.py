@@ -78,12 +78,13 @@ class _Options:
 
 
 class ZneOptions(_Options):
-    """``resilience.zne``: ``noise_factors`` and ``extrapolator``."""
+    """``resilience.zne``: ``noise_factors``, ``extrapolator`` and ``amplifier``."""
 
     noise_factors: Any
     extrapolator: Any
+    amplifier: str | None
     _path = "resilience.zne."
-    _leaves = ("noise_factors", "extrapolator")
+    _leaves = ("noise_factors", "extrapolator", "amplifier")
 
 
 class MeasureNoiseLearningOptions(_Options):

@@ -35,12 +35,19 @@ def polynomial_degree(name: str) -> int | None:
 
 
 class ZneOptions(BaseModel):
-    """``resilience.zne``: noise factors (>= 1; 1 is the circuit as compiled) and the
-    extrapolator(s); with several, the one with the smallest standard error wins."""
+    """``resilience.zne``: noise factors (>= 1; 1 is the circuit as compiled), the
+    extrapolator(s) (with several, the one with the smallest standard error wins) and
+    the amplifier: Qiskit Runtime's ``gate_folding`` (the default: two-qubit gates),
+    ``gate_folding_front``, ``gate_folding_back``, or openqpu's ``all_gate_folding``
+    (every noisy gate, one-qubit gates too)."""
 
     model_config = _Strict
     noise_factors: list[Annotated[float, Field(ge=1.0, le=MAX_NOISE_FACTOR)]] | None = None
     extrapolator: str | list[str] | None = None
+    amplifier: (
+        Literal["gate_folding", "gate_folding_front", "gate_folding_back", "all_gate_folding"]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _check(self) -> ZneOptions:

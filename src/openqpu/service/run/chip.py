@@ -24,7 +24,12 @@ from openqpu.service.lru import LruCache
 from openqpu.service.run import transpile_cache
 from openqpu.service.run.fanout import Fanout, Gathered, LocalFanout, chunk_seed, shot_chunks
 from openqpu.service.run.mitigated import BasisRun, MitigatedEstimate, combine
-from openqpu.service.run.mitigation import mitigate_readout
+from openqpu.service.run.mitigation import (
+    MAX_MITIGATED_BITS,
+    mitigate_readout,
+    nearest_probabilities,
+    subspace_quasi_probabilities,
+)
 from openqpu.service.run.resilience import Resilience, resolve
 from openqpu.service.run.runner import circuit_seed
 from openqpu.service.run.scheduling import durations_for
@@ -281,7 +286,11 @@ def _merged_chunks(units: list[_Unit], parts: list[dict[str, Any]]) -> list[dict
         merge_method_fields(entry, part)
     for entry in entries:
         errors = entry.pop("readout_errors", None)
-        if errors is not None:
+        if errors is not None and len(errors) > MAX_MITIGATED_BITS:
+            quasi = subspace_quasi_probabilities(entry["counts"], errors)
+            entry["mitigated_quasi_probabilities"] = quasi
+            entry["mitigated_probabilities"] = nearest_probabilities(quasi)
+        elif errors is not None:
             entry["mitigated_probabilities"] = mitigate_readout(entry["counts"], errors)
         entry["seconds"] = round(entry["seconds"], 6)
     return entries

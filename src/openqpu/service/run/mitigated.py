@@ -112,7 +112,9 @@ class MitigatedEstimate:
         dd = self.resilience.dd_sequence if self.resilience.dd_enable else None
         for f, factor in enumerate(self.factors):
             base, applied = (
-                zne.folded(basis.circuit, factor) if factor != 1 else (basis.circuit, 1.0)
+                zne.folded(basis.circuit, factor, amplifier=self.resilience.amplifier)
+                if factor != 1
+                else (basis.circuit, 1.0)
             )
             self.applied[f] = max(self.applied[f], applied)
             unique: dict[tuple, tuple[QuantumCircuit, int, int]] = {}

@@ -51,6 +51,7 @@ class Resilience:
     zne_mitigation: bool = False
     noise_factors: tuple[float, ...] = DEFAULT_FACTORS
     extrapolators: tuple[str, ...] = DEFAULT_EXTRAPOLATORS
+    amplifier: str = "gate_folding"
     twirl_gates: bool = False
     twirl_measure: bool = False
     num_randomizations: int | None = None  # None: "auto"
@@ -96,6 +97,7 @@ class Resilience:
                 "zne": {
                     "noise_factors": list(self.noise_factors),
                     "extrapolator": list(self.extrapolators),
+                    "amplifier": self.amplifier,
                 },
             },
             "twirling": {
@@ -140,6 +142,7 @@ def resolve(raw: dict[str, Any] | EstimatorOptions | None) -> Resilience:
         zne_mitigation=pick(resilience.zne_mitigation, level >= 2),
         noise_factors=tuple(zne.noise_factors or DEFAULT_FACTORS),
         extrapolators=(extrapolators,) if isinstance(extrapolators, str) else tuple(extrapolators),
+        amplifier=zne.amplifier or "gate_folding",
         twirl_gates=pick(twirling.enable_gates, level >= 2),
         twirl_measure=pick(twirling.enable_measure, level >= 1),
         num_randomizations=(

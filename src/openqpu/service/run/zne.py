@@ -1,11 +1,10 @@
 """Zero-noise extrapolation: noise amplified by local unitary folding of a compiled
-circuit's CZ gates, and the extrapolators that take the values back to zero noise.
+circuit's gates, and the extrapolators that take the values back to zero noise.
 
-Folding replaces a ``cz`` by ``cz (cz^dagger cz)^k``: the same unitary on the same
-coupled chip qubits, so the layout stays valid, with ``2k + 1`` times the gate's
-noise. A factor ``lambda`` folds ``round(N (lambda - 1) / 2)`` times over the ``N``
-CZs, spread evenly from the first, so the CZ count is ``lambda N`` (to the nearest
-odd step).
+Folding replaces a gate ``G`` by ``G (G^dagger G)^k``: the same unitary on the same
+chip qubits, so the layout stays valid, with ``2k + 1`` times the gate's noise. A
+factor ``lambda`` folds ``round(N (lambda - 1) / 2)`` times over the ``N`` folded
+gates (the CZs by default), so their count is ``lambda N`` to the nearest even step.
 """
 
 from __future__ import annotations
@@ -15,35 +14,65 @@ from dataclasses import dataclass
 
 import numpy as np
 from qiskit import QuantumCircuit
+from qiskit.circuit import CircuitInstruction
+from qiskit.circuit.library import RZGate
 
 from openqpu.service.estimator_options import polynomial_degree
 
+AMPLIFIERS = ("gate_folding", "gate_folding_front", "gate_folding_back", "all_gate_folding")
 
-def folded(circuit: QuantumCircuit, factor: float) -> tuple[QuantumCircuit, float]:
-    """``circuit`` with its ``cz`` gates folded to ``factor`` times as many (>= 1).
 
+def folded(
+    circuit: QuantumCircuit, factor: float, *, amplifier: str = "gate_folding"
+) -> tuple[QuantumCircuit, float]:
+    """``circuit`` with its gates folded to ``factor`` times as many (>= 1).
+
+    ``amplifier`` (Qiskit Runtime's names, and one of openqpu's): ``gate_folding`` folds
+    the ``cz`` gates, the partial folds spread evenly; ``gate_folding_front`` and
+    ``gate_folding_back`` put the partial folds on the first or last CZs;
+    ``all_gate_folding`` folds every noisy gate (``cz``, ``sx``, ``x``; ``sx`` is
+    undone by ``rz(pi) sx rz(pi)``), so one-qubit gate noise is amplified too.
     Delays are kept as they were: schedule the result again.
 
     Returns:
-        The folded circuit and the factor applied: the CZ count's ratio (1 for a
-        circuit without CZ), which may differ from ``factor`` for few CZs.
+        The folded circuit and the factor applied: the folded gates' count ratio (1
+        for a circuit without them), which may differ from ``factor`` for few gates.
     """
     if factor < 1:
         raise ValueError(f"factor: {factor} is below 1")
-    total = sum(1 for item in circuit.data if item.operation.name == "cz")
+    if amplifier not in AMPLIFIERS:
+        raise ValueError(f"amplifier: {amplifier!r} is not one of {', '.join(AMPLIFIERS)}")
+    names = ("cz", "sx", "x") if amplifier == "all_gate_folding" else ("cz",)
+    total = sum(1 for item in circuit.data if item.operation.name in names)
     folds = round(total * (factor - 1) / 2)
+    base, extra = divmod(folds, total) if total else (0, 0)
     out = circuit.copy_empty_like()
     seen = 0
     for item in circuit.data:
         out.append(item)
-        if item.operation.name != "cz":
+        if item.operation.name not in names:
             continue
-        # Folds spread evenly: gate number ``seen`` gets its share of the total.
-        mine = (folds * (seen + 1)) // total - (folds * seen) // total
+        if amplifier == "gate_folding_front":
+            mine = base + (seen < extra)
+        elif amplifier == "gate_folding_back":
+            mine = base + (seen >= total - extra)
+        else:  # spread evenly from the first
+            mine = base + (extra * (seen + 1)) // total - (extra * seen) // total
         seen += 1
-        for _ in range(2 * mine):
+        for _ in range(mine):
+            _append_inverse(out, item)
             out.append(item)
     return out, (total + 2 * folds) / total if total else 1.0
+
+
+def _append_inverse(circuit: QuantumCircuit, item: CircuitInstruction) -> None:
+    """The inverse of a native gate, in native gates (``cz`` and ``x`` are their own)."""
+    if item.operation.name == "sx":
+        circuit.append(RZGate(math.pi), item.qubits)
+        circuit.append(item)
+        circuit.append(RZGate(math.pi), item.qubits)
+    else:
+        circuit.append(item)
 
 
 @dataclass(frozen=True)
