@@ -266,3 +266,22 @@ def test_readout_mitigation_of_a_sample_job_scales_past_twenty_bits() -> None:
     # The subspace method recovers most of it (it is biased low with few shots of many
     # bits: 0.127 here against 0.180, 0.159 with 20,000 shots).
     assert abs(corrected - expected) < abs(raw - expected) / 2
+
+
+@pytest.mark.parametrize("sequence", ["XX", "XpXm", "XY4"])
+def test_dynamical_decoupling_fills_idle_windows_and_keeps_the_unitary(
+    chip: ChipRun, sequence: str
+) -> None:
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.cx(0, 1)
+    for _ in range(6):  # qubit 0 waits, excited, between its two CZs
+        qc.cx(1, 2)
+    qc.cx(0, 1)
+    compiled = transpile_for_device(qc, chip.spec, chip.snapshot, optimization_level=0)
+    durations = compact_durations(chip.spec, chip.snapshot, compiled.physical_qubits)
+    padded = rescheduled(compiled.circuit, durations, dd_sequence=sequence)
+    pulses = padded.count_ops().get("x", 0) - compiled.circuit.count_ops().get("x", 0)
+    assert pulses >= (4 if sequence == "XY4" else 2)
+    assert idle_ticks(padded) < idle_ticks(compiled.circuit)
+    assert Operator(_unitary_part(padded)).equiv(Operator(_unitary_part(compiled.circuit)))
