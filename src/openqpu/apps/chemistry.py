@@ -131,7 +131,9 @@ def run(
     seed: int = 7,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """VQE at each bond length, once per mitigation (``none`` or ``readout``).
+    """VQE at each bond length, once per mitigation: ``none``, ``readout`` (readout
+    inversion), ``level1`` or ``level2`` (the server's ``resilience_level``: TREX, and
+    TREX with gate twirling and zero-noise extrapolation).
 
     Each COBYLA call is one ``EstimatorV2`` job; the next bond length starts from
     the last one's angles.
@@ -159,9 +161,11 @@ def run(
         for r, p in zip(bond_lengths, problems, strict=True)
     ]
     for mode in mitigations:
+        level = int(mode.removeprefix("level")) if mode.startswith("level") else None
         estimator = EstimatorV2(
             backend, default_precision=precision, seed=seed,
-            mitigation=None if mode == "none" else mode,
+            mitigation=None if mode == "none" or level is not None else mode,
+            options=None if level is None else {"resilience_level": level},
         )  # fmt: skip
         start = first
         for point, operator in zip(points, operators, strict=True):

@@ -73,8 +73,11 @@ def add_app_command(commands: argparse._SubParsersAction) -> None:
                                 "lih: jordan_wigner, 6")  # fmt: skip
     chemistry.add_argument("--bond-lengths", type=_bond_lengths, default=DEFAULT_BOND_LENGTHS,
                            help="angstrom, comma separated, 0.1-10")  # fmt: skip
-    chemistry.add_argument("--mitigation", choices=("none", "readout", "both"), default="none",
-                           help="on a chip: readout mitigation, or both runs")  # fmt: skip
+    chemistry.add_argument("--mitigation", choices=("none", "readout", "both", "level1", "level2",
+                                                    "levels"), default="none",
+                           help="on a chip: readout inversion, both (none and readout), "
+                                "resilience level 1 (TREX) or 2 (TREX, twirling, ZNE), "
+                                "or levels (none, level1, level2)")  # fmt: skip
     chemistry.add_argument("--maxiter", type=positive_int,
                            help="COBYLA calls per point (h2: 20, lih: 80)")  # fmt: skip
     chemistry.add_argument("--precision", type=float, default=1 / 64, help="on a chip (1/64)")
@@ -96,7 +99,9 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
             options |= {"num_buses": args.buses}
         return options, args.maxiter
     if args.app == "chemistry":
-        modes = ("none", "readout") if args.mitigation == "both" else (args.mitigation,)
+        modes = {"both": ("none", "readout"), "levels": ("none", "level1", "level2")}.get(
+            args.mitigation, (args.mitigation,)
+        )
         maxiter = args.maxiter or (20 if args.molecule == "h2" else 80)
         options = {"molecule": args.molecule, "form": args.mapping,
                    "bond_lengths": args.bond_lengths, "mitigations": modes,

@@ -25,7 +25,12 @@ from qiskit.transpiler import InstructionDurations
 from openqpu.service.run import zne
 from openqpu.service.run.resilience import Resilience
 from openqpu.service.run.scheduling import rescheduled
-from openqpu.service.run.twirling import measurements_only, twirled_gates, twirled_measurements
+from openqpu.service.run.twirling import (
+    measurements_only,
+    merged_single_qubit_gates,
+    twirled_gates,
+    twirled_measurements,
+)
 
 # (circuit, shots, seed) -> counts
 Runner = Callable[[QuantumCircuit, int, int], dict[str, int]]
@@ -84,20 +89,29 @@ class MitigatedEstimate:
         self._calibrations: dict[tuple[tuple[int, int], ...], _Readout] = {}
 
     def _randomized(
-        self, circuit: QuantumCircuit, number: int, previous: int
-    ) -> tuple[QuantumCircuit, int, tuple]:
-        """Randomization ``number`` of ``circuit`` (not scheduled again yet): the twirled
-        circuit, its measurement flips, and a key equal for equal randomizations. An
-        odd-numbered one flips the measurements the one before (flips ``previous``) did
-        not."""
+        self, circuit: QuantumCircuit, factor: float, number: int, previous: int
+    ) -> tuple[QuantumCircuit, int, tuple, float]:
+        """Randomization ``number`` of ``circuit`` at noise ``factor`` (not scheduled
+        again yet): the CZs twirled and the one-qubit gates around them merged, then
+        folded, then the measurements twirled (an odd-numbered randomization flips those
+        the one before, with flips ``previous``, did not).
+
+        Returns:
+            The circuit, its measurement flips, a key equal for equal randomizations,
+            and the noise factor the folding applied.
+        """
         frame: list[tuple[str, str]] = []
         flips = 0
         if self.resilience.twirl_gates:
             circuit, frame = twirled_gates(circuit, self.rng)
+            circuit = merged_single_qubit_gates(circuit)
+        applied = 1.0
+        if factor != 1:
+            circuit, applied = zne.folded(circuit, factor, amplifier=self.resilience.amplifier)
         if self.resilience.twirl_measure or self.resilience.measure_mitigation:
             complement = previous if number % 2 else None
             circuit, flips = twirled_measurements(circuit, self.rng, complement_of=complement)
-        return circuit, flips, (tuple(frame), flips)
+        return circuit, flips, (tuple(frame), flips), applied
 
     def basis_values(
         self, number: int, basis: BasisRun
@@ -111,16 +125,11 @@ class MitigatedEstimate:
         calibration = self._calibration(basis) if self.resilience.measure_mitigation else None
         dd = self.resilience.dd_sequence if self.resilience.dd_enable else None
         for f, factor in enumerate(self.factors):
-            base, applied = (
-                zne.folded(basis.circuit, factor, amplifier=self.resilience.amplifier)
-                if factor != 1
-                else (basis.circuit, 1.0)
-            )
-            self.applied[f] = max(self.applied[f], applied)
             unique: dict[tuple, tuple[QuantumCircuit, int, int]] = {}
             flips = 0
             for r, shots in enumerate(self.resilience.randomizations(self.shots)):
-                circuit, flips, key = self._randomized(base, r, flips)
+                circuit, flips, key, applied = self._randomized(basis.circuit, factor, r, flips)
+                self.applied[f] = max(self.applied[f], applied)
                 known = unique.get(key)
                 unique[key] = (circuit, flips, shots + (known[2] if known else 0))
             parities = _Parities(dict.fromkeys(basis.masks, 0.0))
