@@ -23,7 +23,11 @@ from openqpu.service.run.mitigation import (
 )
 from openqpu.service.run.resilience import resolve
 from openqpu.service.run.scheduling import compact_durations, idle_ticks, rescheduled
-from openqpu.service.run.twirling import twirled_gates, twirled_measurements
+from openqpu.service.run.twirling import (
+    merged_single_qubit_gates,
+    twirled_gates,
+    twirled_measurements,
+)
 from openqpu.service.run.zne import extrapolate, folded
 from openqpu.sim.methods import density, stabilizer
 from openqpu.sim.noise import NoiseModel, ReadoutError
@@ -42,6 +46,11 @@ def _unitary_part(circuit: QuantumCircuit) -> QuantumCircuit:
         if item.operation.name not in ("measure", "delay", "barrier"):
             out.append(item.operation, [circuit.find_bit(q).index for q in item.qubits])
     return out
+
+
+def _pulses(circuit: QuantumCircuit) -> int:
+    ops = circuit.count_ops()
+    return ops.get("sx", 0) + ops.get("x", 0)
 
 
 def _compiled(chip: ChipRun, measured: bool = True) -> TranspiledCircuit:
@@ -120,10 +129,17 @@ def test_folding_multiplies_cz_count_and_keeps_the_unitary(chip: ChipRun) -> Non
 def test_twirled_circuits_equal_the_original_up_to_the_recorded_frame(chip: ChipRun) -> None:
     circuit = _compiled(chip, measured=False).circuit
     rng = np.random.default_rng(1)
+    saved = 0
     for _ in range(5):
         twirled, frame = twirled_gates(circuit, rng)
         assert len(frame) == 3 and twirled.count_ops()["cz"] == 3
         assert Operator(_unitary_part(twirled)).equiv(Operator(_unitary_part(circuit)))
+        # The Paulis merged into the gates around the CZs: no more pulses than before.
+        merged = merged_single_qubit_gates(twirled)
+        assert Operator(_unitary_part(merged)).equiv(Operator(_unitary_part(circuit)))
+        assert _pulses(merged) <= _pulses(twirled) and merged.count_ops()["cz"] == 3
+        saved += _pulses(twirled) - _pulses(merged)
+    assert saved > 0
     measured = _compiled(chip).circuit
     for _ in range(5):
         flipped, mask = twirled_measurements(measured, rng)
