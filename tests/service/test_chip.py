@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from qiskit import QuantumCircuit
 
 from tests.service.conftest import BELL, FAST_LEASES, Server, new_user, start_server, wait_done
 
@@ -234,3 +235,24 @@ def test_estimate_on_the_chip_measures_in_each_basis(
     assert entry["measurement_bases"] == 3  # ZZ and ZI share a basis
     if mitigation:
         assert zz > 0.9  # readout errors dominate ZZ's loss on a short circuit
+
+
+@pytest.mark.parametrize("declared_clbits", [0, 2, 3])
+def test_basis_bits_come_first_whatever_bits_the_circuit_declares(declared_clbits: int) -> None:
+    """An estimator circuit often declares classical bits it never measures: the
+    parities must still be read from the basis measurements (a Bell pair: XX = ZZ = 1,
+    YY = -1, IZ = XI = 0)."""
+    from openqpu import sim
+    from openqpu.service.run.chip import measured_in_basis, parity_masks
+
+    bell = QuantumCircuit(2, declared_clbits) if declared_clbits else QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    expected = {"XX": 1.0, "YY": -1.0, "ZZ": 1.0, "IZ": 0.0, "XI": 0.0}
+    for basis, labels in (("XX", ["XX", "XI"]), ("YY", ["YY"]), ("ZZ", ["ZZ", "IZ"])):
+        counts = sim.sample(measured_in_basis(bell, basis), 4000, seed=7)
+        for label, mask in parity_masks(basis, labels).items():
+            value = sum(
+                n * (-1 if (int(key, 2) & mask).bit_count() % 2 else 1) for key, n in counts.items()
+            )
+            assert value / 4000 == pytest.approx(expected[label], abs=0.05), (basis, label)

@@ -157,13 +157,21 @@ def measured_in_basis(circuit: QuantumCircuit, basis: str) -> QuantumCircuit:
 
     ``basis`` has one letter per qubit, Qiskit's order (the last letter is qubit 0):
     X and Y qubits are rotated onto Z first; I qubits are not measured. Classical
-    bit j holds the j-th measured qubit, in ascending order.
+    bit j holds the j-th measured qubit, in ascending order; the classical bits the
+    circuit keeps (mid-circuit results, or bits declared and never measured) follow.
     """
-    out = circuit.remove_final_measurements(inplace=False)
+    kept = circuit.remove_final_measurements(inplace=False)
     letters = basis[::-1]
     measured = [q for q, letter in enumerate(letters) if letter != "I"]
     register = ClassicalRegister(len(measured), "basis")
-    out.add_register(register)
+    out = QuantumCircuit(register, name=kept.name, global_phase=kept.global_phase)
+    for qreg in kept.qregs:
+        out.add_register(qreg)
+    out.add_bits([q for q in kept.qubits if q not in set(out.qubits)])
+    for creg in kept.cregs:
+        out.add_register(creg)
+    out.add_bits([c for c in kept.clbits if c not in set(out.clbits)])
+    out.compose(kept, qubits=kept.qubits, clbits=kept.clbits, inplace=True)
     for bit, q in enumerate(measured):
         if letters[q] == "Y":
             out.sdg(q)
