@@ -130,6 +130,8 @@ def apply_pauli(tensors: list[np.ndarray], site: int, pauli: int) -> None:
                 a[i, 1, j] = -x1
 
 
+# Steps whose Gram matrix would be smaller than this are factored by an SVD.
+_GRAM_FROM = 32
 # Weights a Gram matrix's eigenvalues cannot tell from zero (relative to the total).
 _ROUNDING = 1e-13
 
@@ -245,10 +247,11 @@ def apply_2q(
                         g[row, 0] * x0 + g[row, 1] * x1 + g[row, 2] * x2 + g[row, 3] * x3
                     )
     # The Gram matrix is square on the side that must come out orthonormal; when that
-    # side is much the longer one, a thin SVD is cheaper.
+    # side is much the longer one, a thin SVD is cheaper, and so it is for small steps,
+    # where the Gram path's extra products and copies cost more than they save.
     isometry_left = not left_centre
     side, other = (2 * left, 2 * right) if isometry_left else (2 * right, 2 * left)
-    if side <= 2 * other:
+    if _GRAM_FROM <= side <= 2 * other:
         x, y = _gram_factor(out, isometry_left, max_bond, threshold, stats)
     else:
         x, y = _svd_factor(out, isometry_left, max_bond, threshold, stats)
