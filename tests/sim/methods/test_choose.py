@@ -42,23 +42,20 @@ def _compiled(circuit: QuantumCircuit) -> tuple[QuantumCircuit, object]:
 
 
 @pytest.mark.parametrize(
-    ("circuit", "shots", "expected"),
+    ("circuit", "expected"),
     [
-        (_ghz(5), 1000, "density_matrix"),
-        (_chain_rotations(6), 1000, "density_matrix"),
-        # The stabilizer method twirls relaxation where T2 > T1: a quick exact MPS run
-        # wins; with many shots MPS is no longer quick and the 10x cheaper tableau does.
-        (_ghz(40), 1000, "mps"),
-        (_ghz(40), 200_000, "stabilizer"),
-        (_chain_rotations(30), 1000, "mps"),
+        (_ghz(5), "density_matrix"),
+        (_chain_rotations(6), "density_matrix"),
+        (_ghz(40), "stabilizer"),
+        (_chain_rotations(30), "mps"),
     ],
-    ids=["ghz5", "chain6", "ghz40", "ghz40-many-shots", "chain30"],
+    ids=["ghz5", "chain6", "ghz40", "chain30"],
 )
 def test_choose_picks_the_cheapest_method_that_can_run_it(
-    circuit: QuantumCircuit, shots: int, expected: str
+    circuit: QuantumCircuit, expected: str
 ) -> None:
     compiled, noise = _compiled(circuit)
-    choice = choose(compiled, noise, shots)
+    choice = choose(compiled, noise, 1000)
     assert choice.method == expected, (choice.rejected, choice.costs)
     assert choice.cost == choice.costs[expected]
 

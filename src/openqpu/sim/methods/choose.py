@@ -5,8 +5,7 @@ Every method reports, for a circuit with bound parameters, why it cannot run it 
 None) and its estimated cost. ``choose`` keeps the feasible ones whose memory fits and
 picks the cheapest, where an approximate method (stabilizer when it twirls some
 relaxation; mps, which may truncate) must beat the exact ones (density matrix,
-statevector trajectories) by ``APPROXIMATION_PENALTY`` to be chosen, and is never
-chosen over an exact method estimated within ``QUICK_SECONDS``.
+statevector trajectories) by ``APPROXIMATION_PENALTY`` to be chosen.
 """
 
 from __future__ import annotations
@@ -157,17 +156,11 @@ def choose(
         penalty = APPROXIMATION_PENALTY if approximate(name) else 1.0
         return costs[name].seconds * penalty
 
-    def quick_exact() -> list[str]:
-        return [n for n in costs if not approximate(n) and costs[n].seconds <= QUICK_SECONDS]
-
     for name in candidates:
         if name == MPS and method == AUTO and costs:
-            # Not reasons it cannot run: left out of ``rejected``. Below its floor MPS
-            # cannot win, unless the best so far approximates and MPS could be quick.
-            floor = mps.floor_seconds(circuit, shots)
-            best = min(costs, key=score)
-            beaten = score(best) <= floor and (not approximate(best) or floor > QUICK_SECONDS)
-            if quick_exact() or beaten:
+            # Not reasons it cannot run: left out of ``rejected``.
+            quick = [n for n in costs if not approximate(n) and costs[n].seconds <= QUICK_SECONDS]
+            if quick or min(map(score, costs)) <= mps.floor_seconds(circuit, shots):
                 continue
         reason = why_not(name, circuit, noise, settings)
         if reason is None:
@@ -187,9 +180,7 @@ def choose(
         reasons = "; ".join(f"{name}: {why}" for name, why in rejected.items())
         raise MethodUnsupported(AUTO, f"no method can run it ({reasons})")
 
-    # An exact method that is quick is taken over any approximation, however cheap.
-    quick = quick_exact()
-    best = min(quick, key=score) if quick else min(costs, key=score)
+    best = min(costs, key=score)
     return Choice(best, costs[best], rejected, costs)
 
 
