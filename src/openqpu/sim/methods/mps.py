@@ -132,20 +132,11 @@ class _Probe(NamedTuple):
 def _probe(program: MpsProgram, max_bond: int, threshold: float) -> _Probe:
     """Run ``_PROBE_TRAJECTORIES`` seeded trajectories, each stopped once its work
     passes its share of ``_PROBE_LIMIT_S``."""
-    from openqpu.sim.methods.mps_trajectories import STATS, run_many
 
     def trajectories(count: int, work_limit: float) -> np.ndarray:
         seeds = np.arange(count, dtype=np.int64)
-        bits = np.zeros((count, program.num_clbits), dtype=np.uint8)
-        stats = np.zeros((count, STATS))
         with _threads(1):
-            run_many(
-                program.num_sites, program.ops_int, program.ops_real, program.mats1,
-                program.mats2, program.conds, program.terminal, program.terminal_real,
-                program.num_clbits, seeds, 1, int(max_bond), float(threshold), bits, stats,
-                float(work_limit),
-            )  # fmt: skip
-        return stats
+            return _trajectories(program, seeds, 1, max_bond, threshold, work_limit)[1]
 
     trajectories(1, 0.0)  # loads the kernels, stopping at once
     stats = trajectories(_PROBE_TRAJECTORIES, _PROBE_LIMIT_S / _PROBE_TRAJECTORIES / _WORK_S)
@@ -199,20 +190,14 @@ def run(
     ):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    from openqpu.sim.methods.mps_trajectories import STATS, run_many
-
     program = _program(circuit, noise, max_bond)
     rng = make_rng(seed)
     trajectories = math.ceil(shots / shots_per_trajectory)
     seeds = rng.integers(0, 2**31 - 1, size=trajectories, dtype=np.int64)
-    bits = np.zeros((trajectories * shots_per_trajectory, program.num_clbits), dtype=np.uint8)
-    stats = np.zeros((trajectories, STATS))
     with _threads(trajectories):
-        run_many(
-            program.num_sites, program.ops_int, program.ops_real, program.mats1, program.mats2,
-            program.conds, program.terminal, program.terminal_real, program.num_clbits, seeds,
-            shots_per_trajectory, int(max_bond), float(truncation_threshold), bits, stats,
-        )  # fmt: skip
+        bits, stats = _trajectories(
+            program, seeds, shots_per_trajectory, max_bond, truncation_threshold
+        )
     return MethodRun(
         counts=_counts(bits[:shots]),
         method=MPS,
@@ -226,6 +211,30 @@ def run(
             "swap_back": program.swap_back,
         },
     )
+
+
+def _trajectories(
+    program: MpsProgram,
+    seeds: np.ndarray,
+    shots_per_trajectory: int,
+    max_bond: int,
+    threshold: float,
+    work_limit: float = math.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One trajectory of ``program`` per seed (in the caller's thread setting): the
+    recorded bits (a row per shot) and the figures (a row per trajectory, see
+    ``mps_trajectories.STATS``)."""
+    from openqpu.sim.methods.mps_trajectories import STATS, run_many
+
+    count = seeds.shape[0]
+    bits = np.zeros((count * shots_per_trajectory, program.num_clbits), dtype=np.uint8)
+    stats = np.zeros((count, STATS))
+    run_many(
+        program.num_sites, program.ops_int, program.ops_real, program.mats1, program.mats2,
+        program.conds, program.terminal, program.terminal_real, program.num_clbits, seeds,
+        shots_per_trajectory, int(max_bond), float(threshold), bits, stats, float(work_limit),
+    )  # fmt: skip
+    return bits, stats
 
 
 def _program(circuit: QuantumCircuit, noise: NoiseModel | None, max_bond: int) -> MpsProgram:
