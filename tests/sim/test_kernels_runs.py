@@ -101,3 +101,25 @@ def test_run_loops_compile_to_packed_simd(dtype: str) -> None:
     assembly = "\n".join(runs.inspect_asm().values())
     lanes = "ps" if dtype == "complex64" else "pd"
     assert re.search(rf"\bv?(?:fmadd\w*|fmsub\w*|mul|add|sub){lanes}\b", assembly)
+
+
+@pytest.mark.parametrize("qubit", [0, 3, 11, 15])
+@pytest.mark.parametrize("outcome", [0, 1])
+@pytest.mark.parametrize("to_zero", [False, True])
+def test_parallel_measurement_kernels_match_numpy(qubit: int, outcome: int, to_zero: bool) -> None:
+    """The parallel probability and collapse (states from 2^14 amplitudes) against NumPy,
+    with the reset's move to |0> in the same pass."""
+    from openqpu.sim import ops
+
+    rng = np.random.default_rng(qubit)
+    state = rng.normal(size=1 << 16) + 1j * rng.normal(size=1 << 16)
+    state /= np.linalg.norm(state)
+    view = state.reshape(-1, 2, 1 << qubit)
+    p1 = float(np.sum(np.abs(view[:, 1, :]) ** 2))
+    assert ops.probability_of_one(state, qubit) == pytest.approx(p1, rel=1e-12)
+    scale = 1 / np.sqrt(p1 if outcome else 1 - p1)
+    expected = np.zeros_like(view)
+    expected[:, 0 if to_zero else outcome, :] = view[:, outcome, :] * scale
+    ops.collapse(state, qubit, outcome, scale, to_zero=to_zero)
+    np.testing.assert_allclose(state, expected.reshape(-1), atol=1e-14)
+    assert np.linalg.norm(state) == pytest.approx(1.0)

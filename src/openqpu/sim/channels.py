@@ -14,7 +14,7 @@ import numpy as np
 
 from openqpu.sim.lowering import Noise
 from openqpu.sim.noise import Depolarizing, ThermalRelaxation
-from openqpu.sim.ops import DenseOp, DiagonalOp, state_kernels
+from openqpu.sim.ops import DenseOp, DiagonalOp, probability_of_one
 
 _PAULI = (
     np.eye(2),
@@ -43,7 +43,7 @@ def probabilities(step: Noise, state: np.ndarray) -> np.ndarray:
     channel = step.channel
     if isinstance(channel, Depolarizing):
         return channel.pauli_probabilities()
-    p1 = min(1.0, max(0.0, state_kernels(state).probability_of_one(state, step.qubits[0])))
+    p1 = probability_of_one(state, step.qubits[0])
     jump = channel.damping * p1
     flip = channel.dephasing
     return np.array([(1 - jump) * (1 - flip), (1 - jump) * flip, jump * (1 - flip), jump * flip])

@@ -18,12 +18,18 @@ from openqpu.sim import channels
 from openqpu.sim.lowering import Jump, JumpUnless, Measure, Noise, Reset
 from openqpu.sim.memory import check_fits, memory_limit_bytes, state_bytes
 from openqpu.sim.noise import ReadoutError
-from openqpu.sim.ops import DenseOp, DiagonalOp, GroupOp, kernels, state_kernels
+from openqpu.sim.ops import (
+    DenseOp,
+    DiagonalOp,
+    GroupOp,
+    collapse,
+    kernels,
+    probability_of_one,
+    state_kernels,
+)
 from openqpu.sim.program import BoundStep
 from openqpu.sim.solo import SoloRunner, encode
 from openqpu.sim.threads import threads_for
-
-_X = np.array([[0, 1], [1, 0]])
 
 
 def zero_state(num_qubits: int, dtype: np.dtype) -> np.ndarray:
@@ -280,7 +286,7 @@ def _event_probabilities(step: Measure | Reset | Noise, state: np.ndarray) -> np
     """Outcome probabilities; a measurement with readout error has outcome 2 * true + flipped."""
     if isinstance(step, Noise):
         return channels.probabilities(step, state)
-    p1 = min(1.0, max(0.0, state_kernels(state).probability_of_one(state, step.qubit)))
+    p1 = probability_of_one(state, step.qubit)
     if isinstance(step, Measure) and step.readout is not None:
         e10, e01 = step.readout.readout_error_0to1, step.readout.readout_error_1to0
         return np.array([(1 - p1) * (1 - e10), (1 - p1) * e10, p1 * (1 - e01), p1 * e01])
@@ -302,10 +308,9 @@ def _settle(
     else:
         p1 = float(probs[1])
     probability = p1 if value else 1.0 - p1
-    state_kernels(state).collapse(state, step.qubit, value, 1.0 / np.sqrt(probability))
-    if isinstance(step, Reset):
-        if value:
-            DenseOp((step.qubit,), _X.astype(state.dtype)).apply(state)
+    reset = isinstance(step, Reset)
+    collapse(state, step.qubit, value, 1.0 / np.sqrt(probability), to_zero=reset)
+    if reset:
         return clbits
     return (clbits & ~(1 << step.clbit)) | (recorded << step.clbit)
 

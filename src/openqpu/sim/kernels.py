@@ -645,6 +645,47 @@ def collapse(state: np.ndarray, qubit: int, outcome: int, scale: float) -> None:
         state[drop] = 0
 
 
+@njit(parallel=True, cache=True)
+def probability_of_one_parallel(state: np.ndarray, qubit: int) -> float:
+    """Parallel ``probability_of_one`` (for large states: a pass over memory)."""
+    half = state.size >> 1
+    stride = 1 << qubit
+    chunks = (half + _CHUNK - 1) // _CHUNK
+    totals = np.zeros(chunks)
+    for chunk in prange(chunks):
+        total = 0.0
+        for group in range(chunk * _CHUNK, min(half, (chunk + 1) * _CHUNK)):
+            amplitude = state[_insert_zero_bit(group, qubit) | stride]
+            total += amplitude.real * amplitude.real + amplitude.imag * amplitude.imag
+        totals[chunk] = total
+    return totals.sum()
+
+
+@njit(parallel=True, cache=True)
+def collapse_parallel(
+    state: np.ndarray, qubit: int, outcome: int, scale: float, to_zero: bool
+) -> None:
+    """Parallel ``collapse``; with ``to_zero`` the survivors then move to ``qubit`` = 0
+    (a reset in the same pass)."""
+    half = state.size >> 1
+    stride = 1 << qubit
+    chunks = (half + _CHUNK - 1) // _CHUNK
+    move = to_zero and outcome == 1
+    for chunk in prange(chunks):
+        for group in range(chunk * _CHUNK, min(half, (chunk + 1) * _CHUNK)):
+            i0 = _insert_zero_bit(group, qubit)
+            i1 = i0 | stride
+            if move:
+                state[i0] = state[i1] * scale
+                state[i1] = 0
+            elif outcome:
+                state[i1] *= scale
+                state[i0] = 0
+            else:
+                state[i0] *= scale
+                state[i1] = 0
+
+
 @njit(cache=True)
 def probabilities(state: np.ndarray, out: np.ndarray) -> None:
     """Write ``|state[i]|^2`` into the float64 array ``out`` (same length)."""

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from openqpu.sim.affine import AffinePermutationOp
 
 
+_X = np.array([[0, 1], [1, 0]])
+
+
 def kernels() -> ModuleType:
     """The numba kernels, imported on first use (small states never need them)."""
     from openqpu.sim import kernels as module
@@ -29,6 +32,30 @@ def kernels() -> ModuleType:
 def state_kernels(state: np.ndarray) -> ModuleType:
     """The module whose measurement kernels suit ``state``: NumPy when small, else numba."""
     return small if small.is_small(state) else kernels()
+
+
+def probability_of_one(state: np.ndarray, qubit: int) -> float:
+    """The probability that measuring ``qubit`` gives 1, clipped to [0, 1]."""
+    if small.is_small(state):
+        p1 = small.probability_of_one(state, qubit)
+    elif state.size < 1 << SERIAL_BELOW_QUBITS:
+        p1 = kernels().probability_of_one(state, qubit)
+    else:
+        p1 = kernels().probability_of_one_parallel(state, qubit)
+    return min(1.0, max(0.0, float(p1)))
+
+
+def collapse(
+    state: np.ndarray, qubit: int, outcome: int, scale: float, *, to_zero: bool = False
+) -> None:
+    """Project ``qubit`` onto ``outcome``, scale the survivors, and with ``to_zero`` move
+    them to ``qubit`` = 0 (a reset)."""
+    if state.size >= 1 << SERIAL_BELOW_QUBITS:
+        kernels().collapse_parallel(state, qubit, outcome, scale, to_zero)
+        return
+    state_kernels(state).collapse(state, qubit, outcome, scale)
+    if to_zero and outcome:
+        DenseOp((qubit,), _X.astype(state.dtype)).apply(state)
 
 
 def index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
