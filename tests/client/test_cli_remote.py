@@ -236,3 +236,57 @@ def test_cli_user_errors_are_one_line(
     assert capsys.readouterr().err.startswith("openqpu: device: no device 'nope'")
     assert main(["result", "no-such-job"]) == 1
     assert capsys.readouterr().err == "openqpu: no job 'no-such-job'\n"
+
+
+def test_cli_submit_estimate_with_mitigation_options(
+    logged_in: Server, bell_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["submit", str(bell_file), "--device", "lattice12", "--shots", "400", "--seed", "3"]
+    mitigation = [
+        "--observable", "ZZ", "--observable", "0.5*XX + 0.5*IZ", "--resilience-level", "2",
+        "--option", "resilience.zne.noise_factors=1,3",
+        "--option", "resilience.zne.extrapolator=linear",
+        "--option", "twirling.num_randomizations=4",
+    ]  # fmt: skip
+    assert main([*argv, *mitigation, "--wait", "--timeout", "120", "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["results"][0]
+    assert len(entry["expectation_values"]) == len(entry["standard_errors"]) == 2
+    resilience = entry["resilience"]
+    assert resilience["options"]["resilience_level"] == 2
+    assert resilience["num_randomizations"] == 4
+    assert resilience["zne"]["noise_factors"] == [1.0, 3.0]
+    assert resilience["zne"]["extrapolator"] == ["linear", "linear"]
+
+    assert main([*argv, *mitigation, "--wait", "--timeout", "120"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("observable 0: ") and " +- " in lines[0]
+    assert lines[2] == "resilience level 2: TREX, gate twirling, ZNE; 4 randomizations"
+    assert lines[3].startswith("observable 0 at noise factors 1, 3: ")
+
+
+def test_cli_submit_bad_mitigation_options_are_one_line(
+    logged_in: Server, bell_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["submit", str(bell_file), "--device", "lattice12", "--observable", "ZZ"]
+    assert main([*argv, "--option", "resilience.zne.noise_factor=1,3"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("openqpu: ") and "noise_factor" in err and "Traceback" not in err
+    assert main([*argv, "--option", "twirling.num_randomizations=-2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("openqpu: ") and "num_randomizations" in err
+    assert main([*argv, "--option", "resilience.zne.extrapolator=cubic"]) == 1
+    assert "extrapolator" in capsys.readouterr().err
+    plain = ["submit", str(bell_file), "--device", "lattice12"]
+    assert main([*plain, "--resilience-level", "1"]) == 2
+    assert "give the observables" in capsys.readouterr().err
+    assert main([*argv, "--option", "twirling=1", "--option", "twirling.enable_gates=1"]) == 2
+    assert "twirling was given a value already" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--option", "resilience_level"])
+    assert refused.value.code == 2 and "give NAME=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main([*plain, "--observable", "ZQ"])
+    assert refused.value.code == 2 and "letters I, X, Y, Z" in capsys.readouterr().err
+    assert main(["submit", str(bell_file), "--device", "statevector", "--observable", "ZZ",
+                 "--resilience-level", "1"]) == 1  # fmt: skip
+    assert "ideal simulator" in capsys.readouterr().err

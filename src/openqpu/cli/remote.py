@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openqpu.cli.local import positive_int, print_counts
-from openqpu.cli.reports import print_estimate, print_method
+from openqpu.cli.mitigation import add_mitigation_options, estimator_options
+from openqpu.cli.reports import print_estimate, print_expectation_values, print_method
 
 if TYPE_CHECKING:
     from openqpu.client import Client
@@ -73,8 +74,10 @@ def add_remote_commands(commands: argparse._SubParsersAction) -> None:
         "--mitigation",
         choices=["readout"],
         default=None,
-        help="on a chip: also report counts corrected for readout errors",
+        help="on a chip: also report counts corrected for readout errors "
+        "(estimate jobs: parities corrected)",
     )
+    add_mitigation_options(submit)
     submit.add_argument(
         "--dry-run",
         action="store_true",
@@ -193,6 +196,15 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
 
     if args.dry_run and args.wait:
         raise _UsageError("--dry-run queues nothing, so there is nothing to --wait for")
+    try:
+        mitigation_options = estimator_options(args.resilience_level, args.option)
+    except ValueError as exc:
+        raise _UsageError(exc) from None
+    if mitigation_options is not None and not args.observable:
+        raise _UsageError(
+            "--resilience-level and --option apply to estimate jobs: give the observables "
+            "to estimate with --observable (e.g. --observable ZZ)"
+        )
     sources, names = _read_sources(args.files)
     options: dict[str, Any] = {
         "shots": args.shots,
@@ -203,6 +215,8 @@ def _submit(args: argparse.Namespace, client: Client) -> int:
         "mitigation": args.mitigation,
         "method": args.method,
     }
+    if args.observable:
+        options.update(kind="estimate", observables=args.observable, options=mitigation_options)
     try:
         if args.dry_run:
             document = client.estimate(sources, args.device, **options)
@@ -331,8 +345,7 @@ def _print_result(result: dict[str, Any], as_json: bool, names: Sequence[str] = 
         if "counts" in entry:
             print_counts(entry["counts"], entry["shots"], entry["num_qubits"], entry["seconds"])
         else:
-            for position, value in enumerate(entry["expectation_values"]):
-                print(f"observable {position}: {value:.12g}")
+            print_expectation_values(entry)
         print_method(entry)
     print(f"job {result['job_id']}, seed {result['seed']}")
 

@@ -83,6 +83,58 @@ def print_method(entry: Mapping[str, Any]) -> None:
         print("figures: " + ", ".join(f"{k} {_figure(v)}" for k, v in figures.items()))
 
 
+def print_expectation_values(entry: Mapping[str, Any]) -> None:
+    """Print an estimate entry's values (with standard errors when mitigated) and, for
+    error mitigation, the techniques that ran and each observable's values per noise
+    factor.
+
+    >>> print_expectation_values({"expectation_values": [0.91], "standard_errors": [0.02],
+    ...     "resilience": {"options": {"resilience_level": 2, "resilience": {
+    ...     "measure_mitigation": True, "zne_mitigation": True}, "twirling": {
+    ...     "enable_gates": True}, "dynamical_decoupling": {"enable": False}},
+    ...     "num_randomizations": 8, "zne": {"noise_factors": [1.0, 3.0],
+    ...     "extrapolator": ["linear"], "evs_noise_factors": [[0.8, 0.6]]}}})
+    observable 0: 0.91 +- 0.02
+    resilience level 2: TREX, gate twirling, ZNE; 8 randomizations
+    observable 0 at noise factors 1, 3: 0.8, 0.6 -> 0.91 (linear)
+    """
+    values = entry["expectation_values"]
+    errors = entry.get("standard_errors")
+    for position, value in enumerate(values):
+        error = f" +- {errors[position]:.3g}" if errors else ""
+        print(f"observable {position}: {value:.12g}{error}")
+    resilience = entry.get("resilience")
+    if not resilience:
+        return
+    options = resilience.get("options", {})
+    switches = options.get("resilience", {})
+    dd = options.get("dynamical_decoupling", {})
+    names = [
+        name
+        for name, on in (
+            ("TREX", switches.get("measure_mitigation")),
+            ("gate twirling", options.get("twirling", {}).get("enable_gates")),
+            ("ZNE", switches.get("zne_mitigation")),
+            (f"dynamical decoupling ({dd.get('sequence_type')})", dd.get("enable")),
+        )
+        if on
+    ]
+    print(
+        f"resilience level {options.get('resilience_level')}: {', '.join(names) or 'none'}; "
+        f"{resilience.get('num_randomizations', 1)} randomizations"
+    )
+    zne = resilience.get("zne")
+    if not zne:
+        return
+    factors = ", ".join(f"{f:g}" for f in zne["noise_factors"])
+    for position, per_factor in enumerate(zne["evs_noise_factors"]):
+        at = ", ".join(f"{v:.4g}" for v in per_factor)
+        print(
+            f"observable {position} at noise factors {factors}: {at} -> "
+            f"{values[position]:.4g} ({zne['extrapolator'][position]})"
+        )
+
+
 def seconds_text(seconds: float) -> str:
     """Seconds to three decimals below 100 s, whole seconds with separators above."""
     return f"{seconds:.3f}" if seconds < 100 else f"{seconds:,.0f}"
