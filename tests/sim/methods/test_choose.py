@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 
@@ -127,3 +128,27 @@ def test_a_long_statevector_estimate_is_checked_against_real_shots(
     )
     monkeypatch.setattr(trajectories, "_probe", lambda circuit, noise: float("inf"))
     assert trajectories.cost(compiled, noise, 1000).seconds == pytest.approx(model)
+
+
+def test_wide_trajectories_run_in_single_precision_and_agree_with_double() -> None:
+    """From SINGLE_PRECISION_FROM_QUBITS qubits the statevector method runs complex64 and
+    says so; its samples agree with double precision's within sampling error (the mean
+    Hamming weight, a z-test between the two samples)."""
+    from openqpu.sim import sample
+    from openqpu.sim.methods import trajectories
+    from openqpu.sim.program import Program
+
+    width = trajectories.SINGLE_PRECISION_FROM_QUBITS
+    program = Program(*_compiled(_chain_rotations(width)))
+    single = trajectories.run(program, 120, seed=11)
+    assert single.figures == {"precision": "complex64"}
+    double = sample(program, 120, seed=12, dtype="complex128")
+
+    def weights(counts: dict[str, int]) -> np.ndarray:
+        return np.repeat([k.count("1") for k in counts], list(counts.values()))
+
+    a, b = weights(single.counts), weights(double)
+    z = (a.mean() - b.mean()) / np.sqrt(a.var() / a.size + b.var() / b.size)
+    assert abs(z) < 4.5
+    narrow = trajectories.run(Program(*_compiled(_chain_rotations(6))), 10, seed=1)
+    assert narrow.figures == {"precision": "complex128"}
