@@ -314,3 +314,46 @@ def test_dashboard_estimates_before_submitting_and_job_shows_the_method(
     assert sentences == entry["approximations"]
     figures = shown.locator("[data-figure]").evaluate_all("els => els.map(e => e.dataset.figure)")
     assert figures == list(entry["method_figures"])
+
+
+def test_dashboard_submits_an_estimate_job_with_error_mitigation(
+    server: Server, page: Any, console: Console
+) -> None:
+    console.expect(r"status of 422")  # the refused noise factor, on purpose
+    key = new_user(server)
+    _sign_in(page, server, key)
+    page.goto(f"{server.url}/web/#/submit")
+    page.get_by_label("Device").select_option("lattice12")
+    page.get_by_label("Circuit").fill(BELL)
+    page.get_by_label("Shots").fill("400")
+    assert page.get_by_label("Observables").is_hidden()
+    page.get_by_label("Job kind").select_option("estimate")
+    page.get_by_label("Observables").fill("ZZ\n0.5*XX + 0.5*IZ")
+    assert page.get_by_label("ZNE noise factors").is_hidden()  # no resilience level yet
+    page.get_by_label("Resilience level").select_option("2")
+    assert page.get_by_label("Readout mitigation").is_disabled()  # TREX corrects readout
+    page.get_by_label("ZNE noise factors").fill("0.5, 3")
+    refused = page.locator("#estimate[data-state=refused] [data-estimate=refused]")
+    refused.wait_for()
+    assert "noise_factors" in refused.inner_text()
+    page.get_by_label("ZNE noise factors").fill("1, 3")
+    page.get_by_label("Extrapolator").select_option("linear")
+    page.get_by_label("Twirling randomizations").fill("4")
+    assert page.get_by_label("DD sequence").is_disabled()
+    page.get_by_label("Dynamical decoupling").check()
+    page.get_by_label("DD sequence").select_option("XY4")
+    page.locator("#estimate[data-state=ready] tr[data-circuit='0']").wait_for()
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/web/#/jobs/*")
+    shown = page.locator("#job-result [data-expectation='1']")
+    shown.wait_for(timeout=60_000)
+    job_id = page.url.rsplit("/", 1)[1]
+    with server.client(key) as client:
+        entry = client.get(f"/api/v1/jobs/{job_id}/result").json()["results"][0]
+    options = entry["resilience"]["options"]
+    assert options["resilience_level"] == 2
+    assert options["resilience"]["zne"]["noise_factors"] == [1.0, 3.0]
+    assert options["resilience"]["zne"]["extrapolator"] == ["linear"]
+    assert options["twirling"]["num_randomizations"] == 4
+    assert options["dynamical_decoupling"] == {"enable": True, "sequence_type": "XY4"}
+    assert len(entry["expectation_values"]) == 2

@@ -1,10 +1,11 @@
 // What the submit page and the composer share: the job's options (device, shots,
-// optimisation level, method, mitigation), the server's estimate of a job before it is
+// optimisation level, method, kind and observables, mitigation), the server's estimate of a job before it is
 // submitted (the dry run of POST /api/v1/jobs), and a source error drawn under its line.
 
 import { ApiError, api } from "./api.js";
 import { h, pageLink } from "./dom.js";
 import { estimateView } from "./estimate.js";
+import { mitigationOptions } from "./mitigation.js";
 
 const METHODS = [["auto", "auto (cheapest exact or bounded)"], ["density_matrix", "density matrix"],
   ["stabilizer", "stabilizer"], ["mps", "matrix product state"], ["statevector", "statevector trajectories"]];
@@ -59,11 +60,12 @@ export function jobOptions(devices) {
   const mitigation = h("input", { id: "mitigation", name: "mitigation", type: "checkbox" });
   const method = h("select", { id: "method", name: "method" },
     METHODS.map(([value, label]) => h("option", { value }, label)));
+  const mitigated = mitigationOptions(mitigation);
   const chipOnly = () => {
     const chosen = devices.find((d) => d.name === device.value);
     const simulator = !chosen || chosen.simulator;
     level.disabled = simulator;
-    mitigation.disabled = simulator;
+    mitigated.update(!simulator);
     for (const option of method.options) option.disabled = simulator && CHIP_ONLY_METHODS.has(option.value);
     if (method.selectedOptions[0] && method.selectedOptions[0].disabled) method.value = "auto";
   };
@@ -74,13 +76,15 @@ export function jobOptions(devices) {
     if (!level.disabled && level.value !== "") request.optimization_level = Number(level.value);
     if (!mitigation.disabled && mitigation.checked) request.mitigation = "readout";
     if (method.value !== "auto") request.method = method.value;
-    return request;
+    return mitigated.apply(request);
   };
-  const options = h("div", { class: "row" },
+  const options = h("div", { class: "job-options" }, h("div", { class: "row" },
     field("Shots", "shots", shots),
     field("Optimisation level", "level", level, "chips only"),
     field("Simulation method", "method", method, "chips; simulators: auto or statevector"),
-    h("div", { class: "field check" }, mitigation, h("label", { for: "mitigation" }, "Readout mitigation")));
+    field("Job kind", "kind", mitigated.kind),
+    h("div", { class: "field check" }, mitigation, h("label", { for: "mitigation" }, "Readout mitigation"))),
+  ...mitigated.parts);
   return { device, options, body };
 }
 
