@@ -152,3 +152,23 @@ def test_wide_trajectories_run_in_single_precision_and_agree_with_double() -> No
     assert abs(z) < 4.5
     narrow = trajectories.run(Program(*_compiled(_chain_rotations(6))), 10, seed=1)
     assert narrow.figures == {"precision": "complex128"}
+
+
+def test_a_planned_method_is_checked_not_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``estimate`` a forced method is only checked (the worker runs what
+    admission estimated: no second probe), and one that cannot run is still refused."""
+    import math
+
+    from openqpu.sim.methods import choose as choose_module
+
+    def no_estimate(*args: object, **kwargs: object) -> None:
+        raise AssertionError("estimated")
+
+    monkeypatch.setattr(choose_module, "cost", no_estimate)
+    compiled, noise = _compiled(_chain_rotations(20))
+    choice = choose(compiled, noise, 100, method="mps", estimate=False)
+    assert choice.method == "mps" and math.isnan(choice.cost.seconds)
+    with pytest.raises(MethodUnsupported, match="stabilizer"):
+        choose(compiled, noise, 100, method="stabilizer", estimate=False)
+    with pytest.raises(AssertionError, match="estimated"):
+        choose(compiled, noise, 100, method="mps")

@@ -318,7 +318,7 @@ def _run_prepared(
 ) -> tuple[_Prepared, MethodRun]:
     """``shots`` shots of circuit ``index`` (measured in ``basis`` if given) with the
     method chosen for the whole circuit's shots (so every chunk uses the same one)."""
-    prepared, choice, values = plan(payload, index, chip, basis)
+    prepared, choice, values = plan(payload, index, chip, basis, estimate=False)
     if choice.method == STATEVECTOR:
         outcome = trajectories.run(prepared.program, shots, seed=seed, parameter_values=values)
     else:
@@ -335,9 +335,11 @@ def _values_of(payload: dict[str, Any], index: int) -> list[float] | None:
 
 
 def plan(
-    payload: dict[str, Any], index: int, chip: ChipRun, basis: str = ""
+    payload: dict[str, Any], index: int, chip: ChipRun, basis: str = "", *, estimate: bool = True
 ) -> tuple[_Prepared, Choice, dict | None]:
-    """Compile circuit ``index`` (cached) and choose its method for the job's shots.
+    """Compile circuit ``index`` (cached) and choose its method for the job's shots;
+    without ``estimate``, a method admission planned (or the job forced) is only
+    checked, not estimated again.
 
     Returns:
         The prepared circuit, the method choice (raises ``MethodUnsupported`` when the
@@ -353,6 +355,7 @@ def plan(
         int(payload["shots"]),
         method=_method_for(payload, index, chip, basis),
         settings=chip.methods,
+        estimate=estimate,
     )
     return prepared, choice, mapping
 

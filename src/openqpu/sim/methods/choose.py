@@ -10,6 +10,7 @@ statevector trajectories) by ``APPROXIMATION_PENALTY`` to be chosen.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,6 +118,7 @@ def choose(
     *,
     method: str = AUTO,
     settings: MethodSettings | None = None,
+    estimate: bool = True,
 ) -> Choice:
     """Pick the method for ``shots`` shots of ``circuit`` (parameters bound).
 
@@ -126,6 +128,10 @@ def choose(
         shots: number of shots.
         method: ``"auto"`` or one of ``METHODS`` to force it.
         settings: method settings; defaults when None.
+        estimate: False with a forced ``method``: only check that it can run the
+            circuit, without estimating its cost (NaN seconds), as a worker does for
+            the method admission already estimated (the MPS and statevector estimates
+            run trajectories for seconds).
 
     Returns:
         The choice, with every method's reason or cost.
@@ -134,6 +140,11 @@ def choose(
         MethodUnsupported: a forced method cannot run the circuit, or (auto) none can.
     """
     settings = settings or MethodSettings()
+    if not estimate and method != AUTO:
+        reason = why_not(method, circuit, noise, settings)
+        if reason is not None:
+            raise MethodUnsupported(method, reason)
+        return Choice(method, Cost(math.nan, 0))
     limit = memory_limit_bytes()
     # MPS last: its estimate builds its program and times a few trajectories, which is
     # not worth doing when an exact method is already known to be quick.
