@@ -15,7 +15,7 @@ from qiskit.quantum_info import Operator, Pauli, SparsePauliOp, Statevector
 from openqpu.device import generate_snapshot, load_device_specs
 from openqpu.service.estimator_options import EstimatorOptions
 from openqpu.service.run.chip import ChipRun, run_on_chip
-from openqpu.service.run.mitigated import BasisRun, MitigatedEstimate
+from openqpu.service.run.mitigated import BasisRun, MitigatedEstimate, combine
 from openqpu.service.run.mitigation import (
     mitigate_readout,
     nearest_probabilities,
@@ -87,6 +87,11 @@ def test_levels_preset_techniques_and_fine_options_override() -> None:
     assert one.measure_mitigation and one.twirl_measure and not one.zne_mitigation
     two = resolve({"resilience_level": 2})
     assert two.zne_mitigation and two.twirl_gates and two.noise_factors == (1.0, 3.0, 5.0)
+    assert two.extrapolators == ("exponential", "linear")  # Qiskit Runtime's
+    # openqpu's default amplifier folds the one-qubit gates too (DEFAULT_AMPLIFIER says why).
+    assert two.amplifier == "all_gate_folding"
+    chosen = resolve({"resilience_level": 2, "resilience": {"zne": {"amplifier": "gate_folding"}}})
+    assert chosen.amplifier == "gate_folding"
     custom = resolve(
         {
             "resilience_level": 2,
@@ -167,6 +172,26 @@ def test_extrapolators_fit_known_curves_exactly() -> None:
     # Standard errors propagate: a noisier point widens the intercept's error.
     tight = extrapolate([1, 3], [0.8, 0.6], [0.01, 0.01], "linear")
     assert tight.std == pytest.approx(math.hypot(1.5 * 0.01, 0.5 * 0.01))
+
+
+def test_combine_takes_the_first_extrapolator_that_fits_not_the_smallest_error() -> None:
+    factors = [1.0, 3.0, 5.0]
+    decay = [0.9 * math.exp(-f / 4) for f in factors]  # exactly exponential
+    values = [{"ZZ": v} for v in decay]
+    stds = [{"ZZ": 0.01} for _ in factors]
+    observable = [SparsePauliOp("ZZ")]
+    linear_fit = extrapolate(factors, decay, [0.01] * 3, "linear")
+    exponential_fit = extrapolate(factors, decay, [0.01] * 3, "exponential")
+    assert linear_fit.std < exponential_fit.std  # the smaller error, the wrong value
+    evs, errors, meta = combine(observable, factors, values, stds, ("exponential", "linear"))
+    assert evs[0] == pytest.approx(0.9) and errors[0] == pytest.approx(exponential_fit.std)
+    assert meta is not None and meta["extrapolator"] == ["exponential"]
+    evs, _, meta = combine(observable, factors, values, stds, ("linear", "exponential"))
+    assert evs[0] == pytest.approx(linear_fit.value) and meta["extrapolator"] == ["linear"]
+    # Values that change sign: the exponential does not fit, the next one is taken.
+    crossing = [{"ZZ": v} for v in (0.3, 0.05, -0.2)]
+    evs, _, meta = combine(observable, factors, crossing, stds, ("exponential", "linear"))
+    assert meta["extrapolator"] == ["linear"] and evs[0] == pytest.approx(0.425)
 
 
 def test_trex_recovers_a_known_readout_only_error(chip: ChipRun) -> None:
