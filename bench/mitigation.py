@@ -31,8 +31,12 @@ Method
   ``L2-lin`` (linear only), ``L2-123`` (factors 1, 2, 3), ``L1+DD`` (XY4).
   Shots are per measurement basis and noise factor; ``--randomizations`` twirled
   randomizations share them.
-* Not done here: the same ZNE through mitiq (its ``cirq`` dependency is not installed in
-  this environment); the script says so when ``mitiq`` cannot be imported.
+* ``mitiq``: the anchor (``bench/_mitiq.py``): openqpu's ZNE alone (``ZNE``: no TREX, no
+  twirling) and its level 2 beside mitiq's ZNE (its folding of every gate and its
+  linear, exponential and Richardson factories per Pauli term, on raw counts and on
+  counts corrected for readout with the calibration's tensored inverse), H2 at the
+  exact optimum and GHZ-10, the same shots per basis and noise factor. Needs the
+  optional ``bench`` dependencies; says so when mitiq cannot be imported.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ def variants(randomizations: int) -> dict[str, dict[str, Any]]:
         "L2-cz-lin": level2(amplifier="gate_folding", extrapolator="linear"),
         "L2-lin": level2(extrapolator="linear"),
         "L2-123": level2(noise_factors=[1, 2, 3]),
+        "ZNE": {
+            "resilience_level": 2,
+            "resilience": {"measure_mitigation": False},
+            "twirling": {"enable_gates": False, "enable_measure": False},
+        },
         "L1+DD": {
             "resilience_level": 1,
             "twirling": twirl,
@@ -146,11 +155,8 @@ def h2(chip: ChipRun, names: list[str], table: dict[str, dict], shots: int) -> N
         print(f"{name:<8} {value:>12.6f} {error:>12.2f} {std * 1e3:>10.2f} {seconds:>7.1f}")
 
 
-def h2_sources(
-    chip: ChipRun, names: list[str], table: dict[str, dict], shots: int, seeds: int
-) -> None:
-    """H2 at the exact optimum angle with one noise source of the snapshot switched off
-    at a time: which noise each amplifier leaves unextrapolated (errors in mHa)."""
+def _h2_at_optimum() -> tuple[QuantumCircuit, SparsePauliOp, float]:
+    """The H2 ansatz at the exact optimum angle, its Hamiltonian and the full CI energy."""
     from openqpu.apps import chemistry
     from openqpu.apps.molecules import h2 as h2_integrals
 
@@ -163,7 +169,15 @@ def h2_sources(
         bounds=(np.pi / 2, 3 * np.pi / 2),
         method="bounded",
     )
-    circuit = ansatz.assign_parameters([found.x])
+    return ansatz.assign_parameters([found.x]), hamiltonian, exact
+
+
+def h2_sources(
+    chip: ChipRun, names: list[str], table: dict[str, dict], shots: int, seeds: int
+) -> None:
+    """H2 at the exact optimum angle with one noise source of the snapshot switched off
+    at a time: which noise each amplifier leaves unextrapolated (errors in mHa)."""
+    circuit, hamiltonian, exact = _h2_at_optimum()
     snapshot = chip.snapshot
     # Only the circuit's own chip qubits and coupler change, so the layout stays (they
     # become the best on the chip); a changed snapshot needs its own id, as compiled
@@ -188,7 +202,7 @@ def h2_sources(
         "no readout": changed("noro", readout_error_0to1=0.0, readout_error_1to0=0.0),
     }
     print(
-        f"\nH2 at the exact optimum angle {found.x:.4f}, {shots} shots per basis, "
+        f"\nH2 at the exact optimum angle, {shots} shots per basis, "
         f"mean +- spread over {seeds} seeds (mHa)"
     )
     print(f"{'snapshot':<12} " + " ".join(f"{name:>14}" for name in names) + "  chip qubits")
@@ -204,6 +218,52 @@ def h2_sources(
             cells.append(f"{np.mean(errors):>7.1f} +-{np.std(errors):>4.1f}")
         layout = _layout(here, circuit)
         print(f"{label:<12} " + " ".join(f"{c:>14}" for c in cells) + f"  {layout}", flush=True)
+
+
+def anchor(chip: ChipRun, table: dict[str, dict], shots: int, wide_shots: int, seeds: int) -> None:
+    """openqpu's ZNE beside mitiq's on H2 (at the exact optimum, errors in mHa) and GHZ-10
+    parity (exact 1), noise factors 1, 3, 5, the same shots per basis and factor."""
+    import _mitiq
+
+    missing = _mitiq.available()
+    if missing is not None:
+        print(f"\nmitiq: not available ({missing}); the side-by-side run is not done")
+        return
+    import mitiq
+
+    h2_circuit, hamiltonian, exact = _h2_at_optimum()
+    ghz = QuantumCircuit(10)
+    ghz.h(0)
+    for q in range(9):
+        ghz.cx(q, q + 1)
+    cases = [
+        ("H2 (mHa)", h2_circuit, hamiltonian, exact, shots, 1e3),
+        ("GHZ-10", ghz, SparsePauliOp("X" * 10), 1.0, wide_shots, 1.0),
+    ]
+    ours = ["ZNE", "L2"]
+    theirs = [f"{kind} {name}" for kind in ("raw", "readout") for name in _mitiq.FACTORIES]
+    print(
+        f"\nZNE anchor: openqpu beside mitiq {mitiq.__version__} (fold_gates_at_random, "
+        f"factories per Pauli term), factors 1, 3, 5; error (value - exact), "
+        f"mean +- spread over {seeds} seeds"
+    )
+    for title, circuit, observable, exact_value, case_shots, scale in cases:
+        print(f"\n{title}, {case_shots} shots per basis and factor")
+        rows: dict[str, list[float]] = {name: [] for name in [*ours, *theirs]}
+        for seed in range(seeds):
+            for name in ours:
+                (value,), _ = _estimate(
+                    chip, circuit, [observable], table[name], case_shots, seed=100 + seed
+                )
+                rows[name].append(value)
+            found = _mitiq.zne_estimate(chip, circuit, observable, shots=case_shots, seed=seed)
+            for kind in ("raw", "readout"):
+                for name in _mitiq.FACTORIES:
+                    rows[f"{kind} {name}"].append(found[kind][name])
+        for name, values in rows.items():
+            errors = (np.array(values) - exact_value) * scale
+            who = "openqpu" if name in ours else "mitiq"
+            print(f"  {who:<8} {name:<22} {np.mean(errors):>9.3f} +- {np.std(errors):.3f}")
 
 
 def ising(chip: ChipRun, names: list[str], table: dict[str, dict], shots: int) -> None:
@@ -256,7 +316,9 @@ def ghz(
 def main() -> None:
     """Run the chosen workloads and print one table each."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", choices=("h2", "sources", "ising", "ghz"), action="append")
+    parser.add_argument(
+        "--only", choices=("h2", "sources", "ising", "ghz", "mitiq"), action="append"
+    )
     parser.add_argument("--variants", default="L0,L1,L2,L2-cz,L1+DD")
     parser.add_argument("--shots", type=int, default=40_000, help="H2 shots per basis")
     parser.add_argument("--wide-shots", type=int, default=4_000, help="Ising and GHZ shots")
@@ -269,7 +331,7 @@ def main() -> None:
     chip = ChipRun(spec, snapshot)
     table = variants(args.randomizations)
     names = args.variants.split(",")
-    only = args.only or ["h2", "ghz", "ising"]
+    only = args.only or ["h2", "sources", "ghz", "ising", "mitiq"]
     print(f"lattice72, calibration {snapshot.id}, {args.randomizations} randomizations")
     if "h2" in only:
         h2(chip, names, table, args.shots)
@@ -279,10 +341,8 @@ def main() -> None:
         ghz(chip, names, table, args.wide_shots, [int(n) for n in args.ghz_sizes.split(",")])
     if "ising" in only:
         ising(chip, names, table, args.wide_shots)
-    try:
-        import mitiq  # noqa: F401
-    except ImportError:
-        print("\nmitiq: not installed here; the side-by-side run with mitiq is not done")
+    if "mitiq" in only:
+        anchor(chip, table, args.shots, args.wide_shots, args.seeds)
 
 
 if __name__ == "__main__":
