@@ -188,10 +188,15 @@ def test_combine_takes_the_first_extrapolator_that_fits_not_the_smallest_error()
     assert meta is not None and meta["extrapolator"] == ["exponential"]
     evs, _, meta = combine(observable, factors, values, stds, ("linear", "exponential"))
     assert evs[0] == pytest.approx(linear_fit.value) and meta["extrapolator"] == ["linear"]
-    # Values that change sign: the exponential does not fit, the next one is taken.
-    crossing = [{"ZZ": v} for v in (0.3, 0.05, -0.2)]
+    # A value decayed past 0 is left out of the exponential fit (its weight on the log
+    # scale is about 0)...
+    noisy = [{"ZZ": v} for v in (0.3, 0.05, -0.02)]
+    evs, _, meta = combine(observable, factors, noisy, stds, ("exponential", "linear"))
+    assert meta["extrapolator"] == ["exponential"] and evs[0] == pytest.approx(0.3 * 6**0.5)
+    # ...but with one value of the first sign left it does not fit: the next one is taken.
+    crossing = [{"ZZ": v} for v in (0.3, -0.05, -0.2)]
     evs, _, meta = combine(observable, factors, crossing, stds, ("exponential", "linear"))
-    assert meta["extrapolator"] == ["linear"] and evs[0] == pytest.approx(0.425)
+    assert meta["extrapolator"] == ["linear"] and evs[0] == pytest.approx(0.3 + 0.05 / 3 + 0.075)
 
 
 def test_trex_recovers_a_known_readout_only_error(chip: ChipRun) -> None:

@@ -207,6 +207,28 @@ class _Readout:
         return mean, math.sqrt(max(0.0, 1.0 - mean**2) / self.shots)
 
 
+def same_sign(
+    factors: list[float], values: list[float], stds: list[float]
+) -> tuple[list[float], list[float], list[float]]:
+    """The points an exponential fit takes: those with the sign of the lowest factor's
+    value, when at least two are left (else all, and the fit refuses them).
+
+    A value decayed into the noise around 0 at a high factor may have either sign. On
+    the log scale its weight, ``(value / std)**2``, is about 0 anyway, so it is dropped
+    rather than refusing the fit (mitiq clips such values to a tiny positive number,
+    with the same effect; refusing dropped GHZ-10's ZNE to linear: 0.16 against 0.37).
+
+    >>> same_sign([1, 3, 5], [0.14, 0.024, -0.013], [0.016] * 3)
+    ([1, 3], [0.14, 0.024], [0.016, 0.016])
+    """
+    lowest = min(range(len(factors)), key=lambda i: factors[i])
+    sign = math.copysign(1.0, values[lowest])
+    kept = [i for i in range(len(factors)) if values[i] * sign > 0]
+    if len(kept) < 2 or values[lowest] == 0:
+        return factors, values, stds
+    return [factors[i] for i in kept], [values[i] for i in kept], [stds[i] for i in kept]
+
+
 def combine(
     observables: list[SparsePauliOp],
     factors: list[float],
@@ -251,9 +273,10 @@ def combine(
         for name in extrapolators:
             total, variance = constant, 0.0
             for label, c in varying:
-                fit = zne.fits(
-                    factors, [v[label] for v in values], [s[label] for s in stds], (name,)
-                ).get(name)
+                xs, ys, es = factors, [v[label] for v in values], [s[label] for s in stds]
+                if name == "exponential":
+                    xs, ys, es = same_sign(xs, ys, es)
+                fit = zne.fits(xs, ys, es, (name,)).get(name)
                 if fit is None:
                     break
                 total += c * fit.value
