@@ -308,9 +308,8 @@ def _settle(
     else:
         p1 = float(probs[1])
     probability = p1 if value else 1.0 - p1
-    reset = isinstance(step, Reset)
-    collapse(state, step.qubit, value, 1.0 / np.sqrt(probability), to_zero=reset)
-    if reset:
+    collapse(state, step.qubit, value, 1.0 / np.sqrt(probability), to_zero=isinstance(step, Reset))
+    if isinstance(step, Reset):
         return clbits
     return (clbits & ~(1 << step.clbit)) | (recorded << step.clbit)
 

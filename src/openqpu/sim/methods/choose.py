@@ -175,14 +175,14 @@ def choose(
                 continue
         reason = why_not(name, circuit, noise, settings)
         if reason is None:
-            estimate = cost(name, circuit, noise, shots, settings)
-            if estimate.memory_bytes > limit:
+            estimated = cost(name, circuit, noise, shots, settings)
+            if estimated.memory_bytes > limit:
                 reason = (
-                    f"needs about {estimate.memory_bytes:,} bytes, over the memory limit of "
+                    f"needs about {estimated.memory_bytes:,} bytes, over the memory limit of "
                     f"{limit:,} bytes (OPENQPU_MEMORY_LIMIT)"
                 )
             else:
-                costs[name] = estimate
+                costs[name] = estimated
         if reason is not None:
             rejected[name] = reason
     if not costs:

@@ -4,6 +4,11 @@ A program is a table of operations (see the kinds in ``mps_kernels``) with its
 matrices, the conditions of its ``if_else`` jumps as truth tables, and the terminal
 measurements, which are sampled from the final state (several times when a
 trajectory serves several shots).
+
+numba's on-disk cache keys these drivers by this file alone, yet holds the kernels of
+``mps_kernels`` and ``mps_lapack`` compiled into them: a change there must come with a
+change here (this paragraph was last edited for the pivoted-QR factorisation), or an
+upgraded install runs the old kernels from its cache.
 """
 
 from __future__ import annotations
