@@ -131,6 +131,37 @@ def test_presampled_same_seed_same_counts(monkeypatch: pytest.MonkeyPatch) -> No
     assert first != sim.sample(qc, 500, seed=5, noise=model)
 
 
+def test_shared_blocks_bind_as_fresh_ones_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patterns reuse the blocks they share (by their leaves): the counts are those of
+    binding every block afresh, and blocks are in fact shared."""
+    from openqpu.sim import program as program_module
+
+    _presample_from(monkeypatch, 0)
+    qc, model = _ghz_with_idling(), _model(6)
+    shared = sim.sample(qc, 400, seed=8, noise=model)
+    made: list[int] = []
+    bind = program_module._bind_block
+
+    def fresh(block, leaves, values, dtype, blocks):  # type: ignore[no-untyped-def]
+        made.append(1)
+        return bind(block, leaves, values, dtype)
+
+    monkeypatch.setattr(program_module, "_shared_block", fresh)
+    assert sim.sample(qc, 400, seed=8, noise=model) == shared
+    hits: list[int] = []
+    monkeypatch.undo()
+    _presample_from(monkeypatch, 0)
+    original = program_module._bind_block
+
+    def counted(block, leaves, values, dtype):  # type: ignore[no-untyped-def]
+        hits.append(1)
+        return original(block, leaves, values, dtype)
+
+    monkeypatch.setattr(program_module, "_bind_block", counted)
+    sim.sample(qc, 400, seed=8, noise=model)
+    assert 0 < len(hits) < len(made) / 2
+
+
 def test_patterns_share_shots_at_the_rate_of_no_event() -> None:
     """The empty pattern takes the product of the channels' "nothing" probabilities."""
     qc = _ghz_with_idling()

@@ -23,6 +23,7 @@ from openqpu.sim.channels import pauli_matrix
 from openqpu.sim.executor import misread, run_shots
 from openqpu.sim.lowering import GateLeaf, Jump, JumpUnless, Noise, Reset
 from openqpu.sim.noise import Depolarizing, ThermalRelaxation
+from openqpu.sim.ops import GateOp
 from openqpu.sim.program import BoundStep, ParameterValues, Program, Segment, Step, bind_segment
 from openqpu.sim.structure import Structure
 
@@ -33,8 +34,6 @@ from openqpu.sim.structure import Structure
 PRESAMPLE_FROM_WORK = 1 << 26
 # Uniforms drawn per chunk of shots.
 DRAW_CHUNK = 1 << 22
-# Bound runs without events kept for reuse.
-CACHE_RUNS = 64
 
 Replacement = list[GateLeaf] | Reset | Noise
 
@@ -187,13 +186,14 @@ def run_presampled(
     table = event_table(program)
     mapping = program.parameter_mapping(values)
     counts: Counter[int] = Counter()
+    blocks: dict[tuple, GateOp] = {}  # bound blocks shared between patterns
     for key, times in draw_patterns(table, shots, rng).items():
         pairs = np.frombuffer(key, dtype=np.int64).reshape(-1, 2)
         inserted = {int(table.steps[e]): table.effects[e][o - 1] for e, o in pairs.tolist()}
         bound: list[BoundStep] = []
         for step in pattern_steps(program.steps, inserted):
             if isinstance(step, Segment):
-                bound.append(bind_segment(step, mapping, dtype, program.num_qubits))
+                bound.append(bind_segment(step, mapping, dtype, program.num_qubits, blocks))
             else:
                 bound.append(step)
         finals = program.final_measures

@@ -247,9 +247,19 @@ def _segment(lowered: LoweredCircuit, skipped: set[int]) -> list[Step]:
 
 
 def bind_segment(
-    segment: Segment, values: Mapping[Any, float], dtype: np.dtype, num_qubits: int
+    segment: Segment,
+    values: Mapping[Any, float],
+    dtype: np.dtype,
+    num_qubits: int,
+    blocks: dict[tuple, GateOp] | None = None,
 ) -> list[GateOp]:
-    """The segment's fused, cache-blocked ops for these parameter values (plan cached)."""
+    """The segment's fused, cache-blocked ops for these parameter values (plan cached).
+
+    ``blocks``: ops already bound for the same values and dtype, by the identity of
+    their leaves (which the caller keeps alive); found ones are reused, new ones added
+    while it holds fewer than ``MAX_SHARED_BLOCKS``. Noisy shots drawn before
+    simulation share most of their blocks (they differ where their noise differs).
+    """
     plan = segment.plans.get(dtype)
     if plan is None:
         shapes = [
@@ -258,8 +268,30 @@ def bind_segment(
         ]
         plan = plan_fusion(shapes, CostModel(dtype, num_qubits))
         segment.plans[dtype] = plan
-    ops = [_bind_block(block, segment.leaves, values, dtype) for block in plan]
+    if blocks is None:
+        ops = [_bind_block(block, segment.leaves, values, dtype) for block in plan]
+    else:
+        ops = [_shared_block(block, segment.leaves, values, dtype, blocks) for block in plan]
     return plan_groups(merge_permutations(ops, num_qubits, dtype), num_qubits, dtype)
+
+
+MAX_SHARED_BLOCKS = 1 << 14
+
+
+def _shared_block(
+    block: Block,
+    leaves: list[GateLeaf],
+    values: Mapping[Any, float],
+    dtype: np.dtype,
+    blocks: dict[tuple, GateOp],
+) -> GateOp:
+    key = (*block.qubits, block.structure, block.standalone, *[id(leaves[i]) for i in block.leaves])
+    op = blocks.get(key)
+    if op is None:
+        op = _bind_block(block, leaves, values, dtype)
+        if len(blocks) < MAX_SHARED_BLOCKS:
+            blocks[key] = op
+    return op
 
 
 def _bind_block(
