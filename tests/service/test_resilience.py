@@ -331,3 +331,28 @@ def test_dynamical_decoupling_fills_idle_windows_and_keeps_the_unitary(
     assert pulses >= (4 if sequence == "XY4" else 2)
     assert idle_ticks(padded) < idle_ticks(compiled.circuit)
     assert Operator(_unitary_part(padded)).equiv(Operator(_unitary_part(compiled.circuit)))
+
+
+def test_a_wrongly_shaped_option_is_one_line_naming_the_field() -> None:
+    """A union option's members each fail on the same field: the 422 names the field
+    once (no pydantic member tags such as constrained-int or literal['auto'])."""
+    import asyncio
+    import json
+
+    from fastapi.exceptions import RequestValidationError
+
+    from openqpu.service.api.errors import _validation_error
+    from openqpu.service.schemas import JobCreate
+
+    body = {"device": "lattice72", "circuits": ["x"], "observables": [{"Z": 1.0}]}
+    body["options"] = {"twirling": {"num_randomizations": "many"}}
+    with pytest.raises(ValidationError) as caught:
+        JobCreate.model_validate(body)
+    errors = [{**e, "loc": ("body", *e["loc"])} for e in caught.value.errors()]
+    answer = asyncio.run(_validation_error(None, RequestValidationError(errors)))  # type: ignore[arg-type]
+    payload = json.loads(bytes(answer.body))
+    assert answer.status_code == 422
+    assert payload["field"] == "options.twirling.num_randomizations"
+    assert payload["detail"].startswith("options.twirling.num_randomizations: ")
+    assert payload["detail"].count("options.twirling.num_randomizations") == 1
+    assert "[" not in payload["detail"].split(":")[0] and "constrained" not in payload["detail"]

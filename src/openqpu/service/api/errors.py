@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -75,20 +77,44 @@ async def _value_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc), "error": "ValueError"}, status_code=400)
 
 
+# What pydantic puts in an error's location for the member of a union it tried
+# ("constrained-int", "literal['auto']", "list[float]", "int"): not a field's name.
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "bytes", "list", "dict", "tuple", "none"})
+
+
+def _where(location: Sequence[Any]) -> str:
+    """The field path of a pydantic error location: names and list indices only."""
+    parts = [
+        str(part)
+        for part in location
+        if part != "body"
+        and (
+            isinstance(part, int)
+            or (_FIELD.fullmatch(str(part)) is not None and part not in _TYPE_TAGS)
+        )
+    ]
+    return ".".join(parts)
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = []
+    # One line per field: a union's members each fail, and say so, on the same field.
+    problems: dict[str, list[str]] = {}
     for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        problems.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+        messages = problems.setdefault(_where(error.get("loc", ())) or "body", [])
+        message = str(error.get("msg", "invalid"))
+        if message not in messages:
+            messages.append(message)
     first = exc.errors()[0] if exc.errors() else {}
     field: str | None
     if first.get("type") == "json_invalid":
         field = "body"  # the location is a character offset, not a field
     else:
-        field = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        field = _where(first.get("loc", ())) or None
+    detail = "; ".join(f"{where}: {', or '.join(messages)}" for where, messages in problems.items())
     return JSONResponse(
-        {"detail": "; ".join(problems), "error": "InvalidRequest", "field": field},
+        {"detail": detail, "error": "InvalidRequest", "field": field},
         status_code=422,
     )
 
