@@ -73,7 +73,9 @@ def twirled_gates(
 def merged_single_qubit_gates(circuit: QuantumCircuit) -> QuantumCircuit:
     """``circuit`` without delays, each run of one-qubit gates resynthesised in the
     chip's ``rz``, ``sx``, ``x`` (as hardware merges twirling Paulis into the gates
-    around them, so that twirling adds no pulses); schedule it again."""
+    around them; a run that resynthesises to a different ``sx`` pattern may still gain
+    an ``x`` pulse: an 8-qubit chain's 10 ``x`` became 20-27 per randomization, its
+    157 ``sx`` stayed); schedule it again."""
     bare = circuit.copy_empty_like()
     for item in circuit.data:
         if item.operation.name != "delay":
