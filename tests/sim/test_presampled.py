@@ -138,28 +138,24 @@ def test_shared_blocks_bind_as_fresh_ones_do(monkeypatch: pytest.MonkeyPatch) ->
 
     _presample_from(monkeypatch, 0)
     qc, model = _ghz_with_idling(), _model(6)
-    shared = sim.sample(qc, 400, seed=8, noise=model)
-    made: list[int] = []
+    binds: list[int] = []
     bind = program_module._bind_block
 
-    def fresh(block, leaves, values, dtype, blocks):  # type: ignore[no-untyped-def]
-        made.append(1)
+    def counted(block, leaves, values, dtype):  # type: ignore[no-untyped-def]
+        binds.append(1)
         return bind(block, leaves, values, dtype)
 
-    monkeypatch.setattr(program_module, "_shared_block", fresh)
-    assert sim.sample(qc, 400, seed=8, noise=model) == shared
-    hits: list[int] = []
-    monkeypatch.undo()
-    _presample_from(monkeypatch, 0)
-    original = program_module._bind_block
-
-    def counted(block, leaves, values, dtype):  # type: ignore[no-untyped-def]
-        hits.append(1)
-        return original(block, leaves, values, dtype)
-
     monkeypatch.setattr(program_module, "_bind_block", counted)
-    sim.sample(qc, 400, seed=8, noise=model)
-    assert 0 < len(hits) < len(made) / 2
+    shared = sim.sample(qc, 400, seed=8, noise=model)
+    shared_binds = len(binds)
+    binds.clear()
+    monkeypatch.setattr(
+        program_module,
+        "_shared_block",
+        lambda block, leaves, values, dtype, blocks: counted(block, leaves, values, dtype),
+    )
+    assert sim.sample(qc, 400, seed=8, noise=model) == shared
+    assert 0 < shared_binds < len(binds) / 2
 
 
 def test_patterns_share_shots_at_the_rate_of_no_event() -> None:

@@ -276,7 +276,8 @@ def apply_2q(
     # the Gram path's extra products and copies cost more than they save.
     isometry_left = not left_centre
     side, other = (2 * left, 2 * right) if isometry_left else (2 * right, 2 * left)
-    if min(side, other) <= max_bond:
+    by_qr = min(side, other) <= max_bond
+    if by_qr:
         x, y = _qr_factor(out, isometry_left, threshold, stats)
     elif _GRAM_FROM <= side <= 2 * other:
         x, y = _gram_factor(out, isometry_left, max_bond, threshold, stats)
@@ -291,7 +292,7 @@ def apply_2q(
         stats[2] = keep
     # Work: the contraction, plus the factorisation (a pivoted QR costs about 3/8 of an
     # eigendecomposition or SVD of the same size, measured).
-    factor = 3.0 if min(side, other) <= max_bond else 8.0
+    factor = 3.0 if by_qr else 8.0
     stats[3] += left * right * (4.0 * mid + factor * min(left, right))
     scale = 1.0 / np.sqrt(kept)
     if isometry_left:
