@@ -1,4 +1,4 @@
-"""The dense kernels' run paths (SIMD loops over consecutive amplitudes) against NumPy."""
+"""The dense kernels (vector chunks, and groups one by one at cut ends) against NumPy."""
 
 from __future__ import annotations
 
@@ -86,19 +86,20 @@ def test_dense2_positions_and_splits(dtype: str, qubits: tuple[int, int]) -> Non
 
 
 @pytest.mark.parametrize("dtype", ["complex128", "complex64"])
-def test_run_loops_compile_to_packed_simd(dtype: str) -> None:
-    # The loops over runs must vectorise: packed multiplies or FMAs (ps: float32 lanes,
-    # pd: float64), not only scalar ones (ss, sd). Compiled afresh: numba does not show
-    # the assembly of cached code.
+def test_vector_chunks_compile_to_packed_simd(dtype: str) -> None:
+    # The chunk kernels must stay vector code: packed multiplies or FMAs (ps: float32
+    # lanes, pd: float64), not only scalar ones (ss, sd). Compiled afresh: numba does
+    # not show the assembly of cached code.
     import re
 
     from numba import njit
 
-    runs = njit(fastmath=True)(kernels._dense1_runs.py_func)
+    from openqpu.sim import simd
+
+    chunks = njit(simd.dense2_chunks.py_func)
     x = np.zeros(64, dtype=dtype)
-    one = x.dtype.type(1)
-    runs(x[:32], x[32:], one, one, one, one)
-    assembly = "\n".join(runs.inspect_asm().values())
+    chunks(x, 2, 4, np.eye(4, dtype=dtype), 0, 16)
+    assembly = "\n".join(chunks.inspect_asm().values())
     lanes = "ps" if dtype == "complex64" else "pd"
     assert re.search(rf"\bv?(?:fmadd\w*|fmsub\w*|mul|add|sub){lanes}\b", assembly)
 

@@ -12,13 +12,16 @@ Each gate kernel has a *range body* (``_*_range``) that updates the groups
 ``[start, stop)``, and two drivers: ``*_serial`` for small states (no thread
 start-up) and ``*_parallel`` that splits the groups into chunks over threads.
 The blocked kernel ``apply_group`` runs a whole list of gates on one cache-sized
-sub-state at a time, reusing the same range bodies on a local buffer.
+sub-state at a time, reusing the same range bodies on a local buffer. Dense one- and
+two-qubit bodies hand whole vectors to the explicit SIMD chunks of ``simd``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+from openqpu.sim.simd import dense1_chunks, dense2_chunks
 
 # Work items per parallel chunk: large enough to amortise scheduling, small
 # enough that both cores get work on the smallest states we parallelise.
@@ -37,55 +40,33 @@ def _insert_zero_bit(index: int, bit: int) -> int:
     return ((index >> bit) << (bit + 1)) | low
 
 
-# A gate whose lowest qubit is at least this bit updates runs of 2^bit consecutive
-# amplitudes or more, long enough for the SIMD loops below (shorter runs cost more in
-# calls than they gain: measured, bench/fusion_costs.py).
-_RUN_FROM_BIT = 3
-
-
-@njit(cache=True, fastmath=True)
-def _dense1_runs(
-    x0: np.ndarray, x1: np.ndarray, m00: complex, m01: complex, m10: complex, m11: complex
-) -> None:
-    # Slices passed as arguments: numba marks array arguments as not aliasing each other,
-    # which is what lets LLVM vectorise the loop (the same loop on slices taken inside
-    # one function stays scalar). The callers pass disjoint runs.
-    for j in range(x0.size):
-        a0 = x0[j]
-        a1 = x1[j]
-        x0[j] = m00 * a0 + m01 * a1
-        x1[j] = m10 * a0 + m11 * a1
-
-
-@njit(cache=True, fastmath=True)
-def _dense1_pairs(x: np.ndarray, m00: complex, m01: complex, m10: complex, m11: complex) -> None:
-    # Qubit 0: the pairs are neighbours; an interleaved loop LLVM vectorises with shuffles.
-    for j in range(x.size >> 1):
-        a0 = x[2 * j]
-        a1 = x[2 * j + 1]
-        x[2 * j] = m00 * a0 + m01 * a1
-        x[2 * j + 1] = m10 * a0 + m11 * a1
-
-
 @njit(cache=True, fastmath=True)
 def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int) -> None:
+    # Whole vectors in the middle; a range cut mid-vector (or a state smaller than a
+    # vector) has its ends done one group at a time.
+    first, last = _aligned(start, stop)
+    if dense1_chunks(state, qubit, matrix, first, last):
+        _dense1_scalar(state, qubit, matrix, start, first)
+        _dense1_scalar(state, qubit, matrix, last, stop)
+    else:
+        _dense1_scalar(state, qubit, matrix, start, stop)
+
+
+@njit(cache=True, inline="always")
+def _aligned(start: int, stop: int) -> tuple[int, int]:
+    """The widest sub-range of ``[start, stop)`` with ends on multiples of 4 groups
+    (every vector layout's chunk divides 4 groups); empty when there is none."""
+    first = (start + 3) & ~3
+    last = max(first, stop & ~3)
+    return first, last
+
+
+@njit(cache=True, fastmath=True)
+def _dense1_scalar(
+    state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int
+) -> None:
     m00, m01, m10, m11 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
     stride = 1 << qubit
-    if qubit == 0:
-        _dense1_pairs(state[2 * start : 2 * stop], m00, m01, m10, m11)
-        return
-    if qubit >= _RUN_FROM_BIT:
-        # Groups come in runs of ``stride`` consecutive amplitudes: one SIMD loop per run.
-        group = start
-        while group < stop:
-            offset = group & (stride - 1)
-            run = min(stride - offset, stop - group)
-            i0 = ((group >> qubit) << (qubit + 1)) | offset
-            _dense1_runs(
-                state[i0 : i0 + run], state[i0 + stride : i0 + stride + run], m00, m01, m10, m11
-            )
-            group += run
-        return
     for group in range(start, stop):
         i0 = _insert_zero_bit(group, qubit)
         i1 = i0 | stride
@@ -93,63 +74,6 @@ def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int,
         a1 = state[i1]
         state[i0] = m00 * a0 + m01 * a1
         state[i1] = m10 * a0 + m11 * a1
-
-
-@njit(cache=True, fastmath=True)
-def _dense2_runs(
-    x0: np.ndarray, x1: np.ndarray, x2: np.ndarray, x3: np.ndarray, m: np.ndarray
-) -> None:
-    # As ``_dense1_runs``: four disjoint runs as arguments, so the loop vectorises.
-    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
-    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
-    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
-    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
-    for j in range(x0.size):
-        a0 = x0[j]
-        a1 = x1[j]
-        a2 = x2[j]
-        a3 = x3[j]
-        x0[j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
-        x1[j] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
-        x2[j] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
-        x3[j] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
-
-
-@njit(cache=True, fastmath=True)
-def _dense2_pairs(x0: np.ndarray, x1: np.ndarray, m: np.ndarray) -> None:
-    # Low qubit 0: x0 holds the pairs (high bit 0) interleaved, x1 the pairs with the
-    # high bit 1; ``m`` is indexed low bit first. Vectorised with shuffles.
-    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
-    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
-    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
-    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
-    for j in range(x0.size >> 1):
-        a0 = x0[2 * j]
-        a1 = x0[2 * j + 1]
-        a2 = x1[2 * j]
-        a3 = x1[2 * j + 1]
-        x0[2 * j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
-        x0[2 * j + 1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
-        x1[2 * j] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
-        x1[2 * j + 1] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
-
-
-@njit(cache=True, fastmath=True)
-def _dense2_quads(x: np.ndarray, m: np.ndarray) -> None:
-    # Qubits 0 and 1: each group is four neighbours; ``m`` is indexed bit 0 first.
-    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
-    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
-    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
-    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
-    for j in range(x.size >> 2):
-        a0 = x[4 * j]
-        a1 = x[4 * j + 1]
-        a2 = x[4 * j + 2]
-        a3 = x[4 * j + 3]
-        x[4 * j] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
-        x[4 * j + 1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
-        x[4 * j + 2] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
-        x[4 * j + 3] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
 
 
 @njit(cache=True)
@@ -194,97 +118,16 @@ def _dense2_scalar(
 
 
 @njit(cache=True, fastmath=True)
-def _dense2_low1(x0: np.ndarray, x1: np.ndarray, m: np.ndarray) -> None:
-    # Low qubit 1: x0 holds, per two groups, four neighbours (low bit 0 then 1, each for
-    # both values of bit 0) with the high bit 0, x1 the same with the high bit 1; ``m``
-    # is indexed low bit first. Two groups per iteration, unrolled, vectorised.
-    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
-    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
-    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
-    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
-    for p in range(x0.size >> 2):
-        b = 4 * p
-        a0 = x0[b]
-        a1 = x0[b + 2]
-        a2 = x1[b]
-        a3 = x1[b + 2]
-        c0 = x0[b + 1]
-        c1 = x0[b + 3]
-        c2 = x1[b + 1]
-        c3 = x1[b + 3]
-        x0[b] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
-        x0[b + 2] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
-        x1[b] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
-        x1[b + 2] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
-        x0[b + 1] = m00 * c0 + m01 * c1 + m02 * c2 + m03 * c3
-        x0[b + 3] = m10 * c0 + m11 * c1 + m12 * c2 + m13 * c3
-        x1[b + 1] = m20 * c0 + m21 * c1 + m22 * c2 + m23 * c3
-        x1[b + 3] = m30 * c0 + m31 * c1 + m32 * c2 + m33 * c3
-
-
-@njit(cache=True, fastmath=True)
 def _dense2_range(
     state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
 ) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
-    s0 = 1 << qubit0
-    s1 = 1 << qubit1
-    if low == 0 and high == 1:
-        _dense2_quads(state[4 * start : 4 * stop], _low_first(m, qubit0, qubit1))
-        return
-    if low == 0 and high >= _RUN_FROM_BIT:
-        # Runs of 2^(high-1) groups, each a pair of neighbours: interleaved SIMD loops.
-        ordered = _low_first(m, qubit0, qubit1)
-        half = 1 << (high - 1)
-        step = 1 << high
-        group = start
-        while group < stop:
-            offset = group & (half - 1)
-            run = min(half - offset, stop - group)
-            i0 = _insert_zero_bit(_insert_zero_bit(group, 0), high)
-            _dense2_pairs(state[i0 : i0 + 2 * run], state[i0 + step : i0 + step + 2 * run], ordered)
-            group += run
-        return
-    if low == 1 and high >= _RUN_FROM_BIT and state.itemsize == 8:
-        # complex64 only (measured: 2.4 -> 1.1-1.5 ns per amplitude; complex128 gained
-        # nothing). Runs of 2^(high-1) groups; pairs of groups go to the unrolled SIMD
-        # loop, a run cut at an odd group (a range boundary) to the scalar one.
-        ordered = _low_first(m, qubit0, qubit1)
-        half = 1 << (high - 1)
-        step = 1 << high
-        group = start
-        while group < stop:
-            offset = group & (half - 1)
-            run = min(half - offset, stop - group)
-            if (offset | run) & 1:
-                _dense2_scalar(state, qubit0, qubit1, m, group, group + run)
-            else:
-                i0 = _insert_zero_bit(_insert_zero_bit(group, 1), high)
-                _dense2_low1(
-                    state[i0 : i0 + 2 * run], state[i0 + step : i0 + step + 2 * run], ordered
-                )
-            group += run
-        return
-    if low >= _RUN_FROM_BIT:
-        stride = 1 << low
-        group = start
-        while group < stop:
-            offset = group & (stride - 1)
-            run = min(stride - offset, stop - group)
-            i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
-            i1 = i0 + s0
-            i2 = i0 + s1
-            i3 = i1 + s1
-            _dense2_runs(
-                state[i0 : i0 + run],
-                state[i1 : i1 + run],
-                state[i2 : i2 + run],
-                state[i3 : i3 + run],
-                m,
-            )
-            group += run
-        return
-    _dense2_scalar(state, qubit0, qubit1, m, start, stop)
+    first, last = _aligned(start, stop)
+    if dense2_chunks(state, low, high, _low_first(m, qubit0, qubit1), first, last):
+        _dense2_scalar(state, qubit0, qubit1, m, start, first)
+        _dense2_scalar(state, qubit0, qubit1, m, last, stop)
+    else:
+        _dense2_scalar(state, qubit0, qubit1, m, start, stop)
 
 
 @njit(cache=True, fastmath=True)
