@@ -21,7 +21,7 @@ def _state(dtype: str) -> np.ndarray:
 
 def _splits(groups: int) -> list[tuple[int, int]]:
     """The whole range, and pieces cut inside runs (as parallel chunks may cut them)."""
-    cuts = [0, 3, 77, groups // 2 + 5, groups]
+    cuts = [0, 3, 77, 78, 81, groups // 2 + 5, groups]
     return [(0, groups), *itertools.pairwise(cuts)]
 
 
@@ -124,3 +124,27 @@ def test_parallel_measurement_kernels_match_numpy(qubit: int, outcome: int, to_z
     ops.collapse(state, qubit, outcome, scale, to_zero=to_zero)
     np.testing.assert_allclose(state, expected.reshape(-1), atol=1e-14)
     assert np.linalg.norm(state) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+@pytest.mark.parametrize("num_qubits", [1, 2, 3])
+def test_states_smaller_than_a_vector(dtype: str, num_qubits: int) -> None:
+    # One or two complex64 vectors' worth of amplitudes or less: the chunks decline
+    # what does not fill a vector and the group-by-group loops do it.
+    rng = np.random.default_rng(num_qubits)
+    state = (rng.normal(size=1 << num_qubits) + 1j * rng.normal(size=1 << num_qubits)).astype(dtype)
+    tolerance = 1e-5 if dtype == "complex64" else 1e-12
+    for qubit in range(num_qubits):
+        matrix = random_unitary(2, seed=qubit).data.astype(dtype)
+        expected = state.astype(np.complex128)
+        small.apply_dense(expected, (qubit,), matrix.astype(np.complex128))
+        got = state.copy()
+        kernels._dense1_range(got, qubit, matrix, 0, got.size >> 1)
+        np.testing.assert_allclose(got, expected, atol=tolerance)
+    for qubits in itertools.permutations(range(num_qubits), 2):
+        matrix = random_unitary(4, seed=sum(qubits)).data.astype(dtype)
+        expected = state.astype(np.complex128)
+        small.apply_dense(expected, qubits, matrix.astype(np.complex128))
+        got = state.copy()
+        kernels._dense2_range(got, qubits[0], qubits[1], matrix, 0, got.size >> 2)
+        np.testing.assert_allclose(got, expected, atol=tolerance)

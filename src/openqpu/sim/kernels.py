@@ -56,7 +56,7 @@ def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int,
 def _aligned(start: int, stop: int) -> tuple[int, int]:
     """The widest sub-range of ``[start, stop)`` with ends on multiples of 4 groups
     (every vector layout's chunk divides 4 groups); empty when there is none."""
-    first = (start + 3) & ~3
+    first = min((start + 3) & ~3, stop)
     last = max(first, stop & ~3)
     return first, last
 
