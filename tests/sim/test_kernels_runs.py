@@ -96,9 +96,9 @@ def test_vector_chunks_compile_to_packed_simd(dtype: str) -> None:
 
     from openqpu.sim import simd
 
-    chunks = njit(simd.dense2_chunks.py_func)
+    chunks = njit(simd.dense_chunks.py_func)
     x = np.zeros(64, dtype=dtype)
-    chunks(x, 2, 4, np.eye(4, dtype=dtype), 0, 16)
+    chunks(x, np.array([2, 4]), np.eye(4, dtype=dtype), 0, 16)
     assembly = "\n".join(chunks.inspect_asm().values())
     lanes = "ps" if dtype == "complex64" else "pd"
     assert re.search(rf"\bv?(?:fmadd\w*|fmsub\w*|mul|add|sub){lanes}\b", assembly)

@@ -15,7 +15,15 @@ from typing import TypeGuard
 
 import numpy as np
 
-from openqpu.sim.ops import DenseOp, DiagonalOp, GateOp, GroupMember, GroupOp, MonomialOp
+from openqpu.sim.ops import (
+    MAX_VECTOR_DENSE,
+    DenseOp,
+    DiagonalOp,
+    GateOp,
+    GroupMember,
+    GroupOp,
+    MonomialOp,
+)
 
 RUN_BITS = 4
 # Sub-state of 2^14 amplitudes: 256 KiB in complex128, inside a core's L2.
@@ -31,7 +39,7 @@ def block_qubits_for(dtype: np.dtype) -> int:
 
 def _groupable(op: GateOp, capacity: int) -> TypeGuard[GroupMember]:
     if isinstance(op, DenseOp):
-        return len(op.qubits) <= 2
+        return len(op.qubits) <= MAX_VECTOR_DENSE
     return isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= capacity - RUN_BITS
 
 

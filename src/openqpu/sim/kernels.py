@@ -21,15 +21,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from openqpu.sim.simd import dense1_chunks, dense2_chunks
+from openqpu.sim.simd import dense_chunks
 
 # Work items per parallel chunk: large enough to amortise scheduling, small
 # enough that both cores get work on the smallest states we parallelise.
 _CHUNK = 1 << 11
 
 # Operation codes of a blocked group (see ``apply_group``).
-OP_DENSE1 = 0
-OP_DENSE2 = 1
+OP_DENSE = 0
 OP_DIAGONAL = 2
 OP_MONOMIAL = 3
 
@@ -45,7 +44,7 @@ def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int,
     # Whole vectors in the middle; a range cut mid-vector (or a state smaller than a
     # vector) has its ends done one group at a time.
     first, last = _aligned(start, stop)
-    if dense1_chunks(state, qubit, matrix, first, last):
+    if dense_chunks(state, np.array([qubit]), matrix, first, last):
         _dense1_scalar(state, qubit, matrix, start, first)
         _dense1_scalar(state, qubit, matrix, last, stop)
     else:
@@ -55,7 +54,8 @@ def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int,
 @njit(cache=True, inline="always")
 def _aligned(start: int, stop: int) -> tuple[int, int]:
     """The widest sub-range of ``[start, stop)`` with ends on multiples of 4 groups
-    (every vector layout's chunk divides 4 groups); empty when there is none."""
+    (every vector layout's chunk divides 4 groups; none has more targets inside a
+    vector than bits 0 and 1); empty when there is none."""
     first = min((start + 3) & ~3, stop)
     last = max(first, stop & ~3)
     return first, last
@@ -123,7 +123,7 @@ def _dense2_range(
 ) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
     first, last = _aligned(start, stop)
-    if dense2_chunks(state, low, high, _low_first(m, qubit0, qubit1), first, last):
+    if dense_chunks(state, np.array([low, high]), _low_first(m, qubit0, qubit1), first, last):
         _dense2_scalar(state, qubit0, qubit1, m, start, first)
         _dense2_scalar(state, qubit0, qubit1, m, last, stop)
     else:
@@ -151,6 +151,27 @@ def _dense_range(
             for a in range(1, dim):
                 acc += matrix[r, a] * buffer[a]
             state[base + offsets[r]] = acc
+
+
+@njit(cache=True, fastmath=True)
+def _dense_sorted_range(
+    state: np.ndarray, bits: np.ndarray, matrix: np.ndarray, start: int, stop: int
+) -> None:
+    # ``bits`` ascending, matrix index bit t on bits[t]: whole vectors in the middle,
+    # the cut ends (or a state smaller than a vector) group by group.
+    first, last = _aligned(start, stop)
+    if not dense_chunks(state, bits, matrix, first, last):
+        first = last = start
+    if first == start and last == stop:
+        return
+    dim = 1 << bits.size
+    offsets = np.zeros(dim, dtype=np.int64)
+    for a in range(dim):
+        for j in range(bits.size):
+            if (a >> j) & 1:
+                offsets[a] |= 1 << bits[j]
+    _dense_range(state, bits, 0, offsets, matrix, start, first)
+    _dense_range(state, bits, 0, offsets, matrix, last, stop)
 
 
 @njit(cache=True, fastmath=True)
@@ -269,6 +290,22 @@ def dense2_parallel(state: np.ndarray, qubit0: int, qubit1: int, matrix: np.ndar
     for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
         stop = min(groups, (chunk + 1) * _CHUNK)
         _dense2_range(state, qubit0, qubit1, matrix, chunk * _CHUNK, stop)
+
+
+@njit(cache=True)
+def dense_sorted_serial(state: np.ndarray, bits: np.ndarray, matrix: np.ndarray) -> None:
+    """Apply ``matrix`` to the ascending ``bits`` (1 to 4; matrix index bit t is
+    ``bits[t]``) in place, on the calling thread."""
+    _dense_sorted_range(state, bits, matrix, 0, state.size >> bits.size)
+
+
+@njit(parallel=True, cache=True)
+def dense_sorted_parallel(state: np.ndarray, bits: np.ndarray, matrix: np.ndarray) -> None:
+    """Parallel ``dense_sorted_serial``."""
+    groups = state.size >> bits.size
+    for chunk in prange((groups + _CHUNK - 1) // _CHUNK):
+        stop = min(groups, (chunk + 1) * _CHUNK)
+        _dense_sorted_range(state, bits, matrix, chunk * _CHUNK, stop)
 
 
 @njit(cache=True)
@@ -392,10 +429,11 @@ def apply_group(
         block_bits: ascending state bits of the sub-state; its first ``run_bits``
             entries are ``0 .. run_bits-1`` so that gathers copy contiguous runs.
         run_bits: number of lowest bits included.
-        codes: per operation one of ``OP_DENSE1``, ``OP_DENSE2``, ``OP_DIAGONAL``,
-            ``OP_MONOMIAL``.
+        codes: per operation one of ``OP_DENSE`` (1 to 4 qubits),
+            ``OP_DIAGONAL``, ``OP_MONOMIAL``.
         op_qubits: ``(num_ops, max_width)`` positions in ``block_bits`` each op acts
-            on (sorted for monomials).
+            on (sorted for dense ops, whose matrix index bits follow that order, and
+            for monomials).
         op_widths: number of qubits of each op.
         data_start: start of each op's complex data in ``data``: the matrix
             (row-major), the diagonal, or the monomial's phases.
@@ -436,12 +474,10 @@ def apply_group(
             start = data_start[op]
             count = op_widths[op]
             code = codes[op]
-            if code == OP_DENSE1:
-                matrix = data[start : start + 4].reshape((2, 2))
-                _dense1_range(buffer, op_qubits[op, 0], matrix, 0, size >> 1)
-            elif code == OP_DENSE2:
-                matrix = data[start : start + 16].reshape((4, 4))
-                _dense2_range(buffer, op_qubits[op, 0], op_qubits[op, 1], matrix, 0, size >> 2)
+            if code == OP_DENSE:
+                dim = 1 << count
+                matrix = data[start : start + dim * dim].reshape((dim, dim))
+                _dense_sorted_range(buffer, op_qubits[op, :count], matrix, 0, size >> count)
             elif code == OP_DIAGONAL:
                 diagonal = data[start : start + (1 << count)]
                 first = index_start[op]

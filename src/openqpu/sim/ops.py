@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 _X = np.array([[0, 1], [1, 0]])
 
 
+# The widest dense op the vector kernels (``simd``) take; wider ones (rare: fusion stops
+# at 4) run the generic loop.
+MAX_VECTOR_DENSE = 4
+
+
 def kernels() -> ModuleType:
     """The numba kernels, imported on first use (small states never need them)."""
     from openqpu.sim import kernels as module
@@ -71,6 +76,24 @@ def index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
     return _index_offsets(tuple(int(q) for q in qubits))
 
 
+def sorted_matrix(matrix: np.ndarray, qubits: tuple[int, ...]) -> np.ndarray:
+    """``matrix`` (index bit j on ``qubits[j]``) with its index bits in ascending qubit
+    order, C-contiguous.
+
+    >>> cx = np.eye(4)[[0, 3, 2, 1]]  # control qubit 0 (bit 0), target 1
+    >>> bool((sorted_matrix(cx, (0, 1)) == cx).all())
+    True
+    """
+    k = len(qubits)
+    order = sorted(range(k), key=lambda j: qubits[j])
+    if order == list(range(k)):
+        return np.ascontiguousarray(matrix)
+    # Tensor axis a holds index bit k-1-a; new bit t is old bit order[t].
+    axes = [k - 1 - order[k - 1 - a] for a in range(k)]
+    tensor = matrix.reshape((2,) * (2 * k)).transpose(axes + [k + a for a in axes])
+    return np.ascontiguousarray(tensor.reshape(1 << k, 1 << k))
+
+
 @lru_cache(maxsize=4096)
 def _index_offsets(qubits: tuple[int, ...]) -> np.ndarray:
     local = np.arange(1 << len(qubits), dtype=np.int64)
@@ -106,6 +129,10 @@ class DenseOp:
     def _offsets(self) -> np.ndarray:
         return index_offsets(self.qubits)
 
+    @cached_property
+    def _sorted_matrix(self) -> np.ndarray:
+        return sorted_matrix(self.matrix, self.qubits)
+
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
         if small.is_small(state):
@@ -119,6 +146,9 @@ class DenseOp:
         elif len(self.qubits) == 2:
             driver = k.dense2_serial if serial else k.dense2_parallel
             driver(state, self.qubits[0], self.qubits[1], self.matrix)
+        elif len(self.qubits) <= MAX_VECTOR_DENSE:
+            driver = k.dense_sorted_serial if serial else k.dense_sorted_parallel
+            driver(state, self._bits, self._sorted_matrix)
         else:
             driver = k.dense_serial if serial else k.dense_parallel
             driver(state, self._bits, 0, self._offsets, self.matrix)
@@ -256,8 +286,9 @@ class GroupOp:
                 extra = np.concatenate(op.offsets(local))
                 local = tuple(sorted(local))
             else:
-                code = codes.OP_DENSE1 if len(local) == 1 else codes.OP_DENSE2
-                values = op.matrix.ravel()
+                # Sorted local positions with the matrix reordered to match.
+                code, values = codes.OP_DENSE, sorted_matrix(op.matrix, local).ravel()
+                local = tuple(sorted(local))
                 extra = None
             code_list.append(code)
             self._qubits[i, : len(local)] = local

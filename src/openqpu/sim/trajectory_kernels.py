@@ -3,10 +3,10 @@
 A program is a list of operations given by codes and tables, a
 ``trajectory_program.TrajectoryProgram`` (its docstring lays the tables out; its
 builder is the only one that fills them). Gates reuse the range bodies of
-``kernels`` (and through them the vector chunks of ``simd``); noise channels, measurements and resets draw their outcomes from
-uniforms drawn beforehand, so the result depends only on those numbers. Each shot
-runs on its own copy of the state its job starts from; shots run in parallel over
-numba's threads.
+``kernels`` (and through them the vector loops of ``simd``); noise channels,
+measurements and resets draw their outcomes from uniforms drawn beforehand, so the
+result depends only on those numbers. Each shot runs on its own copy of the state its
+job starts from; shots run in parallel over numba's threads.
 """
 
 from __future__ import annotations
