@@ -27,20 +27,22 @@ from openqpu.sim.structure import Structure
 # ``bench/fusion_costs.py``. Large states are cache-blocked, so compute is what a
 # block costs there too. A width past the end of a table is not allowed: ten qubits
 # is the widest block that still fits a cache block beside its contiguous low bits.
-# Dense widths 1 and 2 since their kernels vectorise (runs of 8 amplitudes or more,
-# kernels.py): 2.2-2.6x cheaper than the scalar loops relative to the diagonal kernel,
-# averaged over qubit positions (measured on a busy machine by CPU time; the other
-# entries are the earlier quiet-machine figures).
+# Dense widths 1-4 run the vector kernels of ``simd.py`` (whatever the qubits' positions).
+# Diagonal and monomial blocks of 1-2 qubits run as dense ones too (``ops.AS_DENSE_UP_TO``)
+# but keep here what their own loops cost: merging is greedy, pair by pair, and only
+# these costs lead it from a chain of cx or cp gates to the wide monomial or diagonal
+# block that replaces the chain (a 10-qubit block costs ~2 ns, ten 2-qubit ones ~5).
+# Quiet machine, the mean of two runs, 2026-12-06.
 COSTS: dict[np.dtype, dict[Structure, tuple[float, ...]]] = {
     np.dtype(np.complex128): {
-        Structure.DENSE: (0.0, 0.8, 2.0, 18.0, 40.0),
-        Structure.DIAGONAL: (0.0, 1.2, 1.2, 1.25, 1.55, 1.6, 2.1, 2.2, 2.2, 2.3, 2.4),
-        Structure.MONOMIAL: (0.0, 2.2, 2.0, 3.6, 3.6, 3.6, 3.8, 3.9, 3.9, 4.1, 4.2),
+        Structure.DENSE: (0.0, 0.37, 0.51, 1.74, 4.67),
+        Structure.DIAGONAL: (0.0, 0.95, 1.0, 1.03, 1.06, 1.0, 1.2, 1.3, 1.5, 1.3, 1.4),
+        Structure.MONOMIAL: (0.0, 2.8, 2.1, 2.4, 2.05, 1.95, 1.9, 2.05, 2.05, 2.1, 2.2),
     },
     np.dtype(np.complex64): {
-        Structure.DENSE: (0.0, 0.65, 1.6, 15.0, 19.0),
-        Structure.DIAGONAL: (0.0, 1.1, 1.1, 1.2, 1.5, 1.55, 1.95, 2.0, 2.15, 2.2, 2.3),
-        Structure.MONOMIAL: (0.0, 1.8, 1.75, 3.2, 3.2, 3.2, 3.4, 3.5, 3.5, 3.7, 3.8),
+        Structure.DENSE: (0.0, 0.32, 0.39, 0.99, 2.56),
+        Structure.DIAGONAL: (0.0, 0.9, 0.95, 1.0, 1.05, 1.1, 1.55, 1.65, 1.4, 1.5, 1.55),
+        Structure.MONOMIAL: (0.0, 3.05, 2.0, 2.05, 1.8, 1.7, 1.6, 1.7, 1.7, 1.8, 1.8),
     },
 }
 

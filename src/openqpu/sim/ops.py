@@ -25,6 +25,10 @@ _X = np.array([[0, 1], [1, 0]])
 # The widest dense op the vector kernels (``simd``) take; wider ones (rare: fusion stops
 # at 4) run the generic loop.
 MAX_VECTOR_DENSE = 4
+# Diagonal and monomial ops up to this width run as dense ones: the vector kernels do
+# a dense 1- or 2-qubit matrix in 0.25-0.5 ns an amplitude, the diagonal and monomial
+# loops take 0.8-1.1 and 1.6-3.5 (bench/fusion_costs.py, in cache, one thread).
+AS_DENSE_UP_TO = 2
 
 
 def kernels() -> ModuleType:
@@ -171,10 +175,21 @@ class DiagonalOp:
         key = self.qubits if qubits is None else tuple(int(q) for q in qubits)
         return _low_table(key, size)
 
+    def as_dense(self) -> DenseOp:
+        """The same op as a dense matrix."""
+        return DenseOp(self.qubits, np.diag(self.diagonal))
+
+    @cached_property
+    def _dense(self) -> DenseOp | None:
+        return self.as_dense() if len(self.qubits) <= AS_DENSE_UP_TO else None
+
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
         if small.is_small(state):
             small.apply_diagonal(state, self.qubits, self.diagonal)
+            return
+        if self._dense is not None:
+            self._dense.apply(state)
             return
         table = self.low_table(state.size)
         k = kernels()
@@ -216,10 +231,23 @@ class MonomialOp:
         sources = index_offsets(positions)
         return sources, sources[self.rows]
 
+    def as_dense(self) -> DenseOp:
+        """The same op as a dense matrix."""
+        matrix = np.zeros((self.rows.size, self.rows.size), dtype=self.phases.dtype)
+        matrix[self.rows, np.arange(self.rows.size)] = self.phases
+        return DenseOp(self.qubits, matrix)
+
+    @cached_property
+    def _dense(self) -> DenseOp | None:
+        return self.as_dense() if len(self.qubits) <= AS_DENSE_UP_TO else None
+
     def apply(self, state: np.ndarray) -> None:
         """Apply in place."""
         if small.is_small(state):
             small.apply_monomial(state, self.qubits, self.rows, self.phases)
+            return
+        if self._dense is not None:
+            self._dense.apply(state)
             return
         k = kernels()
         driver = k.monomial_serial if _is_small(state) else k.monomial_parallel
@@ -276,7 +304,10 @@ class GroupOp:
         data: list[np.ndarray] = []
         indices: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
         data_used = index_used = 0
-        for i, op in enumerate(self.members):
+        for i, member in enumerate(self.members):
+            op = member
+            if isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= AS_DENSE_UP_TO:
+                op = op.as_dense()
             local = tuple([position[q] for q in op.qubits])
             if isinstance(op, DiagonalOp):
                 code, values = codes.OP_DIAGONAL, op.diagonal
