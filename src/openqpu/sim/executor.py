@@ -21,6 +21,7 @@ from openqpu.sim.noise import ReadoutError
 from openqpu.sim.ops import (
     DenseOp,
     DiagonalOp,
+    GateOp,
     GroupOp,
     collapse,
     kernels,
@@ -55,20 +56,30 @@ def run_unitary(steps: list[BoundStep], num_qubits: int, dtype: np.dtype) -> np.
                     "the statevector is defined only for circuits without mid-circuit "
                     "measurement, reset or classical control; use sample()"
                 )
-            ops = iter(step)
-            nonzero: set[int] = set()
-            if number == 0 and step and _prepare_from_zero(state, step[0]):
-                next(ops)  # the first op was written straight into |0...0>
-                nonzero.update(step[0].qubits)
-            # Qubits no op has touched yet are |0>: blocked groups skip the sub-states
-            # that hold only zeros (a first layer costs a fraction of a pass).
-            for op in ops:
-                if number == 0 and isinstance(op, GroupOp) and len(nonzero) < num_qubits:
-                    op.apply(state, op.groups_touching(num_qubits, nonzero))
-                else:
+            if number == 0:
+                apply_from_zero(state, step, num_qubits)
+            else:
+                for op in step:
                     op.apply(state)
-                nonzero.update(op.qubits)
     return state
+
+
+def apply_from_zero(state: np.ndarray, ops: list[GateOp], num_qubits: int) -> None:
+    """Apply ``ops`` to ``state``, which holds |0...0>, sparing the work on amplitudes
+    that are still zero."""
+    remaining = iter(ops)
+    nonzero: set[int] = set()
+    if ops and _prepare_from_zero(state, ops[0]):
+        next(remaining)  # the first op was written straight into |0...0>
+        nonzero.update(ops[0].qubits)
+    # Qubits no op has touched yet are |0>: blocked groups skip the sub-states that hold
+    # only zeros (a first layer costs a fraction of a pass).
+    for op in remaining:
+        if isinstance(op, GroupOp) and len(nonzero) < num_qubits:
+            op.apply(state, op.groups_touching(num_qubits, nonzero))
+        else:
+            op.apply(state)
+        nonzero.update(op.qubits)
 
 
 def _prepare_from_zero(state: np.ndarray, op: object) -> bool:
@@ -223,7 +234,10 @@ def _run_branch(
             return True
         step = steps[step_index]
         step_index += 1
-        if isinstance(step, list):
+        if isinstance(step, list) and step_index == 1:
+            # Every branch that starts at the first step starts from |0...0>.
+            apply_from_zero(state, step, state.size.bit_length() - 1)
+        elif isinstance(step, list):
             for op in step:
                 op.apply(state)
         elif isinstance(step, Measure | Reset | Noise):
