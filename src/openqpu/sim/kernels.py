@@ -41,14 +41,7 @@ def _insert_zero_bit(index: int, bit: int) -> int:
 
 @njit(cache=True, fastmath=True)
 def _dense1_range(state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int) -> None:
-    # Whole vectors in the middle; a range cut mid-vector (or a state smaller than a
-    # vector) has its ends done one group at a time.
-    first, last = _aligned(start, stop)
-    if dense_chunks(state, np.array([qubit]), matrix, first, last):
-        _dense1_scalar(state, qubit, matrix, start, first)
-        _dense1_scalar(state, qubit, matrix, last, stop)
-    else:
-        _dense1_scalar(state, qubit, matrix, start, stop)
+    _dense_sorted_range(state, np.array([qubit]), matrix, start, stop)
 
 
 @njit(cache=True, inline="always")
@@ -59,21 +52,6 @@ def _aligned(start: int, stop: int) -> tuple[int, int]:
     first = min((start + 3) & ~3, stop)
     last = max(first, stop & ~3)
     return first, last
-
-
-@njit(cache=True, fastmath=True)
-def _dense1_scalar(
-    state: np.ndarray, qubit: int, matrix: np.ndarray, start: int, stop: int
-) -> None:
-    m00, m01, m10, m11 = matrix[0, 0], matrix[0, 1], matrix[1, 0], matrix[1, 1]
-    stride = 1 << qubit
-    for group in range(start, stop):
-        i0 = _insert_zero_bit(group, qubit)
-        i1 = i0 | stride
-        a0 = state[i0]
-        a1 = state[i1]
-        state[i0] = m00 * a0 + m01 * a1
-        state[i1] = m10 * a0 + m11 * a1
 
 
 @njit(cache=True)
@@ -90,44 +68,11 @@ def _low_first(m: np.ndarray, qubit0: int, qubit1: int) -> np.ndarray:
 
 
 @njit(cache=True, fastmath=True)
-def _dense2_scalar(
-    state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
-) -> None:
-    low, high = min(qubit0, qubit1), max(qubit0, qubit1)
-    s0 = 1 << qubit0
-    s1 = 1 << qubit1
-    # Matrix entries in locals: stores into ``state`` could alias ``m`` for all the
-    # compiler knows, which would reload all sixteen on every iteration.
-    m00, m01, m02, m03 = m[0, 0], m[0, 1], m[0, 2], m[0, 3]
-    m10, m11, m12, m13 = m[1, 0], m[1, 1], m[1, 2], m[1, 3]
-    m20, m21, m22, m23 = m[2, 0], m[2, 1], m[2, 2], m[2, 3]
-    m30, m31, m32, m33 = m[3, 0], m[3, 1], m[3, 2], m[3, 3]
-    for group in range(start, stop):
-        i0 = _insert_zero_bit(_insert_zero_bit(group, low), high)
-        i1 = i0 | s0
-        i2 = i0 | s1
-        i3 = i1 | s1
-        a0 = state[i0]
-        a1 = state[i1]
-        a2 = state[i2]
-        a3 = state[i3]
-        state[i0] = m00 * a0 + m01 * a1 + m02 * a2 + m03 * a3
-        state[i1] = m10 * a0 + m11 * a1 + m12 * a2 + m13 * a3
-        state[i2] = m20 * a0 + m21 * a1 + m22 * a2 + m23 * a3
-        state[i3] = m30 * a0 + m31 * a1 + m32 * a2 + m33 * a3
-
-
-@njit(cache=True, fastmath=True)
 def _dense2_range(
     state: np.ndarray, qubit0: int, qubit1: int, m: np.ndarray, start: int, stop: int
 ) -> None:
     low, high = min(qubit0, qubit1), max(qubit0, qubit1)
-    first, last = _aligned(start, stop)
-    if dense_chunks(state, np.array([low, high]), _low_first(m, qubit0, qubit1), first, last):
-        _dense2_scalar(state, qubit0, qubit1, m, start, first)
-        _dense2_scalar(state, qubit0, qubit1, m, last, stop)
-    else:
-        _dense2_scalar(state, qubit0, qubit1, m, start, stop)
+    _dense_sorted_range(state, np.array([low, high]), _low_first(m, qubit0, qubit1), start, stop)
 
 
 @njit(cache=True, fastmath=True)
@@ -157,8 +102,9 @@ def _dense_range(
 def _dense_sorted_range(
     state: np.ndarray, bits: np.ndarray, matrix: np.ndarray, start: int, stop: int
 ) -> None:
-    # ``bits`` ascending, matrix index bit t on bits[t]: whole vectors in the middle,
-    # the cut ends (or a state smaller than a vector) group by group.
+    # ``bits`` ascending, matrix index bit t on bits[t]: whole vectors in the middle; a
+    # range cut mid-vector (or a state smaller than a vector) has its ends done one
+    # group at a time by the generic loop.
     first, last = _aligned(start, stop)
     if not dense_chunks(state, bits, matrix, first, last):
         first = last = start
