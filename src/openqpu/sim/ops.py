@@ -180,7 +180,8 @@ class DiagonalOp:
         return DenseOp(self.qubits, np.diag(self.diagonal))
 
     @cached_property
-    def _dense(self) -> DenseOp | None:
+    def runs_as(self) -> DenseOp | None:
+        """The dense op the kernels apply instead (up to ``AS_DENSE_UP_TO`` qubits)."""
         return self.as_dense() if len(self.qubits) <= AS_DENSE_UP_TO else None
 
     def apply(self, state: np.ndarray) -> None:
@@ -188,8 +189,8 @@ class DiagonalOp:
         if small.is_small(state):
             small.apply_diagonal(state, self.qubits, self.diagonal)
             return
-        if self._dense is not None:
-            self._dense.apply(state)
+        if self.runs_as is not None:
+            self.runs_as.apply(state)
             return
         table = self.low_table(state.size)
         k = kernels()
@@ -238,7 +239,8 @@ class MonomialOp:
         return DenseOp(self.qubits, matrix)
 
     @cached_property
-    def _dense(self) -> DenseOp | None:
+    def runs_as(self) -> DenseOp | None:
+        """The dense op the kernels apply instead (up to ``AS_DENSE_UP_TO`` qubits)."""
         return self.as_dense() if len(self.qubits) <= AS_DENSE_UP_TO else None
 
     def apply(self, state: np.ndarray) -> None:
@@ -246,8 +248,8 @@ class MonomialOp:
         if small.is_small(state):
             small.apply_monomial(state, self.qubits, self.rows, self.phases)
             return
-        if self._dense is not None:
-            self._dense.apply(state)
+        if self.runs_as is not None:
+            self.runs_as.apply(state)
             return
         k = kernels()
         driver = k.monomial_serial if _is_small(state) else k.monomial_parallel
@@ -306,8 +308,8 @@ class GroupOp:
         data_used = index_used = 0
         for i, member in enumerate(self.members):
             op = member
-            if isinstance(op, DiagonalOp | MonomialOp) and len(op.qubits) <= AS_DENSE_UP_TO:
-                op = op.as_dense()
+            if isinstance(op, DiagonalOp | MonomialOp) and op.runs_as is not None:
+                op = op.runs_as
             local = tuple([position[q] for q in op.qubits])
             if isinstance(op, DiagonalOp):
                 code, values = codes.OP_DIAGONAL, op.diagonal
