@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from openqpu.errors import OpenQPUError
+from openqpu.service import heap
 
 T = TypeVar("T")
 
@@ -123,6 +124,7 @@ def _child_main(conn: Connection, parent_pid: int, warm: tuple[str, ...]) -> Non
     for name in warm:
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    heap.settle()
     conn.send(("ready", None))
     limit_set = -1
     while True:

@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 import openqpu
 from openqpu.device import Device, default_catalog
+from openqpu.service import heap
 from openqpu.service.api.errors import install_error_handlers
 from openqpu.service.api.middleware import (
     BodyLimit,
@@ -55,6 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sandbox.start()
+        heap.settle()  # after imports and warm-up: full collections skip what start-up made
         try:
             yield
         finally:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from openqpu.device import default_catalog
 from openqpu.errors import OpenQPUError
+from openqpu.service import heap
 from openqpu.service.metrics import process_metrics
 from openqpu.service.run.chip import (
     ChipRun,
@@ -207,6 +208,7 @@ def run_worker(
     # Notifications wake a listening worker at once, so its fallback poll can be slow.
     longest_idle = max(settings.poll_seconds, LISTENING_POLL_SECONDS if wakeup.listening else 0)
     warm_up()
+    heap.settle()
     log.info("worker %s started on %s", worker_id, db.dialect)
     idle = IDLE_FIRST_SECONDS
     last_reap = 0.0
