@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, delete, select
 
 from openqpu.service.clock import aware, utcnow
-from openqpu.service.store import aggregates
+from openqpu.service.store import aggregates, usage
 from openqpu.service.store.accounts import NotFound
 from openqpu.service.store.calibrations import CALIBRATIONS
 from openqpu.service.store.database import Database
@@ -88,6 +88,7 @@ def delete_user(db: Database, name: str) -> dict[str, int]:
             raise NotFound(f"no user {name!r}")
         jobs = select(JOBS.c.id).where(JOBS.c.owner_id == user_id)
         _uncount(conn, user_id)
+        usage.forget_user(conn, user_id)
         removed = {
             "results": conn.execute(delete(RESULTS).where(RESULTS.c.job_id.in_(jobs))).rowcount,
             "events": conn.execute(delete(EVENTS).where(EVENTS.c.job_id.in_(jobs))).rowcount,

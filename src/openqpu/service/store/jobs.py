@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
@@ -34,7 +34,7 @@ from openqpu.service.circuits import draw_circuit
 from openqpu.service.clock import aware, utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import aggregates
+from openqpu.service.store import aggregates, usage
 from openqpu.service.store.accounts import NotFound, Principal
 from openqpu.service.store.models import (
     FINAL_STATUSES,
@@ -90,16 +90,11 @@ _BY_IDEMPOTENCY_KEY = JOB_VIEW.add_columns(JOBS.c.payload).where(
 _ACTIVE_JOBS = select(func.count()).where(
     JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.status.in_(ACTIVE)
 )
-_SHOTS_SINCE = select(func.coalesce(func.sum(JOBS.c.shots * JOBS.c.num_circuits), 0)).where(
-    JOBS.c.owner_id == bindparam("owner_id"),
-    JOBS.c.created_at >= bindparam("since"),
-    JOBS.c.status != JobStatus.CANCELLED.value,
-)
 _INSERT_JOB = insert(JOBS)
 _INSERT_EVENT = insert(EVENTS)
 # What a submit needs to know, in one round trip: the job a repeated idempotency key
 # names, the owner's active jobs (the new job's fair-share place), shots used today,
-# and how many queued jobs run before the new one.
+# (one counter row: usage.py) and how many queued jobs run before the new one.
 # correlate(None): inside the count over jobs below it must stay a query of its own.
 _ACTIVE = _ACTIVE_JOBS.correlate(None).scalar_subquery()
 _BEFORE_SUBMIT = select(
@@ -107,7 +102,7 @@ _BEFORE_SUBMIT = select(
     .where(JOBS.c.owner_id == bindparam("owner_id"), JOBS.c.idempotency_key == bindparam("key"))
     .scalar_subquery(),
     _ACTIVE,
-    _SHOTS_SINCE.scalar_subquery(),
+    usage.SHOTS_ON_DAY.scalar_subquery(),
     select(func.count())
     .where(
         JOBS.c.status == JobStatus.QUEUED.value,
@@ -290,13 +285,12 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
     """
     principal, request = submission.principal, submission.request
     now = utcnow()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     existing_id, active, used, ahead = conn.execute(
         _BEFORE_SUBMIT,
         {
             "owner_id": principal.user_id,
             "key": request.idempotency_key,
-            "since": midnight,
+            "day": now.date(),
             "device": request.device,
             "priority": request.priority,
         },
@@ -337,6 +331,7 @@ def store(conn: Connection, submission: Submission, settings: Settings) -> tuple
         conn.execute(_INSERT_JOB, values)
         queued = {"job_id": job_id, "status": JobStatus.QUEUED.value, "at": now, "detail": None}
         conn.execute(_INSERT_EVENT, queued)
+    usage.add_shots(conn, principal.user_id, now.date(), shots)
     new = [(principal.user_id, request.device)]
     aggregates.tally(conn, aggregates.moved(new, None, JobStatus.QUEUED.value, now))
     document = {name: values.get(name) for name in PUBLIC_COLUMNS}
@@ -429,37 +424,26 @@ def queue_position(conn: Connection, job: RowMapping) -> int | None:
     return int(conn.execute(_AHEAD_IN_QUEUE, {key: job[key] for key in keys}).scalar() or 0)
 
 
-def usage_by_user(conn: ConnectionOrSession, since: datetime) -> dict[int, tuple[int, int]]:
-    """Per user: (queued or running jobs, shots submitted since ``since``), users with any."""
+def usage_by_user(conn: ConnectionOrSession, day: date) -> dict[int, tuple[int, int]]:
+    """Per user: (queued or running jobs, shots submitted on ``day``), users with any."""
     active = conn.execute(
         select(JOBS.c.owner_id, func.count())
         .where(JOBS.c.status.in_(ACTIVE))
         .group_by(JOBS.c.owner_id)
     ).all()
-    # Summed here rather than grouped in SQL: SQLite would walk a per-owner index over
-    # every job ever stored instead of the range of jobs since ``since``.
-    recent = conn.execute(
-        select(JOBS.c.owner_id, JOBS.c.shots * JOBS.c.num_circuits).where(
-            JOBS.c.created_at >= since, JOBS.c.status != JobStatus.CANCELLED.value
-        )
-    )
-    shots: dict[int, int] = {}
-    for owner, total in recent:
-        shots[owner] = shots.get(owner, 0) + int(total or 0)
-    usage: dict[int, tuple[int, int]] = {owner: (int(n), 0) for owner, n in active}
-    for owner, total in shots.items():
-        usage[owner] = (usage.get(owner, (0, 0))[0], total)
-    return usage
+    found: dict[int, tuple[int, int]] = {owner: (int(n), 0) for owner, n in active}
+    for owner, total in usage.shots_by_user(conn, day).items():
+        found[owner] = (found.get(owner, (0, 0))[0], total)
+    return found
 
 
 def queue_preview(conn: Connection, owner_id: int, device: str, priority: int) -> dict[str, Any]:
     """Where a job of this owner and priority would enter ``device``'s queue now: the
     queued jobs that would run before it, and the recent mean run time of a job there
     (seconds, from the last ``ETA_SAMPLE`` jobs finished on the device; None if none)."""
-    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     _, _, _, ahead = conn.execute(
         _BEFORE_SUBMIT,
-        {"owner_id": owner_id, "key": None, "since": midnight, "device": device,
+        {"owner_id": owner_id, "key": None, "day": utcnow().date(), "device": device,
          "priority": priority},
     ).one()  # fmt: skip
     recent = conn.execute(_RECENT_RUNS, {"device": device}).all()
@@ -515,6 +499,8 @@ def cancel(conn: Connection, principal: Principal, job_id: str) -> dict[str, Any
         lease_expires_at=None,
     ):
         raise Conflict(f"job {job_id} changed status while being cancelled; try again")
+    submitted = aware(row["created_at"]).date()  # the day whose quota counted its shots
+    usage.add_shots(conn, row["owner_id"], submitted, -row["shots"] * row["num_circuits"])
     return job_document(conn, find(conn, job_id))
 
 

@@ -312,3 +312,15 @@ class VisitDaily(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OwnerDaily(Base):
+    """Shots a user submitted on a day (UTC), cancelled jobs taken out: what the daily
+    shots quota reads. Kept in the transactions that submit and cancel, so a submit's
+    quota check is one row, however many jobs the user sent that day."""
+
+    __tablename__ = "owner_daily"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shots: Mapped[int] = mapped_column(BigInteger, default=0)

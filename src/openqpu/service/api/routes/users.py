@@ -15,9 +15,8 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 @router.get("", response_model=list[UserPublic])
 def list_users(db: DatabaseDep, settings: SettingsDep, _admin: AdminUser) -> list[UserPublic]:
     """Every account with its active keys and its use of the quotas."""
-    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     with db.read() as session:
-        usage = jobs.usage_by_user(session, midnight)
+        usage = jobs.usage_by_user(session, utcnow().date())
         return [
             UserPublic(
                 id=user.id,
