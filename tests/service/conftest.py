@@ -24,6 +24,9 @@ from openqpu.cli.spawn import Server as Server  # re-exported for the tests
 from openqpu.cli.spawn import free_port as free_port
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from openqpu.service.store.accounts import Principal
     from openqpu.service.store.database import Database
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -201,3 +204,32 @@ def add_user(server: Server, name: str, country: str = "CN") -> str:
     match = KEY_PATTERN.search(result.stdout)
     assert match, result.stdout + result.stderr
     return match.group(1)
+
+
+def principal(db: Database, name: str, country: str = "CN") -> Principal:
+    """A new user ``name`` in ``db``, as an API key of theirs authenticates."""
+    from openqpu.service.store import accounts
+
+    with db.write() as session:
+        user = accounts.add_user(session, name, country)
+        token = accounts.issue_key(session, user)
+    with db.read() as session:
+        return accounts.authenticate(session, token)
+
+
+def engine_at_revision(database_url: str, revision: str) -> Engine:
+    """An engine on ``database_url``, its (empty) schema brought to Alembic ``revision``:
+    a database as an older server left it, for testing the migrations after it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from openqpu.service.store.database import MIGRATIONS, Database
+
+    engine = create_engine(Database(database_url).url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine

@@ -10,30 +10,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from openqpu.device import default_catalog
 from openqpu.service import admission
 from openqpu.service.circuits import InvalidRequest
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import accounts, aggregates, jobs, listing, queue, retention
+from openqpu.service.store import aggregates, jobs, listing, queue, retention
 from openqpu.service.store.accounts import Principal
 from openqpu.service.store.database import Database, migrate
 from openqpu.service.store.export import delete_user
 from openqpu.service.store.models import Job, JobStatus
 from openqpu.service.store.stats import public_stats
+from tests.service.conftest import BELL, engine_at_revision, principal
 
-BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
 DEVICES = ["statevector", "lattice12", "lattice72"]
-
-
-def _principal(db: Database, name: str, country: str = "CN") -> Principal:
-    with db.write() as session:
-        user = accounts.add_user(session, name, country)
-        token = accounts.issue_key(session, user)
-    with db.read() as session:
-        return accounts.authenticate(session, token)
 
 
 def _submit(db: Database, who: Principal) -> str:
@@ -74,7 +66,7 @@ def _aggregated(db: Database, owner_ids: list[int]) -> dict[str, object]:
 
 
 def test_history_aggregates_mirror_the_rows_before_and_after_rollup(db: Database) -> None:
-    alice, bob = _principal(db, "alice", "CN"), _principal(db, "bob", "FR")
+    alice, bob = principal(db, "alice", "CN"), principal(db, "bob", "FR")
     ids = [_submit(db, alice) for _ in range(6)] + [_submit(db, bob) for _ in range(3)]
     claimed = queue.claim_many(db, "w", 30, limit=8)
     outcomes = [queue.Outcome(c.id, {"results": []}, run_seconds=0.02 * i) for i, c in
@@ -114,7 +106,7 @@ def test_history_aggregates_mirror_the_rows_before_and_after_rollup(db: Database
 
 
 def test_history_job_list_pages_by_cursor(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     ids = [_submit(db, alice) for _ in range(7)]
     admin = Principal(0, "root", "admin", "k")
     for who in (alice, admin):
@@ -139,17 +131,7 @@ def test_history_job_list_pages_by_cursor(db: Database) -> None:
 
 def test_history_migration_backfills_a_wave1_database(database_url: str) -> None:
     """A database made by revisions 0001-0003, with jobs in it, upgrades to the aggregates."""
-    from alembic import command
-    from alembic.config import Config
-
-    from openqpu.service.store.database import MIGRATIONS
-
-    engine = create_engine(Database(database_url).url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+    engine = engine_at_revision(database_url, "0003")
     day = datetime(2026, 3, 1, 12, tzinfo=UTC)
     with engine.begin() as conn:
         for user_id, country in ((1, "CN"), (2, "CN"), (3, "DE")):
@@ -188,7 +170,7 @@ def test_history_migration_backfills_a_wave1_database(database_url: str) -> None
 
 
 def test_history_retention_archives_in_export_format(db: Database, tmp_path: Path) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     ids = [_submit(db, alice) for _ in range(5)]
     claimed = queue.claim_many(db, "w", 30, limit=8)
     queue.finish_many(db, "w", [queue.Outcome(c.id, {"results": [7]}, run_seconds=0.1)

@@ -12,20 +12,11 @@ from openqpu.service import admission
 from openqpu.service.clock import utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import accounts, jobs, queue
+from openqpu.service.store import jobs, queue
 from openqpu.service.store.accounts import Principal
 from openqpu.service.store.database import Database
 from openqpu.service.store.models import Job, JobEvent, JobStatus, Result
-
-BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
-
-
-def _principal(db: Database, name: str) -> Principal:
-    with db.write() as session:
-        user = accounts.add_user(session, name, "CN")
-        token = accounts.issue_key(session, user)
-    with db.read() as session:
-        return accounts.authenticate(session, token)
+from tests.service.conftest import BELL, principal
 
 
 def _submit(db: Database, who: Principal, circuit: str = BELL, **fields: object) -> str:
@@ -36,7 +27,7 @@ def _submit(db: Database, who: Principal, circuit: str = BELL, **fields: object)
 
 
 def test_queue_claims_by_priority_then_fair_share(db: Database) -> None:
-    alice, bob = _principal(db, "alice"), _principal(db, "bob")
+    alice, bob = principal(db, "alice"), principal(db, "bob")
     alice_jobs = [_submit(db, alice) for _ in range(5)]
     bob_job = _submit(db, bob)
     urgent = _submit(db, alice, priority=5)
@@ -50,7 +41,7 @@ def test_queue_claims_by_priority_then_fair_share(db: Database) -> None:
 
 
 def test_queue_claims_small_jobs_together_and_big_or_retried_ones_alone(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     small = [_submit(db, alice) for _ in range(3)]
     big = _submit(db, alice, shots=queue.SMALL_JOB_SHOTS + 1)
     after = _submit(db, alice)
@@ -72,7 +63,7 @@ def test_queue_claims_small_jobs_together_and_big_or_retried_ones_alone(db: Data
 
 
 def test_queue_result_is_stored_exactly_once(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     job_id = _submit(db, alice)
     claimed = queue.claim(db, "worker-1", 30)
     assert claimed is not None and claimed.id == job_id
@@ -87,7 +78,7 @@ def test_queue_result_is_stored_exactly_once(db: Database) -> None:
 
 def test_queue_two_outcomes_of_one_job_store_the_first_only(db: Database) -> None:
     # A job that finished just as its run-time limit struck reaches the store twice.
-    job_id = _submit(db, _principal(db, "carol"))
+    job_id = _submit(db, principal(db, "carol"))
     assert queue.claim(db, "worker-1", 30) is not None
     outcomes = [
         queue.Outcome(job_id, {"results": []}, run_seconds=0.5),
@@ -102,7 +93,7 @@ def test_queue_two_outcomes_of_one_job_store_the_first_only(db: Database) -> Non
 
 
 def test_queue_expired_lease_requeues_then_fails_after_max_attempts(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     job_id = _submit(db, alice)
     for attempt in (1, 2):
         claimed = queue.claim(db, f"dead-{attempt}", 0.01)
@@ -118,7 +109,7 @@ def test_queue_expired_lease_requeues_then_fails_after_max_attempts(db: Database
 
 
 def test_queue_cancelled_running_job_drops_its_result(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     job_id = _submit(db, alice)
     assert queue.claim(db, "w", 30) is not None
     with db.transaction() as conn:
@@ -130,7 +121,7 @@ def test_queue_cancelled_running_job_drops_its_result(db: Database) -> None:
 
 
 def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     request = JobCreate(device="statevector", circuits=[BELL], idempotency_key="k-1")
     first, created = admission.submit(db, alice, request, default_catalog(), Settings())
     again, created_again = admission.submit(db, alice, request, default_catalog(), Settings())
@@ -138,7 +129,7 @@ def test_queue_idempotency_key_returns_the_first_job(db: Database) -> None:
 
 
 def test_queue_quota_on_queued_jobs(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     settings = Settings(max_queued_jobs_per_user=2)
     request = JobCreate(device="statevector", circuits=[BELL])
     admission.submit(db, alice, request, default_catalog(), settings)
@@ -148,7 +139,7 @@ def test_queue_quota_on_queued_jobs(db: Database) -> None:
 
 
 def test_queue_daily_shot_quota_names_limit_and_reset(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     settings = Settings(max_shots_per_day=1500)
     admission.submit(db, alice, JobCreate(device="statevector", circuits=[BELL], shots=1000),
                 default_catalog(), settings)  # fmt: skip

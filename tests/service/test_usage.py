@@ -7,27 +7,18 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from openqpu.device import default_catalog
 from openqpu.service import admission
 from openqpu.service.clock import utcnow
 from openqpu.service.schemas import JobCreate
 from openqpu.service.settings import Settings
-from openqpu.service.store import accounts, jobs, usage
+from openqpu.service.store import jobs, usage
 from openqpu.service.store.accounts import Principal
 from openqpu.service.store.database import Database
 from openqpu.service.store.export import delete_user
-
-BELL = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n'  # noqa: E501
-
-
-def _principal(db: Database, name: str) -> Principal:
-    with db.write() as session:
-        user = accounts.add_user(session, name, "CN")
-        token = accounts.issue_key(session, user)
-    with db.read() as session:
-        return accounts.authenticate(session, token)
+from tests.service.conftest import BELL, engine_at_revision, principal
 
 
 def _submit(db: Database, who: Principal, shots: int, circuits: int = 1) -> str:
@@ -46,7 +37,7 @@ def _summed_today(db: Database) -> dict[int, int]:
 
 
 def test_usage_counts_submits_and_gives_back_cancelled_shots(db: Database) -> None:
-    alice, bob = _principal(db, "alice"), _principal(db, "bob")
+    alice, bob = principal(db, "alice"), principal(db, "bob")
     first = _submit(db, alice, 100)
     _submit(db, alice, 250, circuits=2)
     _submit(db, bob, 40)
@@ -63,7 +54,7 @@ def test_usage_counts_submits_and_gives_back_cancelled_shots(db: Database) -> No
 
 
 def test_usage_quota_reads_the_counter(db: Database) -> None:
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     with db.transaction() as conn:  # shots counted earlier today by another process
         usage.add_shots(conn, alice.user_id, utcnow().date(), 1_400)
     settings = Settings(max_shots_per_day=1_500)
@@ -85,7 +76,7 @@ def test_usage_submit_check_costs_the_same_after_thousands_of_jobs_today(
     jobs, shots today, queue place), with 10 and with 5,000 of the user's jobs today."""
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     db.migrate()
-    alice = _principal(db, "alice")
+    alice = principal(db, "alice")
     midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     parameters = {"owner_id": alice.user_id, "key": None, "day": midnight.date(),
                   "device": "statevector", "priority": 0}  # fmt: skip
@@ -127,17 +118,7 @@ def test_usage_submit_check_costs_the_same_after_thousands_of_jobs_today(
 
 def test_usage_migration_backfills_today(database_url: str) -> None:
     """A database at revision 0004 with jobs today (one cancelled) and yesterday."""
-    from alembic import command
-    from alembic.config import Config
-
-    from openqpu.service.store.database import MIGRATIONS
-
-    engine = create_engine(Database(database_url).url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    engine = engine_at_revision(database_url, "0004")
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with engine.begin() as conn:
