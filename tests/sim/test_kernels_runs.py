@@ -148,3 +148,43 @@ def test_states_smaller_than_a_vector(dtype: str, num_qubits: int) -> None:
         got = state.copy()
         kernels._dense2_range(got, qubits[0], qubits[1], matrix, 0, got.size >> 2)
         np.testing.assert_allclose(got, expected, atol=tolerance)
+
+
+def _spread_group(group: int, bits: tuple[int, ...]) -> int:
+    """The state index of ``group``'s first amplitude: zeros inserted at ``bits``."""
+    for bit in sorted(bits):
+        group = (group >> bit << (bit + 1)) | (group & ((1 << bit) - 1))
+    return group
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+@pytest.mark.parametrize("with_phases", [False, True])
+@pytest.mark.parametrize(
+    "bits",
+    [(0, 1, 2), (2, 3, 4, 5), (3, 5, 8), (4, 6, 7, 10), (7, 8, 9, 10, 11), (9, 11)],
+)
+def test_monomial_range_low_and_high_bits_and_split(
+    dtype: str, with_phases: bool, bits: tuple[int, ...]
+) -> None:
+    """Ops on high bits move runs of consecutive groups; cut ranges move only their own."""
+    rng = np.random.default_rng(len(bits) + bits[0])
+    dim = 1 << len(bits)
+    rows = rng.permutation(dim)  # amplitude a goes to rows[a]
+    phases = np.exp(1j * rng.uniform(0, 6.3, dim)) if with_phases else np.ones(dim)
+    offsets = np.array([_spread_group(0, ()) | sum(((a >> j) & 1) << b for j, b in
+                        enumerate(bits)) for a in range(dim)], dtype=np.int64)  # fmt: skip
+    state = _state(dtype)
+    tolerance = 1e-5 if dtype == "complex64" else 1e-12
+    groups = 1 << (N - len(bits))
+    for start, stop in _splits(groups):
+        piece = state.copy()
+        kernels._monomial_range(
+            piece, np.array(bits, dtype=np.int64), offsets, offsets[rows],
+            phases.astype(dtype), start, stop,
+        )  # fmt: skip
+        expected = state.astype(np.complex128)
+        for group in range(start, stop):
+            base = _spread_group(group, bits)
+            moved = state[base + offsets].astype(np.complex128) * phases
+            expected[base + offsets[rows]] = moved
+        np.testing.assert_allclose(piece, expected, atol=tolerance)

@@ -7,6 +7,11 @@ builder is the only one that fills them). Gates reuse the range bodies of
 measurements and resets draw their outcomes from uniforms drawn beforehand, so the
 result depends only on those numbers. Each shot runs on its own copy of the state its
 job starts from; shots run in parallel over numba's threads.
+
+numba's on-disk cache keys this kernel by this file alone, yet holds the range bodies
+of ``kernels`` compiled into it: a change there must come with a change here (this
+paragraph was last edited for the monomial range's runs on high bits), or an upgraded
+install runs the old bodies from its cache.
 """
 
 from __future__ import annotations
