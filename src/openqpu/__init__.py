@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "openqpu.service.settings",
         "openqpu.service.clock",
         "openqpu.service.lru",
+        "openqpu.service.heap",
         "openqpu.service.sandbox",
         "openqpu.service.circuits",
         "openqpu.service.schemas",
