@@ -93,8 +93,8 @@ _ACTIVE_JOBS = select(func.count()).where(
 _INSERT_JOB = insert(JOBS)
 _INSERT_EVENT = insert(EVENTS)
 # What a submit needs to know, in one round trip: the job a repeated idempotency key
-# names, the owner's active jobs (the new job's fair-share place), shots used today,
-# (one counter row: usage.py) and how many queued jobs run before the new one.
+# names, the owner's active jobs (the new job's fair-share place), shots used today
+# (one counter row: usage.py), and how many queued jobs run before the new one.
 # correlate(None): inside the count over jobs below it must stay a query of its own.
 _ACTIVE = _ACTIVE_JOBS.correlate(None).scalar_subquery()
 _BEFORE_SUBMIT = select(
