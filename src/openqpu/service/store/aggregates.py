@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, literal, select, union_all
@@ -116,17 +117,24 @@ def moved(
     return changes
 
 
+@cache
+def adding(dialect_name: str, table: Any, keys: tuple[str, ...], values: tuple[str, ...]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` adding ``values`` to the existing row's,
+    built once per dialect, table and columns."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + statement.excluded[name] for name in values},
+    )
+
+
 def _upsert(conn: Connection, table: Any, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
     """Add each row's values to the row with its key (made when missing), in key order."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    values = [name for name in rows[0] if name not in keys]
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: table.c[name] + statement.excluded[name] for name in values},
-    )
+    values = tuple(name for name in rows[0] if name not in keys)
+    statement = adding(conn.dialect.name, table, tuple(keys), values)
     # A fixed order of rows: two rollups never wait on each other's counter rows in a cycle.
     conn.execute(statement, sorted(rows, key=lambda row: tuple(str(row[k]) for k in keys)))
 

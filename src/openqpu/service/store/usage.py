@@ -10,13 +10,11 @@ tens of milliseconds a submit by the afternoon.
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from openqpu.service.store import aggregates
 from openqpu.service.store.models import OwnerDaily
 
 DAILY = OwnerDaily.__table__
@@ -28,22 +26,10 @@ _BY_USER = select(DAILY.c.owner_id, DAILY.c.shots).where(DAILY.c.day == bindpara
 _FORGET = delete(DAILY).where(DAILY.c.owner_id == bindparam("owner_id"))
 
 
-@cache
-def _adding(dialect_name: str) -> Any:
-    """``INSERT ... ON CONFLICT DO UPDATE`` adding to the row's shots, built once per dialect."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(DAILY).values(
-        owner_id=bindparam("owner_id"), day=bindparam("day"), shots=bindparam("shots")
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["owner_id", "day"],
-        set_={"shots": DAILY.c.shots + statement.excluded.shots},
-    )
-
-
 def add_shots(conn: Connection, owner_id: int, day: date, shots: int) -> None:
     """Add ``shots`` (negative: take back) to ``owner_id``'s count of ``day``."""
-    conn.execute(_adding(conn.dialect.name), {"owner_id": owner_id, "day": day, "shots": shots})
+    statement = aggregates.adding(conn.dialect.name, DAILY, ("owner_id", "day"), ("shots",))
+    conn.execute(statement, {"owner_id": owner_id, "day": day, "shots": shots})
 
 
 def shots_by_user(conn: Connection | Session, day: date) -> dict[int, int]:
